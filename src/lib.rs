@@ -1,1 +1,38 @@
-//! ucwa
+//! # ucwa
+//!
+//! Sign a user in to an on-premises Skype for Business Server (UCWA 2.0), make the user
+//! available, set and read presence (availability, note, location), and keep that presence
+//! true for as long as the host wants it — from Rust, or from any language through the C ABI
+//! in [`ffi`] (`include/ucwa.h`).
+//!
+//! Module map:
+//! - [`client`]: the blocking public API ([`Client`]);
+//! - `session`: one session's state and protocol operations with synchronous recovery;
+//! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
+//! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
+//! - `engine`: the process-wide runtime and HTTP clients;
+//! - [`error`], [`types`], [`options`]: the public value types;
+//! - [`ffi`]: the C ABI, the only place with `unsafe`.
+
+pub mod client;
+pub mod error;
+pub mod ffi;
+pub mod options;
+pub mod types;
+
+mod auth;
+mod discovery;
+mod engine;
+mod events;
+mod hal;
+mod security;
+mod session;
+mod supervisor;
+mod transport;
+
+pub use client::Client;
+pub use error::{Error, ServerError, Status, Step};
+pub use types::{Availability, ConnectionState, Event, EventKind, Presence};
+
+/// The library version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

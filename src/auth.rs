@@ -1,0 +1,213 @@
+//! OAuth as UCWA does it: reading the `MsRtcOAuth` challenge, the password grant, and the tokens
+//! we hold (one per origin, since a web ticket is valid only on the pool that issued it).
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+use reqwest::Method;
+use serde::Deserialize;
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Step};
+use crate::transport::{server_error, Body, Exchange};
+
+/// A parsed `MsRtcOAuth` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub href: String,
+    pub grant_types: Vec<String>,
+}
+
+/// Splits `k="v", k2=v2` parameters, honouring quotes (a quoted value may hold commas).
+fn auth_params(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else { break };
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        rest = rest[eq + 1..].trim_start();
+        let value;
+        if let Some(stripped) = rest.strip_prefix('"') {
+            let end = stripped.find('"').unwrap_or(stripped.len());
+            value = stripped[..end].to_string();
+            rest = stripped.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            value = rest[..end].trim().to_string();
+            rest = &rest[end..];
+        }
+        rest = rest.trim_start().trim_start_matches(',').trim_start();
+        out.push((key, value));
+    }
+    out
+}
+
+/// Picks the `MsRtcOAuth` challenge out of however many `WWW-Authenticate` headers there are.
+pub fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
+    for value in headers.get_all(WWW_AUTHENTICATE) {
+        let Ok(v) = value.to_str() else { continue };
+        let v = v.trim();
+        let Some((scheme, params)) = v.split_once(char::is_whitespace) else {
+            continue;
+        };
+        if !scheme.eq_ignore_ascii_case("MsRtcOAuth") {
+            continue;
+        }
+        let params = auth_params(params);
+        let href = params.iter().find(|(k, _)| k == "href")?.1.clone();
+        let grant_types = params
+            .iter()
+            .find(|(k, _)| k == "grant_type")
+            .map(|(_, g)| {
+                g.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Some(Challenge { href, grant_types });
+    }
+    None
+}
+
+/// A bearer token for one origin. Its value is wiped from memory when dropped.
+pub struct Token {
+    /// The whole `Authorization` value: `token_type + " " + access_token`.
+    pub authorization: Zeroizing<String>,
+    pub issued: Instant,
+    pub expires: Instant,
+    /// Where it came from, to renew it before it runs out.
+    pub token_url: Url,
+    /// Bumped every time a token is replaced, so concurrent callers renew only once.
+    pub generation: u64,
+}
+
+impl Token {
+    /// When to renew: a fifth of the lifetime ahead, at most five minutes ahead.
+    pub fn renew_at(&self) -> Instant {
+        let life = self.expires.saturating_duration_since(self.issued);
+        let margin = (life / 5).min(Duration::from_secs(300));
+        self.expires.checked_sub(margin).unwrap_or(self.expires)
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+    token_type: Option<String>,
+    expires_in: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct OAuthError {
+    error: String,
+}
+
+/// The password grant: POST the form to the token endpoint and read the token.
+pub async fn password_grant(
+    ex: &Exchange<'_>,
+    token_url: &Url,
+    username: &str,
+    password: &str,
+    generation: u64,
+) -> Result<Token, Error> {
+    let form: Zeroizing<String> = Zeroizing::new(
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "password")
+            .append_pair("username", username)
+            .append_pair("password", password)
+            .finish(),
+    );
+    let reply = ex
+        .send(Step::Token, Method::POST, token_url, None, Body::Form(form))
+        .await?;
+    if reply.status == 400 || reply.status == 401 {
+        let oauth = serde_json::from_slice::<OAuthError>(&reply.body).ok();
+        let what = oauth
+            .map(|o| o.error)
+            .unwrap_or_else(|| "no OAuth error body".into());
+        let detail = match what.as_str() {
+            "invalid_grant" => "credentials refused (invalid_grant)".to_string(),
+            "unsupported_grant_type" => {
+                "the server does not accept the password grant (unsupported_grant_type)".to_string()
+            }
+            other => format!("token endpoint answered {} ({other})", reply.status),
+        };
+        return Err(Error::Authentication {
+            step: Step::Token,
+            detail,
+            http_status: Some(reply.status),
+            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+        });
+    }
+    if !reply.is_success() {
+        return Err(server_error(Step::Token, &reply));
+    }
+    let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|_| Error::Protocol {
+        step: Step::Token,
+        detail: "token endpoint answered without a JSON access_token".into(),
+        http_status: Some(reply.status),
+        path: token_url.path().to_string(),
+    })?;
+    let token_type = parsed.token_type.unwrap_or_else(|| "Bearer".into());
+    let lifetime = parsed
+        .expires_in
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(3600.0);
+    let issued = Instant::now();
+    let access = Zeroizing::new(parsed.access_token);
+    Ok(Token {
+        authorization: Zeroizing::new(format!("{token_type} {}", access.as_str())),
+        issued,
+        expires: issued + Duration::from_secs_f64(lifetime.min(365.0 * 86400.0)),
+        token_url: token_url.clone(),
+        generation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(WWW_AUTHENTICATE, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn challenge_is_found_among_several_headers_quoted_or_not() {
+        let h = headers(&[
+            r#"Bearer trusted_issuers="00000002-0000-0ff1-ce00-000000000000@contoso.com", client_id="00000004-0000-0ff1-ce00-000000000000""#,
+            r#"MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password""#,
+        ]);
+        let c = parse_challenge(&h).unwrap();
+        assert_eq!(c.href, "https://lyncweb.contoso.com/WebTicket/oauthtoken");
+        assert_eq!(
+            c.grant_types,
+            [
+                "urn:microsoft.rtc:windows",
+                "urn:microsoft.rtc:anonmeeting",
+                "password"
+            ]
+        );
+
+        let h = headers(&[
+            "msrtcoauth href=https://contoso.com/WebTicket/oauthtoken, grant_type=password",
+        ]);
+        let c = parse_challenge(&h).unwrap();
+        assert_eq!(c.href, "https://contoso.com/WebTicket/oauthtoken");
+        assert_eq!(c.grant_types, ["password"]);
+
+        assert!(parse_challenge(&headers(&["Bearer realm=\"x\""])).is_none());
+        assert!(parse_challenge(&headers(&["MsRtcOAuth grant_type=password"])).is_none());
+    }
+}

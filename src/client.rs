@@ -1,0 +1,164 @@
+//! The public, blocking Rust API: a `Client` that signs in, makes itself available, sets and
+//! reads presence, and keeps it true. Each call runs on the caller's thread over the shared
+//! engine and is bounded in time: one HTTP exchange by `timeout_ms`, a whole call (with its
+//! bounded recovery and retries) by four times that.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine;
+use crate::error::{Error, Result, Step};
+use crate::events::NoEvent;
+use crate::session::Inner;
+use crate::types::{Availability, Event, Presence};
+
+/// How long `close` (and so `ucwa_client_free`) may spend signing out.
+pub const CLOSE_SIGN_OUT_BOUND: Duration = Duration::from_secs(5);
+
+/// A UCWA client for one user. Cheap to clone; clones share the session. Thread-safe.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `server` is a discovery URL (`https://lyncdiscover.contoso.com`, `http://127.0.0.1:8080/`)
+    /// or a bare SIP domain (`contoso.com`). Nothing is sent until `sign_in`.
+    pub fn new(server: &str) -> Result<Client> {
+        Ok(Client {
+            inner: Arc::new(Inner::new(server)?),
+        })
+    }
+
+    /// Sets an option by key (see `options::KEYS`). Unknown keys and bad values are refused.
+    pub fn set_option(&self, key: &str, value: &str) -> Result<()> {
+        self.inner.set_option(key, value)
+    }
+
+    fn run<T>(&self, step: Step, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        if self.inner.is_closed() {
+            return Err(Error::InvalidState("the client was freed".into()));
+        }
+        let bound = self.inner.options().timeout * 4;
+        engine::block_on(async move {
+            match tokio::time::timeout(bound, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout {
+                    step,
+                    detail: format!("the call did not finish within {} ms", bound.as_millis()),
+                    path: String::new(),
+                }),
+            }
+        })
+    }
+
+    /// Discovery → challenge → token → user (redirects, pool changes) → POST applications.
+    /// Starts the event channel.
+    pub fn sign_in(&self, username: &str, password: &str) -> Result<()> {
+        let inner = self.inner.clone();
+        let (u, p) = (
+            username.to_string(),
+            zeroize::Zeroizing::new(password.to_string()),
+        );
+        self.run(Step::User, async move { inner.sign_in(&u, &p).await })
+    }
+
+    /// makeMeAvailable; `sign_in_as` `Unspecified` lets the server choose. Starts activity reports.
+    pub fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
+        if !(sign_in_as == Availability::Unspecified || sign_in_as.is_settable()) {
+            return Err(Error::InvalidArgument(format!(
+                "{sign_in_as:?} cannot be used to sign in"
+            )));
+        }
+        self.run(
+            Step::MakeMeAvailable,
+            self.inner.make_me_available(sign_in_as),
+        )
+    }
+
+    /// Sets one of the six settable availabilities; it becomes the state kept true.
+    pub fn set_availability(&self, availability: Availability) -> Result<()> {
+        if !availability.is_settable() {
+            return Err(Error::InvalidArgument(format!(
+                "{availability:?} cannot be set"
+            )));
+        }
+        self.run(Step::SetPresence, self.inner.set_availability(availability))
+    }
+
+    /// An empty POST on presence: the server derives availability again.
+    pub fn reset_availability(&self) -> Result<()> {
+        self.run(Step::SetPresence, self.inner.reset_availability())
+    }
+
+    pub fn presence(&self) -> Result<Presence> {
+        self.run(Step::GetPresence, self.inner.get_presence())
+    }
+
+    /// Sets the personal note; `""` clears it.
+    pub fn set_note(&self, message: &str) -> Result<()> {
+        self.run(Step::Note, self.inner.set_note(message))
+    }
+
+    pub fn note(&self) -> Result<Option<String>> {
+        self.run(Step::Note, self.inner.get_note())
+    }
+
+    /// Sets the location (at most 60 characters on real servers); `""` clears it.
+    pub fn set_location(&self, location: &str) -> Result<()> {
+        self.run(Step::Location, self.inner.set_location(location))
+    }
+
+    pub fn location(&self) -> Result<Option<String>> {
+        self.run(Step::Location, self.inner.get_location())
+    }
+
+    /// reportMyActivity now (the supervisor also does it on its timer).
+    pub fn report_activity(&self) -> Result<()> {
+        self.run(Step::ReportActivity, self.inner.report_activity())
+    }
+
+    /// DELETE the application and forget the session (token, password, links).
+    pub fn sign_out(&self) -> Result<()> {
+        self.run(Step::SignOut, self.inner.sign_out())
+    }
+
+    /// The next supervisor event, waiting up to `timeout`. `Ok(None)` on timeout;
+    /// `InvalidState` when signed out with nothing left to read, or when freed.
+    pub fn next_event(&self, timeout: Duration) -> Result<Option<Event>> {
+        match self.inner.events.next(timeout) {
+            Ok(e) => Ok(Some(e)),
+            Err(NoEvent::TimedOut) => Ok(None),
+            Err(NoEvent::SignedOut) => Err(Error::InvalidState(
+                "not signed in: no events will come".into(),
+            )),
+            Err(NoEvent::Closed) => Err(Error::InvalidState("the client was freed".into())),
+        }
+    }
+
+    /// How many HTTP requests this client has sent (all of them, background ones included).
+    pub fn request_count(&self) -> u64 {
+        self.inner.request_count()
+    }
+
+    /// Stops background work and signs out within a bounded time. Idempotent.
+    pub fn close(&self) {
+        if self.inner.is_closed() {
+            return;
+        }
+        let inner = self.inner.clone();
+        if tokio::runtime::Handle::try_current().is_err() {
+            let _ = engine::block_on(async move {
+                inner.sign_out_bounded(CLOSE_SIGN_OUT_BOUND).await;
+                Ok(())
+            });
+        }
+        self.inner.close();
+    }
+}

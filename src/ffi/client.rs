@@ -1,0 +1,370 @@
+//! `ucwa_client`: the exported client functions. Each validates its handle and arguments,
+//! delegates to `crate::Client`, and writes outputs only on success.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use super::handles::Registry;
+use super::strings::{arg, opt_arg, to_owned_c};
+use super::{ucwa_error, ucwa_status};
+use crate::error::{Error, Step};
+use crate::types::Availability;
+use crate::Client;
+
+/// A client for one user on one server. Opaque: create it with ucwa_client_new, free it with
+/// ucwa_client_free. Every function may be called on it from any thread, concurrently.
+pub struct ucwa_client {
+    _private: (),
+}
+
+pub(crate) static CLIENTS: Registry<Client> = Registry::new();
+
+pub(crate) fn client(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
+    CLIENTS.get(handle as usize).ok_or_else(|| {
+        Error::InvalidHandle(
+            "the ucwa_client handle is NULL, freed or not one this library made".into(),
+        )
+    })
+}
+
+/// Writes an output parameter that the caller promised is writable (checked for NULL first).
+pub(crate) fn write_out<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: not NULL, and the header requires every out-parameter that is not NULL to
+        // point to writable storage of its type.
+        unsafe { out.write(value) };
+    }
+}
+
+fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
+    if out.is_null() {
+        Err(Error::InvalidArgument(format!("{name} is NULL")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Creates a client. Nothing is sent to the network until ucwa_sign_in.
+///
+/// - server: a discovery URL ("https://lyncdiscover.contoso.com", "http://127.0.0.1:8080/")
+///   or a bare SIP domain ("contoso.com": lyncdiscoverinternal.<d>, then lyncdiscover.<d>,
+///   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
+/// - out_client: receives the new handle on success; free it with ucwa_client_free.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_client_new(
+    server: *const c_char,
+    out_client: *mut *mut ucwa_client,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let server = arg(server, "server")?;
+        require_out(out_client, "out_client")?;
+        let c = Client::new(server)?;
+        write_out(out_client, CLIENTS.insert(c) as *mut ucwa_client);
+        Ok(())
+    })
+}
+
+/// Sets an option by key. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file,
+/// modalities, keepalive_interval_s (0 = off), event_timeout_s, event_channel,
+/// enforce_presence, allowed_hosts, retry_after_max_s (see the README for meanings and
+/// defaults). Options that shape the application (user_agent, culture, endpoint_id,
+/// modalities) apply from the next sign-in or makeMeAvailable; the others at once.
+///
+/// - key, value: NUL-terminated UTF-8.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, unknown key, bad value; nothing changes).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_client_set_option(
+    client: *mut ucwa_client,
+    key: *const c_char,
+    value: *const c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.set_option(arg(key, "key")?, arg(value, "value")?)
+    })
+}
+
+/// Signs in: discovery → OAuth challenge → password token → user (redirects, pool changes) →
+/// POST applications, then parks the event channel. Blocks up to 4 × timeout_ms.
+///
+/// The password is kept only while re-authentication may need it (until sign-out or free),
+/// sent only to token endpoints on the sign-in domain, the discovery domain or allowed_hosts,
+/// and never logged or put into an error message.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT, INVALID_STATE (already signed in), NETWORK,
+/// TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_sign_in(
+    client: *mut ucwa_client,
+    username: *const c_char,
+    password: *const c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.sign_in(arg(username, "username")?, arg(password, "password")?)
+    })
+}
+
+/// makeMeAvailable: leaves "lurker mode" so presence can be set and read, and starts the
+/// keep-alive (activity reports every keepalive_interval_s).
+///
+/// - sign_in_as: UCWA_AVAILABILITY_UNSPECIFIED (0) lets the server choose, or 1..6.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (7..10 or out of range; nothing is sent),
+/// INVALID_STATE (not signed in), and the network/server errors of ucwa_sign_in. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_make_me_available(
+    client: *mut ucwa_client,
+    sign_in_as: u32,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        let a = match Availability::from_u32(sign_in_as) {
+            Some(Availability::Unspecified) => Availability::Unspecified,
+            _ => Availability::settable_from_u32(sign_in_as)?,
+        };
+        c.make_me_available(a)
+    })
+}
+
+/// Sets the availability (1..6); it becomes the state the keep-alive keeps true. One request.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (0, 7..10 or out of range; nothing is sent),
+/// INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, SERVER…
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_set_availability(
+    client: *mut ucwa_client,
+    availability: u32,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.set_availability(Availability::settable_from_u32(availability)?)
+    })
+}
+
+/// Resets the availability (an empty POST): the server derives it again from activity and
+/// calendar; the keep-alive then keeps no particular availability.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_reset_availability(
+    client: *mut ucwa_client,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.reset_availability()
+    })
+}
+
+/// Reads the user's presence from the server.
+///
+/// - out_availability: required; receives a ucwa_availability value (1..10).
+/// - out_activity: may be NULL; else receives an owned string (free with ucwa_string_free), or
+///   NULL when the server sent no activity.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL
+/// out_availability), INVALID_STATE, NETWORK, TIMEOUT, SERVER, PROTOCOL. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_get_presence(
+    client: *mut ucwa_client,
+    out_availability: *mut u32,
+    out_activity: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        require_out(out_availability, "out_availability")?;
+        let p = c.presence()?;
+        let activity = match (&p.activity, out_activity.is_null()) {
+            (Some(a), false) => to_owned_c(Step::GetPresence, a)?,
+            _ => std::ptr::null_mut(),
+        };
+        write_out(out_availability, p.availability as u32);
+        write_out(out_activity, activity);
+        Ok(())
+    })
+}
+
+/// Sets the personal note. NULL or "" clears it. It becomes part of the state re-applied after
+/// recovery.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_set_note(
+    client: *mut ucwa_client,
+    message: *const c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.set_note(opt_arg(message, "message")?.unwrap_or(""))
+    })
+}
+
+/// Reads the note.
+///
+/// - out_message: required; receives an owned string (free with ucwa_string_free), or NULL when
+///   there is no note.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
+/// INVALID_STATE, NETWORK, SERVER… Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_get_note(
+    client: *mut ucwa_client,
+    out_message: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        require_out(out_message, "out_message")?;
+        let note = c.note()?;
+        let s = match note {
+            Some(n) => to_owned_c(Step::Note, &n)?,
+            None => std::ptr::null_mut(),
+        };
+        write_out(out_message, s);
+        Ok(())
+    })
+}
+
+/// Sets the location. NULL or "" clears it. It becomes part of the state re-applied after
+/// recovery.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_set_location(
+    client: *mut ucwa_client,
+    location: *const c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.set_location(opt_arg(location, "location")?.unwrap_or(""))
+    })
+}
+
+/// Reads the location.
+///
+/// - out_location: required; receives an owned string (free with ucwa_string_free), or NULL
+///   when there is none.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
+/// INVALID_STATE, NETWORK, SERVER… Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_get_location(
+    client: *mut ucwa_client,
+    out_location: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        require_out(out_location, "out_location")?;
+        let loc = c.location()?;
+        let s = match loc {
+            Some(l) => to_owned_c(Step::Location, &l)?,
+            None => std::ptr::null_mut(),
+        };
+        write_out(out_location, s);
+        Ok(())
+    })
+}
+
+/// reportMyActivity now: the user is active (the keep-alive also does this on its timer).
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_report_activity(
+    client: *mut ucwa_client,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.report_activity()
+    })
+}
+
+/// Signs out: stops the keep-alive, DELETEs the application, and forgets the token, the
+/// password and the links (even if the DELETE fails, which is then reported). The client can
+/// sign in again afterwards.
+///
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_STATE (not signed in), NETWORK, TIMEOUT, SERVER.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_sign_out(
+    client: *mut ucwa_client,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        c.sign_out()
+    })
+}
+
+/// Frees a client: stops its background work, signs out (bounded to 5 s), and wipes its
+/// credentials. NULL, an already-freed or a garbage handle: no-op.
+///
+/// Calls in flight on other threads keep the client alive until they return; they then return
+/// OK, or INVALID_HANDLE / INVALID_STATE if the free cut them short. A thread waiting in
+/// ucwa_client_next_event returns at once. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_client_free(client: *mut ucwa_client) {
+    ffi_value!((), {
+        if let Some(c) = CLIENTS.remove(client as usize) {
+            c.close();
+        }
+    })
+}
+
+/// How many HTTP requests the client has sent so far, background ones included.
+///
+/// - out_count: required; receives the count.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_client_request_count(
+    client: *mut ucwa_client,
+    out_count: *mut u64,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = self::client(client)?;
+        require_out(out_count, "out_count")?;
+        write_out(out_count, c.request_count());
+        Ok(())
+    })
+}

@@ -1,0 +1,135 @@
+//! `ucwa_error`: an owned, immutable error object handed to the host on failure, read with
+//! accessors and freed with `ucwa_error_free`.
+
+use std::any::Any;
+use std::ffi::{c_char, CString};
+
+use super::handles::Registry;
+use super::strings::lendable;
+use super::ucwa_status;
+use crate::error::{Error, Status};
+
+/// An error returned by a failed call. Opaque; read it with the ucwa_error_* accessors and free
+/// it with ucwa_error_free.
+pub struct ucwa_error {
+    _private: (),
+}
+
+pub(crate) struct ErrorObj {
+    status: Status,
+    message: CString,
+    http_status: u16,
+    code: Option<CString>,
+    subcode: Option<CString>,
+}
+
+pub(crate) static ERRORS: Registry<ErrorObj> = Registry::new();
+
+/// Registers an owned error object for `e` and returns its handle.
+pub(crate) fn new_error(e: &Error) -> *mut ucwa_error {
+    let obj = ErrorObj {
+        status: e.status(),
+        message: lendable(&e.to_string()),
+        http_status: e.http_status().unwrap_or(0),
+        code: e.code().map(lendable),
+        subcode: e.subcode().map(lendable),
+    };
+    ERRORS.insert(obj) as *mut ucwa_error
+}
+
+/// Ends an `ffi_status!` body: the status, and the owned error (or NULL) in `out_error`.
+pub(crate) fn finish(
+    out_error: *mut *mut ucwa_error,
+    result: std::thread::Result<Result<(), Error>>,
+) -> ucwa_status {
+    let outcome = result.unwrap_or_else(|payload| Err(Error::Internal(panic_text(payload))));
+    let (status, err) = match outcome {
+        Ok(()) => (ucwa_status::UCWA_OK, std::ptr::null_mut()),
+        Err(e) => (e.status().into(), new_error(&e)),
+    };
+    if !out_error.is_null() {
+        // SAFETY: not NULL, and the header requires out_error to point to writable storage for
+        // one `ucwa_error *` when it is not NULL.
+        unsafe { *out_error = err };
+    } else if !err.is_null() {
+        ERRORS.remove(err as usize);
+    }
+    status
+}
+
+fn panic_text(payload: Box<dyn Any + Send>) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("a bug in ucwa was caught at the C boundary ({what}); please report it")
+}
+
+fn get(error: *const ucwa_error) -> Option<std::sync::Arc<ErrorObj>> {
+    ERRORS.get(error as usize)
+}
+
+/// The status of an error (one of the ucwa_status values).
+/// Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
+    ffi_value!(ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32, {
+        get(error).map_or(ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32, |e| {
+            e.status as u32
+        })
+    })
+}
+
+/// A message for people, e.g. "set presence: server answered 409 Conflict/MakeMeAvailableRequired: ...".
+/// It never contains a token or a password.
+/// Returns a borrowed string, valid until ucwa_error_free(error); for an invalid handle a static
+/// "invalid ucwa_error handle". Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_message(error: *const ucwa_error) -> *const c_char {
+    ffi_value!(c"invalid ucwa_error handle".as_ptr(), {
+        match get(error) {
+            Some(e) => e.message.as_ptr(),
+            None => c"invalid ucwa_error handle".as_ptr(),
+        }
+    })
+}
+
+/// The HTTP status of the response behind the error; 0 when there was no HTTP response or the
+/// handle is invalid. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_http_status(error: *const ucwa_error) -> u16 {
+    ffi_value!(0, { get(error).map_or(0, |e| e.http_status) })
+}
+
+/// The UCWA error "code" (e.g. "Conflict"); NULL if the server sent none or the handle is
+/// invalid. Returns a borrowed string, valid until ucwa_error_free(error). Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        get(error)
+            .and_then(|e| e.code.as_ref().map(|c| c.as_ptr()))
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+/// The UCWA error "subcode" (e.g. "MakeMeAvailableRequired"); NULL if the server sent none or
+/// the handle is invalid. Returns a borrowed string, valid until ucwa_error_free(error).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_subcode(error: *const ucwa_error) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        get(error)
+            .and_then(|e| e.subcode.as_ref().map(|c| c.as_ptr()))
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+/// Frees an error object; its borrowed strings die with it.
+/// NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_error_free(error: *mut ucwa_error) {
+    ffi_value!((), {
+        ERRORS.remove(error as usize);
+    })
+}

@@ -1,0 +1,197 @@
+//! `ucwa_event`: events pulled by the host (`ucwa_client_next_event`), so no library thread
+//! ever runs host code; read with accessors, freed with `ucwa_event_free`.
+
+use std::ffi::{c_char, CString};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::client::{client as lookup_client, write_out};
+use super::error::new_error;
+use super::handles::Registry;
+use super::strings::lendable;
+use super::{ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_status};
+use crate::error::Error;
+use crate::types::{Availability, ConnectionState, Event};
+
+/// One event from a client's keep-alive supervisor. Opaque; read it with the ucwa_event_*
+/// accessors and free it with ucwa_event_free.
+pub struct ucwa_event {
+    _private: (),
+}
+
+pub(crate) struct EventObj {
+    event: Event,
+    activity: Option<CString>,
+    text: Option<CString>,
+}
+
+static EVENTS: Registry<EventObj> = Registry::new();
+
+fn get(event: *const ucwa_event) -> Option<Arc<EventObj>> {
+    EVENTS.get(event as usize)
+}
+
+/// Waits up to timeout_ms for the client's next event (0 = just look).
+///
+/// - out_event: required; on success receives an owned event (free with ucwa_event_free), or
+///   NULL when none arrived in time.
+/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
+///
+/// Returns at once with UCWA_ERROR_INVALID_STATE when the client is signed out and every event
+/// has been read, and UCWA_ERROR_INVALID_HANDLE (or INVALID_STATE) when the client is freed
+/// from another thread while waiting. Events are kept in order, at most 1024 unread (the oldest
+/// are dropped). Thread-safe; each event goes to one caller.
+#[no_mangle]
+pub extern "C" fn ucwa_client_next_event(
+    client: *mut super::ucwa_client,
+    timeout_ms: u32,
+    out_event: *mut *mut ucwa_event,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_status!(out_error, {
+        let c = lookup_client(client)?;
+        if out_event.is_null() {
+            return Err(Error::InvalidArgument("out_event is NULL".into()));
+        }
+        let next = c.next_event(Duration::from_millis(timeout_ms as u64))?;
+        let handle = match next {
+            None => std::ptr::null_mut(),
+            Some(event) => {
+                let (activity, text) = match &event {
+                    Event::PresenceChanged(p) => (p.activity.as_deref().map(lendable), None),
+                    Event::NoteChanged(n) | Event::LocationChanged(n) => {
+                        (None, n.as_deref().map(lendable))
+                    }
+                    _ => (None, None),
+                };
+                EVENTS.insert(EventObj {
+                    event,
+                    activity,
+                    text,
+                }) as *mut ucwa_event
+            }
+        };
+        write_out(out_event, handle);
+        Ok(())
+    })
+}
+
+/// The kind of an event (a ucwa_event_kind value; named get_kind because C has one namespace for types and functions); UCWA_EVENT_KIND_NONE (0) for an invalid
+/// handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
+    ffi_value!(0, {
+        get(event).map_or(ucwa_event_kind::UCWA_EVENT_KIND_NONE as u32, |e| {
+            e.event.kind() as u32
+        })
+    })
+}
+
+/// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
+/// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
+    ffi_value!(0, {
+        match get(event).as_deref() {
+            Some(EventObj {
+                event: Event::PresenceChanged(p),
+                ..
+            }) => p.availability as u32,
+            _ => Availability::Unspecified as u32,
+        }
+    })
+}
+
+/// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the activity the server sent (e.g. "in-a-meeting"),
+/// or NULL. Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds
+/// or an invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_activity(event: *const ucwa_event) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        get(event)
+            .and_then(|e| e.activity.as_ref().map(|s| s.as_ptr()))
+            .unwrap_or(std::ptr::null())
+    })
+}
+
+fn text_of(event: *const ucwa_event, kind: ucwa_event_kind) -> *const c_char {
+    get(event)
+        .filter(|e| e.event.kind() as u32 == kind as u32)
+        .and_then(|e| e.text.as_ref().map(|s| s.as_ptr()))
+        .unwrap_or(std::ptr::null())
+}
+
+/// For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
+/// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
+/// invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        text_of(event, ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED)
+    })
+}
+
+/// For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
+/// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
+/// invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_location(event: *const ucwa_event) -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        text_of(event, ucwa_event_kind::UCWA_EVENT_KIND_LOCATION_CHANGED)
+    })
+}
+
+/// For UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED: the new state (a ucwa_connection_state
+/// value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_connection_state(event: *const ucwa_event) -> u32 {
+    ffi_value!(0, {
+        match get(event).as_deref() {
+            Some(EventObj {
+                event: Event::ConnectionStateChanged { state, .. },
+                ..
+            }) => match state {
+                ConnectionState::Connected => {
+                    ucwa_connection_state::UCWA_CONNECTION_STATE_CONNECTED as u32
+                }
+                ConnectionState::Recovering => {
+                    ucwa_connection_state::UCWA_CONNECTION_STATE_RECOVERING as u32
+                }
+                ConnectionState::Recovered => {
+                    ucwa_connection_state::UCWA_CONNECTION_STATE_RECOVERED as u32
+                }
+                ConnectionState::Lost => ucwa_connection_state::UCWA_CONNECTION_STATE_LOST as u32,
+            },
+            _ => ucwa_connection_state::UCWA_CONNECTION_STATE_NONE as u32,
+        }
+    })
+}
+
+/// Why a connection state changed or the session was signed out by the server.
+/// Returns a new owned error (free with ucwa_error_free), or NULL when the event has no reason
+/// (e.g. a sign-out the host asked for) or the handle is invalid. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_reason(event: *const ucwa_event) -> *mut ucwa_error {
+    ffi_value!(std::ptr::null_mut(), {
+        match get(event).as_deref() {
+            Some(EventObj {
+                event:
+                    Event::ConnectionStateChanged {
+                        reason: Some(r), ..
+                    }
+                    | Event::SignedOut { reason: Some(r) },
+                ..
+            }) => new_error(r),
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Frees an event; its borrowed strings die with it.
+/// NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_event_free(event: *mut ucwa_event) {
+    ffi_value!((), {
+        EVENTS.remove(event as usize);
+    })
+}

@@ -1,0 +1,56 @@
+//! Handles as never-reused ids looked up in registries (an `Arc` per live object), so a freed,
+//! stale, doubled or garbage handle is an error instead of memory corruption.
+//!
+//! Ids come from one counter shared by every registry, so a handle of one type is never valid
+//! as another. The value handed to C is the id itself, shaped like an aligned pointer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+pub struct Registry<T> {
+    map: OnceLock<Mutex<HashMap<usize, Arc<T>>>>,
+}
+
+impl<T> Registry<T> {
+    pub const fn new() -> Self {
+        Registry {
+            map: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Arc<T>>> {
+        self.map
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers an object and returns its new handle value (never 0, never reused).
+    pub fn insert(&self, value: T) -> usize {
+        let id = NEXT_ID
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(16)
+            .wrapping_add(0x1000);
+        self.lock().insert(id, Arc::new(value));
+        id
+    }
+
+    /// The live object behind a handle; the `Arc` keeps it alive while a call uses it.
+    pub fn get(&self, id: usize) -> Option<Arc<T>> {
+        if id == 0 {
+            return None;
+        }
+        self.lock().get(&id).cloned()
+    }
+
+    /// Unregisters a handle; `None` when it was not live (double free, garbage).
+    pub fn remove(&self, id: usize) -> Option<Arc<T>> {
+        if id == 0 {
+            return None;
+        }
+        self.lock().remove(&id)
+    }
+}

@@ -1,0 +1,161 @@
+//! The C ABI (design §3): fixed status and enum values, opaque validated handles, owned error
+//! objects, pulled events, and one panic boundary around every exported body.
+//!
+//! This module converts and delegates; it holds no protocol logic. It is the only place in the
+//! crate with `unsafe`, each block justified by a `// SAFETY:` line. Exported functions take raw
+//! pointers without being `unsafe fn`: every pointer that can be checked (NULL, handles, which
+//! are ids looked up in registries) is checked, and the header states the rest of the contract.
+#![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
+
+#[macro_use]
+mod boundary;
+mod client;
+mod error;
+mod event;
+mod handles;
+mod strings;
+
+pub use client::*;
+pub use error::*;
+pub use event::*;
+pub use strings::ucwa_string_free;
+
+use std::ffi::c_char;
+
+/// The ABI version: bumped on any incompatible change to this header. Bindings check it.
+pub const UCWA_ABI_VERSION: u32 = 1;
+
+/// The status every fallible call returns. Values are fixed forever; none is ever reused.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ucwa_status {
+    /// Success.
+    UCWA_OK = 0,
+    /// NULL where not allowed, bad UTF-8, an out-of-range value, an unknown option.
+    UCWA_ERROR_INVALID_ARGUMENT = 1,
+    /// A freed, stale or never-valid handle.
+    UCWA_ERROR_INVALID_HANDLE = 2,
+    /// Out of order: e.g. set presence before make_me_available.
+    UCWA_ERROR_INVALID_STATE = 3,
+    /// DNS, connect, reset.
+    UCWA_ERROR_NETWORK = 4,
+    /// A request or a whole call ran out of time.
+    UCWA_ERROR_TIMEOUT = 5,
+    /// The TLS handshake failed (e.g. an untrusted certificate).
+    UCWA_ERROR_TLS = 6,
+    /// Credentials refused, or 401 again right after a fresh token.
+    UCWA_ERROR_AUTHENTICATION = 7,
+    /// A UCWA error response: see the error's code, subcode and HTTP status.
+    UCWA_ERROR_SERVER = 8,
+    /// Not UCWA-shaped: HTML or bad JSON where JSON was due, a link missing.
+    UCWA_ERROR_PROTOCOL = 9,
+    /// Refused: plain http off loopback, a token or password to a foreign origin, an unsafe redirect.
+    UCWA_ERROR_INSECURE = 10,
+    /// A bug (a caught panic); the process keeps running.
+    UCWA_ERROR_INTERNAL = 11,
+}
+
+impl From<crate::Status> for ucwa_status {
+    fn from(s: crate::Status) -> Self {
+        use crate::Status as S;
+        use ucwa_status::*;
+        match s {
+            S::Ok => UCWA_OK,
+            S::InvalidArgument => UCWA_ERROR_INVALID_ARGUMENT,
+            S::InvalidHandle => UCWA_ERROR_INVALID_HANDLE,
+            S::InvalidState => UCWA_ERROR_INVALID_STATE,
+            S::Network => UCWA_ERROR_NETWORK,
+            S::Timeout => UCWA_ERROR_TIMEOUT,
+            S::Tls => UCWA_ERROR_TLS,
+            S::Authentication => UCWA_ERROR_AUTHENTICATION,
+            S::Server => UCWA_ERROR_SERVER,
+            S::Protocol => UCWA_ERROR_PROTOCOL,
+            S::Insecure => UCWA_ERROR_INSECURE,
+            S::Internal => UCWA_ERROR_INTERNAL,
+        }
+    }
+}
+
+/// An availability. 1..6 can be set; 7..10 are only ever read; 0 means "let the server
+/// choose" for ucwa_make_me_available and is never returned.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ucwa_availability {
+    UCWA_AVAILABILITY_UNSPECIFIED = 0,
+    UCWA_AVAILABILITY_ONLINE = 1,
+    UCWA_AVAILABILITY_BUSY = 2,
+    UCWA_AVAILABILITY_DO_NOT_DISTURB = 3,
+    UCWA_AVAILABILITY_BE_RIGHT_BACK = 4,
+    UCWA_AVAILABILITY_AWAY = 5,
+    UCWA_AVAILABILITY_OFF_WORK = 6,
+    /// Read-only: inactive while Online.
+    UCWA_AVAILABILITY_IDLE_ONLINE = 7,
+    /// Read-only: inactive while Busy.
+    UCWA_AVAILABILITY_IDLE_BUSY = 8,
+    /// Read-only.
+    UCWA_AVAILABILITY_OFFLINE = 9,
+    /// Read-only: the server sent a value this version does not know.
+    UCWA_AVAILABILITY_UNKNOWN = 10,
+}
+
+/// What an event is about (see ucwa_client_next_event).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ucwa_event_kind {
+    /// Not an event: returned by ucwa_event_kind for an invalid handle.
+    UCWA_EVENT_KIND_NONE = 0,
+    /// The user's presence changed (by this client, another device, or the server's inactivity
+    /// model): read ucwa_event_availability and ucwa_event_activity.
+    UCWA_EVENT_KIND_PRESENCE_CHANGED = 1,
+    /// The note changed: read ucwa_event_note.
+    UCWA_EVENT_KIND_NOTE_CHANGED = 2,
+    /// The location changed: read ucwa_event_location.
+    UCWA_EVENT_KIND_LOCATION_CHANGED = 3,
+    /// The keep-alive connection changed state: read ucwa_event_connection_state and
+    /// ucwa_event_reason.
+    UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED = 4,
+    /// The server had lost the application; it was created again and the desired state re-applied.
+    UCWA_EVENT_KIND_APPLICATION_RECREATED = 5,
+    /// The session ended: by the host (no reason) or by the server (ucwa_event_reason says why,
+    /// e.g. 410 InactiveApplicationExpired).
+    UCWA_EVENT_KIND_SIGNED_OUT = 6,
+}
+
+/// The keep-alive supervisor's connection state.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ucwa_connection_state {
+    /// Not a connection-state event.
+    UCWA_CONNECTION_STATE_NONE = 0,
+    /// The event channel is parked and healthy.
+    UCWA_CONNECTION_STATE_CONNECTED = 1,
+    /// Something failed; the recovery ladder is running.
+    UCWA_CONNECTION_STATE_RECOVERING = 2,
+    /// Recovery succeeded; the desired state holds again.
+    UCWA_CONNECTION_STATE_RECOVERED = 3,
+    /// The ladder ran out; the supervisor keeps retrying at its slowest pace (30 s).
+    UCWA_CONNECTION_STATE_LOST = 4,
+}
+
+/// The ABI version this library implements (UCWA_ABI_VERSION when it was built).
+/// Never fails; thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_abi_version() -> u32 {
+    ffi_value!(0, { UCWA_ABI_VERSION })
+}
+
+/// The library version, e.g. "0.1.0".
+/// Returns a static string: never free it. Never fails; thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_version() -> *const c_char {
+    ffi_value!(std::ptr::null(), {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
+}
+
+/// A short English description of a status value, e.g. "invalid handle"; an unknown value gets
+/// "unknown status". Returns a static string: never free it. Never fails; thread-safe.
+#[no_mangle]
+pub extern "C" fn ucwa_status_str(status: u32) -> *const c_char {
+    ffi_value!(c"unknown status".as_ptr(), { strings::status_str(status) })
+}

@@ -1,0 +1,160 @@
+//! UCWA's HAL-like resources parsed once: properties, `_links` (resolved against the URL the
+//! resource came from) and `_embedded`. Links are followed, never built.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::error::{Error, Step};
+
+#[derive(Debug, Clone, Deserialize)]
+struct RawLink {
+    href: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawLinks {
+    One(RawLink),
+    Many(Vec<RawLink>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct RawResource {
+    #[serde(rename = "_links", default)]
+    links: HashMap<String, RawLinks>,
+    #[serde(rename = "_embedded", default)]
+    embedded: HashMap<String, Value>,
+    #[serde(flatten)]
+    props: Map<String, Value>,
+}
+
+/// A parsed resource and the URL its relative hrefs resolve against.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    base: Url,
+    links: HashMap<String, RawLinks>,
+    embedded: HashMap<String, Value>,
+    props: Map<String, Value>,
+}
+
+impl Resource {
+    /// Parses a JSON body; anything not UCWA-shaped is a protocol error naming the step.
+    pub fn parse(step: Step, base: &Url, body: &[u8]) -> Result<Resource, Error> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| Error::Protocol {
+            step,
+            detail: format!("response is not valid JSON ({e})"),
+            http_status: None,
+            path: base.path().to_string(),
+        })?;
+        Self::from_value(step, base, value)
+    }
+
+    /// Builds a resource from JSON that is already parsed (an event's `_embedded` part).
+    pub fn from_json(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
+        Self::from_value(step, base, value)
+    }
+
+    fn from_value(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
+        let raw: RawResource = serde_json::from_value(value).map_err(|e| Error::Protocol {
+            step,
+            detail: format!("response is not a UCWA resource ({e})"),
+            http_status: None,
+            path: base.path().to_string(),
+        })?;
+        Ok(Resource {
+            base: base.clone(),
+            links: raw.links,
+            embedded: raw.embedded,
+            props: raw.props,
+        })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The href of a single link, resolved against this resource's URL.
+    pub fn link(&self, rel: &str) -> Option<Url> {
+        let raw = self
+            .links
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(rel))
+            .map(|(_, v)| v)?;
+        let href = match raw {
+            RawLinks::One(l) => &l.href,
+            RawLinks::Many(v) => &v.first()?.href,
+        };
+        self.base.join(href).ok()
+    }
+
+    /// A link that must be there for the protocol to go on.
+    pub fn require_link(&self, step: Step, rel: &str) -> Result<Url, Error> {
+        self.link(rel).ok_or_else(|| Error::Protocol {
+            step,
+            detail: format!("the server's resource has no `{rel}` link"),
+            http_status: None,
+            path: self.base.path().to_string(),
+        })
+    }
+
+    /// An embedded resource; its hrefs resolve against the same base.
+    pub fn embedded(&self, rel: &str) -> Option<Resource> {
+        let value = self
+            .embedded
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(rel))
+            .map(|(_, v)| v.clone())?;
+        Self::from_value(Step::Application, &self.base, value).ok()
+    }
+
+    /// A property as raw JSON (e.g. an event response's `sender` array).
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// A string property, matched case-insensitively (both casings appear in Microsoft's docs).
+    pub fn str_prop(&self, name: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_resolve_against_their_base_and_keep_server_query() {
+        let base = Url::parse("https://lyncweb.contoso.com/ucwa/oauth/v1/applications").unwrap();
+        let body = br#"{"rel":"application","Culture":"en-US","_links":{"self":{"href":"/ucwa/oauth/v1/applications/105"},
+            "events":{"href":"/ucwa/oauth/v1/applications/105/events?ack=1"}},
+            "_embedded":{"me":{"rel":"me","_links":{"makeMeAvailable":{"href":"/ucwa/oauth/v1/applications/105/me/makeMeAvailable"}}}}}"#;
+        let r = Resource::parse(Step::Application, &base, body).unwrap();
+        assert_eq!(
+            r.link("events").unwrap().as_str(),
+            "https://lyncweb.contoso.com/ucwa/oauth/v1/applications/105/events?ack=1"
+        );
+        assert_eq!(r.str_prop("culture"), Some("en-US"));
+        let me = r.embedded("me").unwrap();
+        assert!(me.link("makemeavailable").is_some());
+        assert!(me.link("presence").is_none());
+        assert!(r.require_link(Step::Application, "batch").is_err());
+    }
+
+    #[test]
+    fn html_or_non_object_bodies_are_protocol_errors() {
+        let base = Url::parse("http://127.0.0.1/").unwrap();
+        for body in [&b"<html>nope</html>"[..], b"[1,2]", b"{\"_links\":5}"] {
+            let e = Resource::parse(Step::User, &base, body).unwrap_err();
+            assert_eq!(e.status(), crate::error::Status::Protocol);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Client options: the string keys of `ucwa_client_set_option`, their validation and defaults.
+//!
+//! Keys are strings so that the C ABI never changes when an option is added. Every value is
+//! validated when it is set, so a bad value is reported where the host wrote it, not later.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// The modalities the protocol defines (`ModalityType`).
+const MODALITIES: [&str; 7] = [
+    "Audio",
+    "Video",
+    "PhoneAudio",
+    "ApplicationSharing",
+    "Messaging",
+    "DataCollaboration",
+    "PanoramicVideo",
+];
+
+/// Every key `set` accepts, with a one-line description (also used in docs and errors).
+pub const KEYS: [(&str, &str); 12] = [
+    (
+        "user_agent",
+        "application userAgent (1..100 chars); default \"ucwa/<version>\"",
+    ),
+    (
+        "culture",
+        "application culture, e.g. en-US (1..100 chars); default en-US",
+    ),
+    (
+        "endpoint_id",
+        "application endpointId (1..100 chars); default a random GUID per client",
+    ),
+    (
+        "timeout_ms",
+        "longest single HTTP exchange, 100..600000; default 30000",
+    ),
+    (
+        "ca_file",
+        "PEM file of extra trusted CA certificates; empty = platform store only",
+    ),
+    (
+        "modalities",
+        "comma-separated makeMeAvailable supportedModalities; default Messaging",
+    ),
+    (
+        "keepalive_interval_s",
+        "seconds between reportMyActivity, 0 = off, at most 240; default 180",
+    ),
+    (
+        "event_timeout_s",
+        "event channel `timeout` parameter in whole seconds, 1..1800; default 180",
+    ),
+    (
+        "event_channel",
+        "1 = keep an event channel P-GET parked (default), 0 = none",
+    ),
+    (
+        "enforce_presence",
+        "1 = re-apply the host's availability when changed elsewhere; default 0",
+    ),
+    (
+        "allowed_hosts",
+        "comma-separated extra host names the password may be sent to",
+    ),
+    (
+        "retry_after_max_s",
+        "longest Retry-After wait honoured, 0..600; default 30",
+    ),
+];
+
+/// The validated settings of one client.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub user_agent: String,
+    pub culture: String,
+    pub endpoint_id: String,
+    pub timeout: Duration,
+    pub ca_file: Option<PathBuf>,
+    pub modalities: Vec<String>,
+    pub keepalive_interval: Option<Duration>,
+    pub event_timeout_s: u32,
+    pub event_channel: bool,
+    pub enforce_presence: bool,
+    pub allowed_hosts: Vec<String>,
+    pub retry_after_max: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            user_agent: format!("ucwa/{}", env!("CARGO_PKG_VERSION")),
+            culture: "en-US".into(),
+            endpoint_id: uuid::Uuid::new_v4().to_string(),
+            timeout: Duration::from_millis(30_000),
+            ca_file: None,
+            modalities: vec!["Messaging".into()],
+            keepalive_interval: Some(Duration::from_secs(180)),
+            event_timeout_s: 180,
+            event_channel: true,
+            enforce_presence: false,
+            allowed_hosts: Vec::new(),
+            retry_after_max: Duration::from_secs(30),
+        }
+    }
+}
+
+fn bad(key: &str, value: &str, why: &str) -> Error {
+    Error::InvalidArgument(format!("option {key}={value:?}: {why}"))
+}
+
+fn short_text(key: &str, value: &str) -> Result<String, Error> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > 100 {
+        return Err(bad(key, value, "must be 1..100 characters"));
+    }
+    Ok(v.to_string())
+}
+
+fn number(key: &str, value: &str, min: f64, max: f64) -> Result<f64, Error> {
+    match value.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= min && n <= max => Ok(n),
+        _ => Err(bad(
+            key,
+            value,
+            &format!("must be a number from {min} to {max}"),
+        )),
+    }
+}
+
+fn flag(key: &str, value: &str) -> Result<bool, Error> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(bad(key, value, "must be 1 or 0")),
+    }
+}
+
+impl Options {
+    /// Sets one option by key; an unknown key or a bad value changes nothing.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        match key {
+            "user_agent" => self.user_agent = short_text(key, value)?,
+            "culture" => self.culture = short_text(key, value)?,
+            "endpoint_id" => self.endpoint_id = short_text(key, value)?,
+            "timeout_ms" => {
+                self.timeout = Duration::from_millis(number(key, value, 100.0, 600_000.0)? as u64)
+            }
+            "ca_file" => {
+                if value.trim().is_empty() {
+                    self.ca_file = None;
+                } else {
+                    let path = PathBuf::from(value);
+                    crate::engine::load_ca_file(&path).map_err(|why| bad(key, value, &why))?;
+                    self.ca_file = Some(path);
+                }
+            }
+            "modalities" => {
+                let mut list = Vec::new();
+                for m in value.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                    match MODALITIES.iter().find(|k| k.eq_ignore_ascii_case(m)) {
+                        Some(k) => list.push(k.to_string()),
+                        None => {
+                            return Err(bad(
+                                key,
+                                value,
+                                &format!(
+                                    "unknown modality {m:?}; known: {}",
+                                    MODALITIES.join(", ")
+                                ),
+                            ))
+                        }
+                    }
+                }
+                if list.is_empty() {
+                    return Err(bad(key, value, "name at least one modality"));
+                }
+                self.modalities = list;
+            }
+            "keepalive_interval_s" => {
+                let n = number(key, value, 0.0, 240.0)?;
+                self.keepalive_interval = (n > 0.0).then(|| Duration::from_secs_f64(n.max(0.05)));
+            }
+            "event_timeout_s" => self.event_timeout_s = number(key, value, 1.0, 1800.0)? as u32,
+            "event_channel" => self.event_channel = flag(key, value)?,
+            "enforce_presence" => self.enforce_presence = flag(key, value)?,
+            "allowed_hosts" => {
+                self.allowed_hosts = value
+                    .split(',')
+                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                    .filter(|h| !h.is_empty())
+                    .collect()
+            }
+            "retry_after_max_s" => {
+                self.retry_after_max = Duration::from_secs_f64(number(key, value, 0.0, 600.0)?)
+            }
+            _ => {
+                let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+                return Err(Error::InvalidArgument(format!(
+                    "unknown option {key:?}; known options: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_key_is_accepted_and_unknown_keys_are_refused() {
+        let mut o = Options::default();
+        for (k, v) in [
+            ("user_agent", "demo"),
+            ("culture", "de-DE"),
+            ("endpoint_id", "e1"),
+            ("timeout_ms", "1500"),
+            ("ca_file", ""),
+            ("modalities", "messaging,PhoneAudio"),
+            ("keepalive_interval_s", "0.5"),
+            ("event_timeout_s", "5"),
+            ("event_channel", "0"),
+            ("enforce_presence", "true"),
+            ("allowed_hosts", "a.example, B.example."),
+            ("retry_after_max_s", "2"),
+        ] {
+            o.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
+        }
+        assert_eq!(o.modalities, ["Messaging", "PhoneAudio"]);
+        assert_eq!(o.allowed_hosts, ["a.example", "b.example"]);
+        assert_eq!(o.timeout, Duration::from_millis(1500));
+        assert!(!o.event_channel && o.enforce_presence);
+        assert!(o.set("no_such_key", "1").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused_and_change_nothing() {
+        let mut o = Options::default();
+        for (k, v) in [
+            ("timeout_ms", "0"),
+            ("timeout_ms", "abc"),
+            ("keepalive_interval_s", "241"),
+            ("keepalive_interval_s", "-1"),
+            ("modalities", "Telepathy"),
+            ("modalities", " , "),
+            ("user_agent", ""),
+            ("event_channel", "maybe"),
+            ("ca_file", "/nonexistent/ca.pem"),
+        ] {
+            assert!(o.set(k, v).is_err(), "{k}={v} accepted");
+        }
+        assert_eq!(o.timeout, Duration::from_millis(30_000));
+        assert_eq!(o.modalities, ["Messaging"]);
+        assert_eq!(o.keepalive_interval, Some(Duration::from_secs(180)));
+    }
+}

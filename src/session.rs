@@ -1,0 +1,1053 @@
+//! One client's session, asynchronously: credentials, per-origin tokens, the application and
+//! its links, the host's desired state, and every protocol operation with its synchronous
+//! recovery (re-authenticate on 401, recreate on 404 ApplicationNotFound, honour Retry-After).
+//!
+//! State sits behind a short-held std mutex and is never locked across an await; operations that
+//! must not run twice at once (token renewal, application recovery) take async locks and
+//! compare generations, so concurrent callers recover once and then all retry.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::auth::{self, parse_challenge, Challenge, Token};
+use crate::discovery;
+use crate::error::{Error, Result, Step};
+use crate::events::EventQueue;
+use crate::hal::Resource;
+use crate::options::Options;
+use crate::security::{self, TrustedHosts};
+use crate::transport::{server_error, Body, Exchange, Reply};
+use crate::types::{Availability, ConnectionState, Event, Presence};
+
+/// How many Retry-After waits one call honours before it gives up.
+const MAX_RETRY_AFTER: u32 = 2;
+/// How many user→redirect hops sign-in follows.
+const MAX_USER_HOPS: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not signed in (never, or signed out).
+    Idle,
+    /// An application exists; not yet made available.
+    SignedIn,
+    /// makeMeAvailable succeeded: presence can be read and set.
+    Available,
+}
+
+/// A body that can be sent again on retry.
+#[derive(Clone)]
+pub enum Payload {
+    None,
+    Empty,
+    Json(Value),
+}
+
+impl Payload {
+    fn body(&self) -> Body {
+        match self {
+            Payload::None => Body::None,
+            Payload::Empty => Body::Empty,
+            Payload::Json(v) => Body::Json(v.clone()),
+        }
+    }
+}
+
+/// The links of our application that operations follow; replaced whole on recovery.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub generation: u64,
+    pub self_url: Url,
+    pub events_url: Url,
+    links: HashMap<String, Url>,
+}
+
+impl App {
+    /// Collects links from the application and its embedded resources. Where the same rel
+    /// appears twice, `me` wins, as the docs place presence links there.
+    fn from_resource(res: &Resource, generation: u64) -> Result<App> {
+        let self_url = res.require_link(Step::Application, "self")?;
+        let events_url = res.require_link(Step::Application, "events")?;
+        let mut links = HashMap::new();
+        let rels = [
+            "makeMeAvailable",
+            "presence",
+            "note",
+            "location",
+            "reportMyActivity",
+        ];
+        let me = res.embedded("me");
+        let sources = [
+            me.as_ref(),
+            Some(res),
+            res.embedded("communication").as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            rels.iter()
+                .filter_map(|rel| r.link(rel).map(|u| (rel.to_string(), u)))
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>();
+        for found in sources.into_iter().rev() {
+            links.extend(found);
+        }
+        Ok(App {
+            generation,
+            self_url,
+            events_url,
+            links,
+        })
+    }
+
+    pub fn link(&self, rel: &str) -> Option<&Url> {
+        self.links.get(rel)
+    }
+}
+
+/// What the host asked for; re-applied after recovery.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub availability: Option<Availability>,
+    pub note: Option<String>,
+    pub location: Option<String>,
+}
+
+pub struct State {
+    pub phase: Phase,
+    /// Bumped at every sign-in; supervisor tasks of an older session stop.
+    pub session: u64,
+    username: Option<String>,
+    password: Option<Zeroizing<String>>,
+    trusted: TrustedHosts,
+    applications_url: Option<Url>,
+    tokens: HashMap<String, Token>,
+    token_generation: u64,
+    pub app: Option<App>,
+    app_generation: u64,
+    pub desired: Desired,
+    /// Stops the supervisor tasks of the current session.
+    pub stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl State {
+    /// Drops everything secret and session-bound (sign-out, free, a 410).
+    fn forget(&mut self) {
+        self.phase = Phase::Idle;
+        self.username = None;
+        self.password = None;
+        self.tokens.clear();
+        self.app = None;
+        self.applications_url = None;
+        self.desired = Desired::default();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+pub struct Inner {
+    candidates: Vec<Url>,
+    options: Mutex<Options>,
+    state: Mutex<State>,
+    auth_lock: tokio::sync::Mutex<()>,
+    recovery_lock: tokio::sync::Mutex<()>,
+    /// Serializes sign-in, make-available and sign-out against each other.
+    lifecycle_lock: tokio::sync::Mutex<()>,
+    closed: AtomicBool,
+    pub events: EventQueue,
+    requests: AtomicU64,
+}
+
+impl Inner {
+    pub fn new(server: &str) -> Result<Inner> {
+        let candidates = discovery::candidates(server)?;
+        let events = EventQueue::default();
+        events.set_idle(true);
+        Ok(Inner {
+            candidates,
+            options: Mutex::new(Options::default()),
+            state: Mutex::new(State {
+                phase: Phase::Idle,
+                session: 0,
+                username: None,
+                password: None,
+                trusted: TrustedHosts::default(),
+                applications_url: None,
+                tokens: HashMap::new(),
+                token_generation: 0,
+                app: None,
+                app_generation: 0,
+                desired: Desired::default(),
+                stop: None,
+            }),
+            auth_lock: Default::default(),
+            recovery_lock: Default::default(),
+            lifecycle_lock: Default::default(),
+            closed: AtomicBool::new(false),
+            events,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn options(&self) -> Options {
+        self.options
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_option(&self, key: &str, value: &str) -> Result<()> {
+        let mut o = self.options.lock().unwrap_or_else(|p| p.into_inner());
+        let mut updated = o.clone();
+        updated.set(key, value)?;
+        if key == "ca_file" {
+            crate::engine::http_client(updated.ca_file.as_deref())?;
+        }
+        *o = updated;
+        Ok(())
+    }
+
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::InvalidState("the client was freed".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Marks the client closed: every call in flight stops at its next step.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let mut st = self.state();
+        st.forget();
+        drop(st);
+        self.events.close();
+    }
+
+    // ----- transport with authentication ------------------------------------------------
+
+    /// One UCWA request with everything a request needs: the transport check, the token for
+    /// this origin (renewed when due), the 401 challenge, Retry-After, and error mapping.
+    pub async fn call(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+    ) -> Result<Reply> {
+        let opts = self.options();
+        self.call_with(step, method, url, payload, &opts, opts.timeout)
+            .await
+    }
+
+    pub async fn call_with(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+        opts: &Options,
+        timeout: Duration,
+    ) -> Result<Reply> {
+        security::check_transport(step, url)?;
+        let origin = security::origin(url);
+        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let ex = Exchange {
+            http: &http,
+            user_agent: &opts.user_agent,
+            timeout,
+        };
+        let mut fresh_token = false;
+        let mut waits = 0;
+        loop {
+            self.ensure_open()?;
+            let (authorization, generation) = self.token_for(&origin, opts).await;
+            let reply = ex
+                .send(
+                    step,
+                    method.clone(),
+                    url,
+                    authorization.as_ref().map(|a| a.as_str()),
+                    payload.body(),
+                )
+                .await;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let reply = reply?;
+            match reply.status {
+                200..=299 | 304 => return Ok(reply),
+                401 => {
+                    let Some(challenge) = parse_challenge(&reply.headers) else {
+                        return Err(Error::Authentication {
+                            step,
+                            detail: format!("401 without an MsRtcOAuth challenge [{}]", url.path()),
+                            http_status: Some(401),
+                            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+                        });
+                    };
+                    if fresh_token {
+                        return Err(Error::Authentication {
+                            step,
+                            detail: format!(
+                                "the server refused a token it had just issued [{}]",
+                                url.path()
+                            ),
+                            http_status: Some(401),
+                            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+                        });
+                    }
+                    self.authenticate(&ex, &origin, &reply.url, &challenge, generation)
+                        .await?;
+                    fresh_token = true;
+                }
+                500 if !fresh_token
+                    && authorization.is_some()
+                    && reply
+                        .header("x-ms-diagnostics")
+                        .is_some_and(|d| d.trim_start().starts_with("28032")) =>
+                {
+                    // "The web ticket is invalid": a token from another pool. Drop it; the
+                    // next attempt meets this pool's own challenge.
+                    self.drop_token(&origin, generation);
+                }
+                429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
+                    let wait = reply
+                        .retry_after()
+                        .unwrap_or_default()
+                        .min(opts.retry_after_max);
+                    waits += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(server_error(step, &reply)),
+            }
+        }
+    }
+
+    /// The Authorization value for an origin, renewing the token first when it is due.
+    async fn token_for(&self, origin: &str, opts: &Options) -> (Option<Zeroizing<String>>, u64) {
+        let (current, due) = {
+            let st = self.state();
+            match st.tokens.get(origin) {
+                Some(t) => (
+                    Some((t.authorization.clone(), t.generation, t.token_url.clone())),
+                    Instant::now() >= t.renew_at(),
+                ),
+                None => (None, false),
+            }
+        };
+        match current {
+            Some((auth, generation, token_url)) if due => {
+                let http = crate::engine::http_client(opts.ca_file.as_deref());
+                if let Ok(http) = http {
+                    let ex = Exchange {
+                        http: &http,
+                        user_agent: &opts.user_agent,
+                        timeout: opts.timeout,
+                    };
+                    if self
+                        .renew(&ex, origin, &token_url, generation)
+                        .await
+                        .is_ok()
+                    {
+                        let st = self.state();
+                        if let Some(t) = st.tokens.get(origin) {
+                            return (Some(t.authorization.clone()), t.generation);
+                        }
+                    }
+                }
+                (Some(auth), generation)
+            }
+            Some((auth, generation, _)) => (Some(auth), generation),
+            None => (None, 0),
+        }
+    }
+
+    fn drop_token(&self, origin: &str, generation: u64) {
+        let mut st = self.state();
+        if st
+            .tokens
+            .get(origin)
+            .is_some_and(|t| t.generation == generation)
+        {
+            st.tokens.remove(origin);
+        }
+    }
+
+    /// Answers a challenge: checks where the password would go, then runs the password grant.
+    async fn authenticate(
+        &self,
+        ex: &Exchange<'_>,
+        origin: &str,
+        challenged_url: &Url,
+        challenge: &Challenge,
+        seen_generation: u64,
+    ) -> Result<()> {
+        let token_url = challenged_url
+            .join(&challenge.href)
+            .map_err(|_| Error::Protocol {
+                step: Step::Token,
+                detail: "the MsRtcOAuth challenge's href is not a URL".into(),
+                http_status: Some(401),
+                path: challenged_url.path().to_string(),
+            })?;
+        security::check_transport(Step::Token, &token_url)?;
+        let trusted = self.state().trusted.clone();
+        if !trusted.allows(&token_url) {
+            return Err(Error::Insecure {
+                step: Step::Token,
+                detail: format!(
+                    "{} asked for the password to be sent to {}, which is neither the sign-in domain, the discovery domain nor an allowed host",
+                    challenged_url.host_str().unwrap_or("?"),
+                    token_url.host_str().unwrap_or("?")
+                ),
+            });
+        }
+        if !challenge.grant_types.is_empty()
+            && !challenge.grant_types.iter().any(|g| g == "password")
+        {
+            return Err(Error::Authentication {
+                step: Step::Token,
+                detail: format!(
+                    "the server offers no password grant (it offers: {})",
+                    challenge.grant_types.join(", ")
+                ),
+                http_status: Some(401),
+                diagnostics: None,
+            });
+        }
+        self.renew(ex, origin, &token_url, seen_generation).await
+    }
+
+    /// Gets a new token for `origin` unless another caller already replaced `seen_generation`.
+    async fn renew(
+        &self,
+        ex: &Exchange<'_>,
+        origin: &str,
+        token_url: &Url,
+        seen_generation: u64,
+    ) -> Result<()> {
+        let _guard = self.auth_lock.lock().await;
+        let (username, password, generation) = {
+            let mut st = self.state();
+            if let Some(t) = st.tokens.get(origin) {
+                if t.generation != seen_generation && Instant::now() < t.renew_at() {
+                    return Ok(());
+                }
+            }
+            let (Some(u), Some(p)) = (st.username.clone(), st.password.clone()) else {
+                return Err(Error::InvalidState(
+                    "not signed in: no credentials to authenticate with".into(),
+                ));
+            };
+            st.token_generation += 1;
+            (u, p, st.token_generation)
+        };
+        let token = auth::password_grant(ex, token_url, &username, &password, generation).await;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let token = token?;
+        self.ensure_open()?;
+        let mut st = self.state();
+        if st.password.is_some() {
+            st.tokens.insert(origin.to_string(), token);
+        }
+        Ok(())
+    }
+
+    /// The earliest moment a held token should be renewed, for the supervisor.
+    pub fn next_renewal(&self) -> Option<(String, Url, u64, Instant)> {
+        let st = self.state();
+        st.tokens
+            .iter()
+            .map(|(o, t)| (o.clone(), t.token_url.clone(), t.generation, t.renew_at()))
+            .min_by_key(|x| x.3)
+    }
+
+    /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
+    pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
+        let opts = self.options();
+        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let ex = Exchange {
+            http: &http,
+            user_agent: &opts.user_agent,
+            timeout: opts.timeout,
+        };
+        self.renew(&ex, origin, token_url, generation).await
+    }
+
+    // ----- sign-in --------------------------------------------------------------------
+
+    pub async fn sign_in(self: &Arc<Self>, username: &str, password: &str) -> Result<()> {
+        let username = username.trim();
+        let domain = username
+            .trim_start_matches("sip:")
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "username must be a sign-in address like user@contoso.com".into(),
+                )
+            })?;
+        if password.is_empty() {
+            return Err(Error::InvalidArgument("password is empty".into()));
+        }
+        let _life = self.lifecycle_lock.lock().await;
+        self.ensure_open()?;
+        let opts = self.options();
+        {
+            let mut st = self.state();
+            if st.phase != Phase::Idle {
+                return Err(Error::InvalidState(
+                    "already signed in; sign out first".into(),
+                ));
+            }
+            st.username = Some(username.trim_start_matches("sip:").to_string());
+            st.password = Some(Zeroizing::new(password.to_string()));
+            st.trusted =
+                TrustedHosts::new(Some(&domain), self.candidates.first(), &opts.allowed_hosts);
+            st.tokens.clear();
+            st.desired = Desired::default();
+        }
+        match self.sign_in_steps(&opts).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.state().forget();
+                Err(e)
+            }
+        }
+    }
+
+    async fn sign_in_steps(self: &Arc<Self>, opts: &Options) -> Result<()> {
+        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let ex = Exchange {
+            http: &http,
+            user_agent: &opts.user_agent,
+            timeout: opts.timeout,
+        };
+        let trusted = self.state().trusted.clone();
+        let user_url = discovery::discover(&ex, &self.candidates, &trusted).await;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let applications = self.resolve_user(user_url?).await?;
+        self.state().applications_url = Some(applications.clone());
+        let app = self.create_application(&applications, opts).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let session = {
+            let mut st = self.state();
+            st.session += 1;
+            st.app = Some(app);
+            st.phase = Phase::SignedIn;
+            st.stop = Some(stop_tx);
+            st.session
+        };
+        self.events.set_idle(false);
+        crate::supervisor::start(self.clone(), session, stop_rx);
+        Ok(())
+    }
+
+    /// GET user (answering challenges), following `redirect` hops, to the applications URL.
+    async fn resolve_user(&self, mut user_url: Url) -> Result<Url> {
+        for _ in 0..MAX_USER_HOPS {
+            let reply = self
+                .call(Step::User, Method::GET, &user_url, Payload::None)
+                .await?;
+            let user = Resource::parse(Step::User, &user_url, &reply.body)?;
+            if let Some(apps) = user.link("applications") {
+                return Ok(apps);
+            }
+            let redirect = user.require_link(Step::User, "redirect")?;
+            let reply = self
+                .call(Step::User, Method::GET, &redirect, Payload::None)
+                .await?;
+            let redirect_res = Resource::parse(Step::User, &redirect, &reply.body)?;
+            user_url = redirect_res.require_link(Step::User, "user")?;
+        }
+        Err(Error::Protocol {
+            step: Step::User,
+            detail: format!("more than {MAX_USER_HOPS} user redirects"),
+            http_status: None,
+            path: user_url.path().to_string(),
+        })
+    }
+
+    async fn create_application(&self, applications: &Url, opts: &Options) -> Result<App> {
+        let body = json!({
+            "userAgent": opts.user_agent,
+            "endpointId": opts.endpoint_id,
+            "culture": opts.culture,
+        });
+        let reply = self
+            .call(
+                Step::Application,
+                Method::POST,
+                applications,
+                Payload::Json(body),
+            )
+            .await?;
+        let res = Resource::parse(Step::Application, applications, &reply.body)?;
+        let generation = {
+            let mut st = self.state();
+            st.app_generation += 1;
+            st.app_generation
+        };
+        App::from_resource(&res, generation)
+    }
+
+    /// GET application: refreshes the links (they appear after makeMeAvailable).
+    async fn refresh_application(&self, app: &App) -> Result<App> {
+        let reply = self
+            .call(Step::Application, Method::GET, &app.self_url, Payload::None)
+            .await?;
+        let res = Resource::parse(Step::Application, &app.self_url, &reply.body)?;
+        App::from_resource(&res, app.generation)
+    }
+
+    // ----- makeMeAvailable ------------------------------------------------------------
+
+    pub async fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
+        let _life = self.lifecycle_lock.lock().await;
+        self.ensure_open()?;
+        let app = {
+            let st = self.state();
+            if st.phase == Phase::Idle {
+                return Err(Error::InvalidState(
+                    "make_me_available before sign_in".into(),
+                ));
+            }
+            st.app.clone()
+        }
+        .ok_or_else(|| Error::InvalidState("no application".into()))?;
+        let desired = (sign_in_as != Availability::Unspecified).then_some(sign_in_as);
+        let opts = self.options();
+        let result = self.make_available_on(&app, desired, &opts).await;
+        let result = match result {
+            Err(e) if e.is_application_gone() => {
+                self.recover_application(app.generation, e).await?;
+                // recovery made the new application available only if it was before
+                let app = self.current_app(Step::MakeMeAvailable)?;
+                self.make_available_on(&app, desired, &opts).await
+            }
+            other => other,
+        };
+        let refreshed = result?;
+        let mut st = self.state();
+        if st
+            .app
+            .as_ref()
+            .is_some_and(|a| a.generation == refreshed.generation)
+        {
+            st.app = Some(refreshed);
+            st.phase = Phase::Available;
+            if desired.is_some() {
+                st.desired.availability = desired;
+            }
+        }
+        Ok(())
+    }
+
+    /// POST makeMeAvailable on one application and read back its links.
+    async fn make_available_on(
+        &self,
+        app: &App,
+        sign_in_as: Option<Availability>,
+        opts: &Options,
+    ) -> Result<App> {
+        if let Some(mma) = app.link("makeMeAvailable") {
+            let mut body = json!({ "supportedModalities": opts.modalities });
+            if let Some(name) = sign_in_as.and_then(Availability::wire_name) {
+                body["signInAs"] = json!(name);
+            }
+            match self
+                .call(
+                    Step::MakeMeAvailable,
+                    Method::POST,
+                    mma,
+                    Payload::Json(body),
+                )
+                .await
+            {
+                Ok(_) => {}
+                // Already available (e.g. a second call): the goal holds; read the links.
+                Err(e) if e.is_subcode(409, "AlreadyExists") => {}
+                Err(e) => return Err(e),
+            }
+        } else if app.link("presence").is_none() {
+            return Err(Error::Protocol {
+                step: Step::MakeMeAvailable,
+                detail: "the application has neither a makeMeAvailable nor a presence link".into(),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            });
+        }
+        let refreshed = self.refresh_application(app).await?;
+        if refreshed.link("presence").is_none() {
+            return Err(Error::Protocol {
+                step: Step::MakeMeAvailable,
+                detail: "no presence link after makeMeAvailable".into(),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            });
+        }
+        Ok(refreshed)
+    }
+
+    pub fn current_app(&self, step: Step) -> Result<App> {
+        let st = self.state();
+        match (&st.phase, &st.app) {
+            (Phase::Idle, _) | (_, None) => {
+                Err(Error::InvalidState(format!("{step}: not signed in")))
+            }
+            (_, Some(app)) => Ok(app.clone()),
+        }
+    }
+
+    fn available_app(&self, step: Step) -> Result<App> {
+        let app = self.current_app(step)?;
+        if self.state().phase != Phase::Available {
+            return Err(Error::InvalidState(format!(
+                "{step}: call make_me_available first"
+            )));
+        }
+        Ok(app)
+    }
+
+    // ----- operations on the made-available application ---------------------------------
+
+    /// A request to one of the application's links, recovering once from an application the
+    /// server forgot (404) or a lost makeMeAvailable (409 MakeMeAvailableRequired).
+    async fn app_call(
+        &self,
+        step: Step,
+        rel: &str,
+        method: Method,
+        payload: Payload,
+    ) -> Result<Reply> {
+        for attempt in 0..2 {
+            let app = self.available_app(step)?;
+            let url = app.link(rel).cloned().ok_or_else(|| Error::Protocol {
+                step,
+                detail: format!("the application has no `{rel}` link"),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            })?;
+            match self.call(step, method.clone(), &url, payload.clone()).await {
+                Err(e) if attempt == 0 && e.is_application_gone() => {
+                    self.recover_application(app.generation, e).await?;
+                }
+                Err(e) if attempt == 0 && e.is_subcode(409, "MakeMeAvailableRequired") => {
+                    self.restore_availability(app.generation, e).await?;
+                }
+                Err(e) if e.is_gone() => {
+                    self.end_session(Some(e.clone()));
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+        Err(Error::Internal("app_call retried past its bound".into()))
+    }
+
+    pub async fn set_availability(&self, a: Availability) -> Result<()> {
+        let name = a
+            .wire_name()
+            .filter(|_| a.is_settable())
+            .ok_or_else(|| Error::InvalidArgument(format!("availability {a:?} cannot be set")))?;
+        self.available_app(Step::SetPresence)?;
+        self.app_call(
+            Step::SetPresence,
+            "presence",
+            Method::POST,
+            Payload::Json(json!({ "availability": name })),
+        )
+        .await?;
+        self.state().desired.availability = Some(a);
+        Ok(())
+    }
+
+    pub async fn reset_availability(&self) -> Result<()> {
+        self.app_call(Step::SetPresence, "presence", Method::POST, Payload::Empty)
+            .await?;
+        self.state().desired.availability = None;
+        Ok(())
+    }
+
+    pub async fn get_presence(&self) -> Result<Presence> {
+        let reply = self
+            .app_call(Step::GetPresence, "presence", Method::GET, Payload::None)
+            .await?;
+        parse_presence(Step::GetPresence, &reply)
+    }
+
+    pub async fn set_note(&self, message: &str) -> Result<()> {
+        self.app_call(
+            Step::Note,
+            "note",
+            Method::POST,
+            Payload::Json(json!({ "message": message })),
+        )
+        .await?;
+        self.state().desired.note = Some(message.to_string());
+        Ok(())
+    }
+
+    pub async fn get_note(&self) -> Result<Option<String>> {
+        let reply = self
+            .app_call(Step::Note, "note", Method::GET, Payload::None)
+            .await?;
+        let res = Resource::parse(Step::Note, &reply.url, &reply.body)?;
+        Ok(res
+            .str_prop("message")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string))
+    }
+
+    pub async fn set_location(&self, location: &str) -> Result<()> {
+        self.app_call(
+            Step::Location,
+            "location",
+            Method::POST,
+            Payload::Json(json!({ "location": location })),
+        )
+        .await?;
+        self.state().desired.location = Some(location.to_string());
+        Ok(())
+    }
+
+    pub async fn get_location(&self) -> Result<Option<String>> {
+        let reply = self
+            .app_call(Step::Location, "location", Method::GET, Payload::None)
+            .await?;
+        let res = Resource::parse(Step::Location, &reply.url, &reply.body)?;
+        Ok(res
+            .str_prop("location")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string))
+    }
+
+    pub async fn report_activity(&self) -> Result<()> {
+        self.app_call(
+            Step::ReportActivity,
+            "reportMyActivity",
+            Method::POST,
+            Payload::Empty,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    // ----- recovery ------------------------------------------------------------------
+
+    /// Recreates the application the server forgot and, if the host had made it available,
+    /// makes it available again and re-applies the desired note and location. Runs once for
+    /// concurrent callers: whoever comes second sees a newer generation and returns.
+    pub async fn recover_application(&self, seen_generation: u64, cause: Error) -> Result<()> {
+        let _guard = self.recovery_lock.lock().await;
+        let (applications, was_available, desired) = {
+            let st = self.state();
+            match &st.app {
+                Some(app) if app.generation != seen_generation => return Ok(()),
+                None => return Err(Error::InvalidState("not signed in".into())),
+                Some(_) => {}
+            }
+            (
+                st.applications_url.clone(),
+                st.phase == Phase::Available,
+                st.desired.clone(),
+            )
+        };
+        let applications =
+            applications.ok_or_else(|| Error::InvalidState("not signed in".into()))?;
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovering,
+            reason: Some(cause),
+        });
+        let opts = self.options();
+        let mut app = self.create_application(&applications, &opts).await?;
+        if was_available {
+            app = self
+                .make_available_on(&app, desired.availability, &opts)
+                .await?;
+        }
+        {
+            let mut st = self.state();
+            if st.phase == Phase::Idle {
+                return Err(Error::InvalidState("signed out during recovery".into()));
+            }
+            st.app = Some(app.clone());
+        }
+        if was_available {
+            self.reapply_desired(&app, &desired).await?;
+        }
+        self.emit(Event::ApplicationRecreated);
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovered,
+            reason: None,
+        });
+        Ok(())
+    }
+
+    /// makeMeAvailable again on the same application (the server put it back in lurker mode).
+    pub async fn restore_availability(&self, seen_generation: u64, cause: Error) -> Result<()> {
+        let _guard = self.recovery_lock.lock().await;
+        let (app, desired) = {
+            let st = self.state();
+            match &st.app {
+                Some(app) if app.generation == seen_generation => (app.clone(), st.desired.clone()),
+                Some(_) => return Ok(()),
+                None => return Err(Error::InvalidState("not signed in".into())),
+            }
+        };
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovering,
+            reason: Some(cause),
+        });
+        let opts = self.options();
+        let app = self
+            .make_available_on(&app, desired.availability, &opts)
+            .await?;
+        self.state().app = Some(app.clone());
+        self.reapply_desired(&app, &desired).await?;
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovered,
+            reason: None,
+        });
+        Ok(())
+    }
+
+    async fn reapply_desired(&self, app: &App, desired: &Desired) -> Result<()> {
+        let mut posts = Vec::new();
+        if let (Some(a), Some(url)) = (
+            desired.availability.and_then(Availability::wire_name),
+            app.link("presence"),
+        ) {
+            posts.push((Step::SetPresence, url, json!({ "availability": a })));
+        }
+        if let (Some(n), Some(url)) = (
+            desired.note.as_ref().filter(|n| !n.is_empty()),
+            app.link("note"),
+        ) {
+            posts.push((Step::Note, url, json!({ "message": n })));
+        }
+        if let (Some(l), Some(url)) = (
+            desired.location.as_ref().filter(|l| !l.is_empty()),
+            app.link("location"),
+        ) {
+            posts.push((Step::Location, url, json!({ "location": l })));
+        }
+        for (step, url, body) in posts {
+            self.call(step, Method::POST, url, Payload::Json(body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Re-POSTs the host's availability (enforce_presence, after a change made elsewhere).
+    pub async fn enforce_availability(&self) -> Result<()> {
+        let desired = self.state().desired.availability;
+        match desired {
+            Some(a) => self.set_availability(a).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The session ended without the host asking (a 410): tell the host, drop the secrets.
+    pub fn end_session(&self, reason: Option<Error>) {
+        let was_active = {
+            let mut st = self.state();
+            let active = st.phase != Phase::Idle;
+            st.forget();
+            active
+        };
+        if was_active {
+            self.emit(Event::SignedOut { reason });
+        }
+        self.events.set_idle(true);
+    }
+
+    // ----- sign-out -----------------------------------------------------------------
+
+    /// DELETE the application, then forget the session. The session is forgotten even when
+    /// the DELETE fails (the server ends an abandoned application by itself).
+    pub async fn sign_out(&self) -> Result<()> {
+        let _life = self.lifecycle_lock.lock().await;
+        let app = {
+            let mut st = self.state();
+            if st.phase == Phase::Idle {
+                return Err(Error::InvalidState("not signed in".into()));
+            }
+            if let Some(stop) = st.stop.take() {
+                let _ = stop.send(true);
+            }
+            st.app.clone()
+        };
+        let result = match app {
+            Some(app) => match self
+                .call(Step::SignOut, Method::DELETE, &app.self_url, Payload::None)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_application_gone() || e.is_gone() => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        };
+        self.state().forget();
+        self.emit(Event::SignedOut { reason: None });
+        self.events.set_idle(true);
+        result
+    }
+
+    /// Signs out as part of free: bounded by `bound`, ignoring failures.
+    pub async fn sign_out_bounded(&self, bound: Duration) {
+        let active = self.state().phase != Phase::Idle;
+        if active {
+            let _ = tokio::time::timeout(bound, self.sign_out()).await;
+        }
+    }
+}
+
+/// Reads a presence resource (GET or an event's `_embedded`).
+pub fn parse_presence(step: Step, reply: &Reply) -> Result<Presence> {
+    let res = Resource::parse(step, &reply.url, &reply.body)?;
+    presence_from(step, &res)
+}
+
+pub fn presence_from(step: Step, res: &Resource) -> Result<Presence> {
+    let availability = res
+        .str_prop("availability")
+        .ok_or_else(|| Error::Protocol {
+            step,
+            detail: "presence has no availability".into(),
+            http_status: None,
+            path: res.base().path().to_string(),
+        })?;
+    Ok(Presence {
+        availability: Availability::from_wire(availability),
+        activity: res
+            .str_prop("activity")
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+    })
+}

@@ -1,0 +1,182 @@
+//! The small value types of the public API: availability, presence, events and connection states,
+//! with their fixed numeric values (shared with the C ABI) and their UCWA wire names.
+
+use crate::error::Error;
+
+/// An availability, as set by the host or read from the server. Numeric values are fixed by
+/// the C ABI (`ucwa_availability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Availability {
+    /// For make_me_available: let the server choose. Never returned.
+    Unspecified = 0,
+    Online = 1,
+    Busy = 2,
+    DoNotDisturb = 3,
+    BeRightBack = 4,
+    Away = 5,
+    OffWork = 6,
+    IdleOnline = 7,
+    IdleBusy = 8,
+    Offline = 9,
+    /// The server sent a value this version does not know.
+    Unknown = 10,
+}
+
+impl Availability {
+    pub const ALL: [Availability; 11] = [
+        Availability::Unspecified,
+        Availability::Online,
+        Availability::Busy,
+        Availability::DoNotDisturb,
+        Availability::BeRightBack,
+        Availability::Away,
+        Availability::OffWork,
+        Availability::IdleOnline,
+        Availability::IdleBusy,
+        Availability::Offline,
+        Availability::Unknown,
+    ];
+
+    /// The value for a C integer; anything out of range is an error, never undefined behaviour.
+    pub fn from_u32(value: u32) -> Option<Availability> {
+        Self::ALL.get(value as usize).copied()
+    }
+
+    /// Whether a host may set this value (the six PreferredAvailability values).
+    pub fn is_settable(self) -> bool {
+        (1..=6).contains(&(self as u32))
+    }
+
+    /// The PreferredAvailability token sent in POST presence / makeMeAvailable `signInAs`.
+    pub fn wire_name(self) -> Option<&'static str> {
+        Some(match self {
+            Availability::Online => "Online",
+            Availability::Busy => "Busy",
+            Availability::DoNotDisturb => "DoNotDisturb",
+            Availability::BeRightBack => "BeRightBack",
+            Availability::Away => "Away",
+            Availability::OffWork => "Offwork",
+            Availability::IdleOnline => "IdleOnline",
+            Availability::IdleBusy => "IdleBusy",
+            Availability::Offline => "Offline",
+            Availability::Unspecified | Availability::Unknown => return None,
+        })
+    }
+
+    /// Reads the server's `availability`; an unknown token is `Unknown`, not an error.
+    pub fn from_wire(token: &str) -> Availability {
+        let t = token.trim();
+        for a in Self::ALL {
+            if a.wire_name().is_some_and(|w| w.eq_ignore_ascii_case(t)) {
+                return a;
+            }
+        }
+        if t.eq_ignore_ascii_case("OffWork") {
+            return Availability::OffWork;
+        }
+        Availability::Unknown
+    }
+
+    /// Validates a host-supplied value that is to be set on the server.
+    pub(crate) fn settable_from_u32(value: u32) -> Result<Availability, Error> {
+        match Availability::from_u32(value) {
+            Some(a) if a.is_settable() => Ok(a),
+            Some(a) => Err(Error::InvalidArgument(format!(
+                "availability {value} ({a:?}) cannot be set; only 1..6 (Online..OffWork) can"
+            ))),
+            None => Err(Error::InvalidArgument(format!(
+                "availability {value} is out of range (0..10)"
+            ))),
+        }
+    }
+}
+
+/// The user's own presence as the server reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    pub availability: Availability,
+    /// The server's `activity` (e.g. `in-a-meeting`, localized text), if it sent one.
+    pub activity: Option<String>,
+}
+
+/// The keep-alive supervisor's view of the connection. Numeric values are fixed by the C ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ConnectionState {
+    /// The event channel is parked and healthy.
+    Connected = 1,
+    /// Something failed; the recovery ladder is running.
+    Recovering = 2,
+    /// Recovery succeeded; presence was re-applied where needed.
+    Recovered = 3,
+    /// The recovery ladder ran out; the supervisor keeps retrying at its slowest pace.
+    Lost = 4,
+}
+
+/// What a pulled event is about. Numeric values are fixed by the C ABI (`ucwa_event_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EventKind {
+    PresenceChanged = 1,
+    NoteChanged = 2,
+    LocationChanged = 3,
+    ConnectionStateChanged = 4,
+    ApplicationRecreated = 5,
+    SignedOut = 6,
+}
+
+/// News from the keep-alive supervisor, pulled by the host with `Client::next_event`.
+#[derive(Debug, Clone)]
+pub enum Event {
+    PresenceChanged(Presence),
+    NoteChanged(Option<String>),
+    LocationChanged(Option<String>),
+    ConnectionStateChanged {
+        state: ConnectionState,
+        reason: Option<Error>,
+    },
+    ApplicationRecreated,
+    /// The session ended: by the host (no reason) or by the server (the reason says why).
+    SignedOut {
+        reason: Option<Error>,
+    },
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::PresenceChanged(_) => EventKind::PresenceChanged,
+            Event::NoteChanged(_) => EventKind::NoteChanged,
+            Event::LocationChanged(_) => EventKind::LocationChanged,
+            Event::ConnectionStateChanged { .. } => EventKind::ConnectionStateChanged,
+            Event::ApplicationRecreated => EventKind::ApplicationRecreated,
+            Event::SignedOut { .. } => EventKind::SignedOut,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_numbers_match_the_abi_and_round_trip_names() {
+        for (i, a) in Availability::ALL.iter().enumerate() {
+            assert_eq!(*a as u32, i as u32);
+            assert_eq!(Availability::from_u32(i as u32), Some(*a));
+            if let Some(w) = a.wire_name() {
+                assert_eq!(Availability::from_wire(w), *a);
+            }
+        }
+        assert_eq!(Availability::from_u32(11), None);
+        assert_eq!(Availability::from_wire("Inactive"), Availability::Unknown);
+        assert!(Availability::settable_from_u32(7).is_err());
+        assert!(Availability::settable_from_u32(0).is_err());
+        assert!(Availability::settable_from_u32(99).is_err());
+        assert_eq!(
+            Availability::settable_from_u32(6).unwrap().wire_name(),
+            Some("Offwork")
+        );
+    }
+}
