@@ -1,1 +1,211 @@
-//! placeholder
+//! `ucwa-sim`: a faithful UCWA 2.0 (Skype for Business Server) simulator for testing clients
+//! without a Skype server.
+//!
+//! It serves autodiscovery, the OAuth password flow with its 401 challenge, applications,
+//! makeMeAvailable, presence/note/location/reportMyActivity with an inactivity model, the event
+//! channel (P-GET) with its edge cases, batching, two pools (redirect and pool change), a foreign
+//! origin that a client must refuse, an alternative URL layout, and optional TLS with a generated
+//! CA. Tests control it through [`Sim`] (Rust) or the same operations over HTTP under `/_sim/`.
+//!
+//! Module map: [`config`] (options), `server` (listeners and request pipeline), `handlers`
+//! (protocol), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
+//! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tls`, `http`
+//! (small request/response types), `types` (public snapshots and faults).
+//!
+//! Route names used by [`LogEntry::route`] and [`Fault::route`]: `discovery`, `xframe`, `user`,
+//! `redirect`, `token`, `applications`, `application`, `me`, `makeMeAvailable`, `presence`,
+//! `note`, `location`, `reportMyActivity`, `events`, `batch`, `policies`, `people`,
+//! `communication`, `other`.
+
+pub mod config;
+
+mod batch;
+mod control;
+mod events;
+mod handlers;
+mod http;
+mod paths;
+mod resources;
+mod server;
+mod state;
+mod tls;
+mod types;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use config::{ExpiredStatus, Layout, SimConfig};
+pub use types::{AppState, Fault, FaultAction, LogEntry, UserState};
+
+use state::{user_key, Shared};
+
+/// A running simulator. It owns a small tokio runtime on background threads; dropping it (or
+/// [`Sim::stop`]) stops every listener and connection and releases the ports before returning.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("root_url", &self.root_url())
+            .finish()
+    }
+}
+
+impl Sim {
+    /// Starts a simulator and returns once every listener is bound. Blocking; call it from a
+    /// plain thread (not from inside an async runtime).
+    pub fn start(config: SimConfig) -> io::Result<Sim> {
+        config.validate()?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<Arc<Shared>>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ucwa-sim".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("ucwa-sim-worker")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match server::launch(config).await {
+                        Ok(shared) => {
+                            let _ = ready_tx.send(Ok(shared));
+                            // Runs until stop() or Drop; a dropped sender also ends it.
+                            let _ = stop_rx.await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+                // Dropping every task closes the listeners and open connections.
+                runtime.shutdown_timeout(Duration::from_secs(2));
+            })?;
+        let shared = match ready_rx.recv() {
+            Ok(Ok(shared)) => shared,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(io::Error::other(
+                    "ucwa-sim runtime thread ended during start",
+                ));
+            }
+        };
+        let addr = shared.pool1.addr;
+        Ok(Sim {
+            shared,
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The discovery root URL, e.g. `http://127.0.0.1:41234/` (`https` with TLS).
+    pub fn root_url(&self) -> String {
+        format!("{}/", self.shared.pool1.paths.origin())
+    }
+
+    /// Pool 2's origin, with a trailing slash.
+    pub fn pool2_url(&self) -> String {
+        format!("{}/", self.shared.pool2.paths.origin())
+    }
+
+    /// The foreign listener's origin (127.0.0.2), when it runs.
+    pub fn foreign_url(&self) -> Option<String> {
+        self.shared
+            .foreign
+            .as_ref()
+            .map(|f| format!("{}/", f.paths.origin()))
+    }
+
+    /// Pool 1's bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The generated CA certificate (PEM) when TLS is on.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.shared.ca_pem.clone()
+    }
+
+    /// Every logged request so far, in arrival order (control requests excluded).
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.lock().log.iter().cloned().collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.shared.lock().log.clear();
+    }
+
+    /// A snapshot of one user (names compare case-insensitively).
+    pub fn user(&self, name: &str) -> Option<UserState> {
+        let st = self.shared.lock();
+        self.shared.user_state(&st, &user_key(name))
+    }
+
+    /// Every user's snapshot, sorted by name.
+    pub fn users(&self) -> Vec<UserState> {
+        self.shared.all_users()
+    }
+
+    /// Invalidates tokens (one user's, or everyone's with `None`): the next request gets the
+    /// 401 challenge.
+    pub fn expire_tokens(&self, user: Option<&str>) {
+        self.shared.expire_tokens(user);
+    }
+
+    /// Ends every application of the user server-side; parked P-GETs answer 404
+    /// ApplicationNotFound.
+    pub fn delete_applications(&self, user: &str) {
+        self.shared.delete_applications(user);
+    }
+
+    /// Changes the user's presence "from another device": every made-available application
+    /// of the user receives a presence `updated` event.
+    pub fn set_presence_elsewhere(&self, user: &str, availability: &str, activity: Option<&str>) {
+        self.shared
+            .set_presence_elsewhere(user, availability, activity);
+    }
+
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Stops the simulator and waits until its ports are released.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

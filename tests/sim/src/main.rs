@@ -1,1 +1,185 @@
-fn main() {}
+//! The `ucwa-sim` command: parses the (fixed) command line into a [`SimConfig`], starts the
+//! simulator, prints the discovery root URL as the first stdout line, and serves until killed
+//! (SIGTERM or SIGINT stop it cleanly).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ucwa_sim::{ExpiredStatus, Layout, Sim, SimConfig};
+
+/// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
+/// its first line on stdout, then serves until killed. Times are seconds (decimals allowed).
+#[derive(Debug, Parser)]
+#[command(name = "ucwa-sim", version)]
+struct Cli {
+    /// Address of pool 1 (discovery root and the /_sim/ control API); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// A user NAME:PASSWORD (repeatable). Default: alice@contoso.com:alice-password and
+    /// bob@contoso.com:bob-password.
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// Serve HTTPS on every listener with a certificate from a CA generated at start.
+    #[arg(long)]
+    tls: bool,
+    /// Write the generated CA certificate (PEM) to FILE (with --tls).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca_out: Option<PathBuf>,
+    /// Root responses holding only a `redirect` link before the real root.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    discovery_redirects: u32,
+    /// User homed on pool 2: pool 1's user resource answers a redirect (repeatable).
+    #[arg(long = "pool2-user", value_name = "NAME")]
+    pool2_users: Vec<String>,
+    /// User whose applications href is on pool 2, without a redirect (repeatable).
+    #[arg(long = "pool2-apps-user", value_name = "NAME")]
+    pool2_apps_users: Vec<String>,
+    /// User whose applications href is on a foreign origin (127.0.0.2) (repeatable).
+    #[arg(long = "foreign-apps-user", value_name = "NAME")]
+    foreign_apps_users: Vec<String>,
+    /// URL layout: standard (documented paths) or alt (different paths, absolute hrefs).
+    #[arg(long, value_name = "standard|alt", default_value = "standard")]
+    layout: Layout,
+    /// Token lifetime (expires_in); an expired token gets the 401 challenge.
+    #[arg(long, value_name = "S", default_value_t = 28800.0)]
+    token_lifetime: f64,
+    /// What a pool answers to the other pool's token: 401 (challenge) or 500 (28032).
+    #[arg(long, value_name = "401|500", default_value_t = 401)]
+    foreign_token_status: u16,
+    /// Seconds without reportMyActivity before an endpoint goes IdleOnline/IdleBusy.
+    #[arg(long = "inactive-s", value_name = "S", default_value_t = 300.0)]
+    inactive_s: f64,
+    /// Further seconds before an idle endpoint goes Away.
+    #[arg(long = "away-s", value_name = "S", default_value_t = 300.0)]
+    away_s: f64,
+    /// Seconds without a parked P-GET before an application is ended.
+    #[arg(long = "app-expiry-s", value_name = "S", default_value_t = 900.0)]
+    app_expiry_s: f64,
+    /// What requests to an expired application get: 404 ApplicationNotFound or 410
+    /// InactiveApplicationExpired.
+    #[arg(long, value_name = "404|410", default_value = "404")]
+    expired_status: ExpiredStatus,
+    /// P-GET release time without a `timeout` parameter.
+    #[arg(long = "event-timeout-s", value_name = "S", default_value_t = 180.0)]
+    event_timeout_s: f64,
+    /// Smallest `timeout` parameter honoured (clamped to [min, 1800]).
+    #[arg(
+        long = "event-timeout-min-s",
+        value_name = "S",
+        default_value_t = 180.0
+    )]
+    event_timeout_min_s: f64,
+    /// How long medium-priority events are held before answering a parked P-GET.
+    #[arg(long = "event-hold-s", value_name = "S", default_value_t = 5.0)]
+    event_hold_s: f64,
+    /// Live applications per user; one more gets 410 TooManyApplications.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    max_apps: u32,
+    /// What GET presence reports after Offwork was set.
+    #[arg(long, value_name = "AVAILABILITY[:ACTIVITY]", default_value = "Away:off-work",
+          value_parser = SimConfig::parse_offwork)]
+    offwork_reads_as: (String, Option<String>),
+    /// An accepted X-Ms-Origin value (repeatable); requests without the header are accepted.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Request-log entries kept (oldest dropped first).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    log_limit: usize,
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, password)) if !name.is_empty() => Ok((name.to_owned(), password.to_owned())),
+        _ => Err("expected NAME:PASSWORD".to_owned()),
+    }
+}
+
+impl Cli {
+    fn into_config(self) -> SimConfig {
+        let defaults = SimConfig::default();
+        SimConfig {
+            listen: self.listen,
+            users: if self.users.is_empty() {
+                defaults.users
+            } else {
+                self.users
+            },
+            tls: self.tls,
+            ca_out: self.ca_out,
+            discovery_redirects: self.discovery_redirects,
+            pool2_users: self.pool2_users,
+            pool2_apps_users: self.pool2_apps_users,
+            foreign_apps_users: self.foreign_apps_users,
+            layout: self.layout,
+            token_lifetime_s: self.token_lifetime,
+            foreign_token_status: self.foreign_token_status,
+            inactive_s: self.inactive_s,
+            away_s: self.away_s,
+            app_expiry_s: self.app_expiry_s,
+            expired_status: self.expired_status,
+            event_timeout_s: self.event_timeout_s,
+            event_timeout_min_s: self.event_timeout_min_s,
+            event_hold_s: self.event_hold_s,
+            max_apps: self.max_apps,
+            offwork_reads_as: self.offwork_reads_as,
+            allowed_origins: self.allowed_origins,
+            log_limit: self.log_limit,
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT on a small runtime of its own (the simulator has its own).
+fn wait_for_signal() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    let config = Cli::parse().into_config();
+    let sim = match Sim::start(config) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("ucwa-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut lines = vec![sim.root_url(), format!("pool2: {}", sim.pool2_url())];
+    if let Some(f) = sim.foreign_url() {
+        lines.push(format!("foreign: {f}"));
+    }
+    for line in lines {
+        // A closed stdout (the parent read the first line and went away) must not kill us.
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    drop(out);
+    let result = wait_for_signal();
+    sim.stop();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ucwa-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

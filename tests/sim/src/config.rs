@@ -1,0 +1,235 @@
+//! The simulator's configuration: [`SimConfig`] and its two small enums, with the defaults the
+//! command line documents and the validation both the library and the binary rely on.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The settable availability values (UCWA `PreferredAvailability`), in their canonical spelling.
+pub const SETTABLE_AVAILABILITIES: [&str; 6] = [
+    "Online",
+    "Busy",
+    "DoNotDisturb",
+    "BeRightBack",
+    "Away",
+    "Offwork",
+];
+
+/// Which URL layout the pools serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The paths shown in Microsoft's documentation; UCWA hrefs are relative.
+    #[default]
+    Standard,
+    /// Different paths everywhere (with a random segment) and absolute hrefs, so that a client
+    /// that builds URLs instead of following links fails.
+    Alt,
+}
+
+impl FromStr for Layout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" => Ok(Layout::Standard),
+            "alt" => Ok(Layout::Alt),
+            other => Err(format!(
+                "unknown layout {other:?} (expected standard or alt)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layout::Standard => "standard",
+            Layout::Alt => "alt",
+        })
+    }
+}
+
+/// What requests to an application that expired for lack of a parked P-GET receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiredStatus {
+    /// `404 {"code":"NotFound","subcode":"ApplicationNotFound"}`.
+    #[default]
+    NotFound,
+    /// `410 {"code":"Gone","subcode":"InactiveApplicationExpired"}`.
+    Gone,
+}
+
+impl ExpiredStatus {
+    /// The HTTP status this choice answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            ExpiredStatus::NotFound => 404,
+            ExpiredStatus::Gone => 410,
+        }
+    }
+}
+
+impl FromStr for ExpiredStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "404" | "notfound" => Ok(ExpiredStatus::NotFound),
+            "410" | "gone" => Ok(ExpiredStatus::Gone),
+            other => Err(format!(
+                "unknown expired status {other:?} (expected 404 or 410)"
+            )),
+        }
+    }
+}
+
+/// Everything that shapes one simulator instance. Times are seconds as decimals so that tests
+/// can use sub-second timers.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address of pool 1 (the discovery root and the control API). Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// `(sign-in name, password)` pairs.
+    pub users: Vec<(String, String)>,
+    /// Serve HTTPS on every listener with a certificate from a CA generated at start.
+    pub tls: bool,
+    /// Where to write the generated CA certificate (PEM) when `tls` is on.
+    pub ca_out: Option<PathBuf>,
+    /// How many root responses holding only a `redirect` link precede the real root.
+    pub discovery_redirects: u32,
+    /// Users homed on pool 2: pool 1's `user` resource answers a `redirect` link.
+    pub pool2_users: Vec<String>,
+    /// Users whose `applications` href (given by pool 1) is on pool 2, without a redirect.
+    pub pool2_apps_users: Vec<String>,
+    /// Users whose `applications` href points at a foreign origin (127.0.0.2).
+    pub foreign_apps_users: Vec<String>,
+    /// URL layout of every pool.
+    pub layout: Layout,
+    /// Token lifetime (`expires_in`).
+    pub token_lifetime_s: f64,
+    /// What a pool answers to a token issued by the other pool: 401 (challenge) or 500 (28032).
+    pub foreign_token_status: u16,
+    /// Seconds without reportMyActivity before an endpoint turns idle.
+    pub inactive_s: f64,
+    /// Further seconds before an idle endpoint turns Away.
+    pub away_s: f64,
+    /// Seconds without a parked P-GET before an application is ended.
+    pub app_expiry_s: f64,
+    /// What requests to an expired application receive.
+    pub expired_status: ExpiredStatus,
+    /// P-GET release time when the request has no `timeout` parameter.
+    pub event_timeout_s: f64,
+    /// Smallest `timeout` parameter honoured (values are clamped to `[min, 1800]`).
+    pub event_timeout_min_s: f64,
+    /// How long medium-priority events are held before a parked P-GET is answered.
+    pub event_hold_s: f64,
+    /// Live applications allowed per user; one more gets 410 TooManyApplications.
+    pub max_apps: u32,
+    /// What GET presence reports after `Offwork` was set: availability and optional activity.
+    pub offwork_reads_as: (String, Option<String>),
+    /// Values of `X-Ms-Origin` that are accepted; a request without the header is always allowed.
+    pub allowed_origins: Vec<String>,
+    /// How many request-log entries are kept (oldest dropped first), bounding memory under load.
+    pub log_limit: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            users: vec![
+                ("alice@contoso.com".to_owned(), "alice-password".to_owned()),
+                ("bob@contoso.com".to_owned(), "bob-password".to_owned()),
+            ],
+            tls: false,
+            ca_out: None,
+            discovery_redirects: 0,
+            pool2_users: Vec::new(),
+            pool2_apps_users: Vec::new(),
+            foreign_apps_users: Vec::new(),
+            layout: Layout::Standard,
+            token_lifetime_s: 28800.0,
+            foreign_token_status: 401,
+            inactive_s: 300.0,
+            away_s: 300.0,
+            app_expiry_s: 900.0,
+            expired_status: ExpiredStatus::NotFound,
+            event_timeout_s: 180.0,
+            event_timeout_min_s: 180.0,
+            event_hold_s: 5.0,
+            max_apps: 10,
+            offwork_reads_as: ("Away".to_owned(), Some("off-work".to_owned())),
+            allowed_origins: Vec::new(),
+            log_limit: 10_000,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Checks the values that would otherwise make the simulator misbehave silently.
+    pub fn validate(&self) -> io::Result<()> {
+        let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        let times = [
+            ("token_lifetime_s", self.token_lifetime_s),
+            ("inactive_s", self.inactive_s),
+            ("away_s", self.away_s),
+            ("app_expiry_s", self.app_expiry_s),
+            ("event_timeout_s", self.event_timeout_s),
+            ("event_timeout_min_s", self.event_timeout_min_s),
+            ("event_hold_s", self.event_hold_s),
+        ];
+        for (name, value) in times {
+            // Durations are built from these; a NaN, negative or absurd value would panic there.
+            if !value.is_finite() || !(0.0..=1.0e9).contains(&value) {
+                return bad(format!(
+                    "{name} must be a number of seconds in [0, 1e9], got {value}"
+                ));
+            }
+        }
+        if self.foreign_token_status != 401 && self.foreign_token_status != 500 {
+            return bad(format!(
+                "foreign_token_status must be 401 or 500, got {}",
+                self.foreign_token_status
+            ));
+        }
+        if self.users.is_empty() {
+            return bad("at least one user is needed".to_owned());
+        }
+        for (name, _) in &self.users {
+            if name.is_empty() || name.contains('/') {
+                return bad(format!(
+                    "user name {name:?} must be non-empty and contain no '/'"
+                ));
+            }
+        }
+        if self.offwork_reads_as.0.is_empty() {
+            return bad("offwork_reads_as needs an availability".to_owned());
+        }
+        Ok(())
+    }
+
+    /// Parses `AVAILABILITY[:ACTIVITY]` as taken by `--offwork-reads-as`.
+    pub fn parse_offwork(s: &str) -> Result<(String, Option<String>), String> {
+        let (avail, act) = match s.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        if avail.is_empty() {
+            return Err("expected AVAILABILITY[:ACTIVITY]".to_owned());
+        }
+        Ok((
+            avail.to_owned(),
+            act.filter(|a| !a.is_empty()).map(str::to_owned),
+        ))
+    }
+
+    /// The SIP domain used for `originalDomain` parameters: the first user's domain.
+    pub(crate) fn domain(&self) -> String {
+        self.users
+            .first()
+            .and_then(|(name, _)| name.split_once('@').map(|(_, d)| d.to_owned()))
+            .unwrap_or_else(|| "contoso.com".to_owned())
+    }
+}

@@ -1,0 +1,108 @@
+//! The HTTP control API under `/_sim/` on pool 1 (no authentication, never logged): the same
+//! operations as the Rust [`crate::Sim`] handle, for tests written in C, Python or C#.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::http::{decode_segment, Req, Resp};
+use crate::state::{user_key, Shared};
+use crate::types::Fault;
+
+fn bad_request(why: &str) -> Resp {
+    Resp::json(400, &json!({ "error": why }))
+}
+
+fn not_found(why: &str) -> Resp {
+    Resp::json(404, &json!({ "error": why }))
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    availability: String,
+    #[serde(default)]
+    activity: Option<String>,
+}
+
+/// Answers one control request.
+pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
+    let rest = req.path.strip_prefix("/_sim/").unwrap_or("");
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode_segment)
+        .collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = req.method.as_str();
+    match (method, segs.as_slice()) {
+        ("GET", ["info"]) => Resp::json(200, &shared.info()),
+        ("GET", ["log"]) => {
+            let log: Vec<_> = shared.lock().log.iter().cloned().collect();
+            Resp::json(200, &serde_json::to_value(log).unwrap_or(Value::Null))
+        }
+        ("DELETE", ["log"]) => {
+            shared.lock().log.clear();
+            Resp::empty(204)
+        }
+        ("GET", ["state"]) => Resp::json(
+            200,
+            &serde_json::to_value(shared.all_users()).unwrap_or(Value::Null),
+        ),
+        ("GET", ["users", name]) => {
+            let st = shared.lock();
+            match shared.user_state(&st, &user_key(name)) {
+                Some(u) => Resp::json(200, &serde_json::to_value(u).unwrap_or(Value::Null)),
+                None => not_found("unknown user"),
+            }
+        }
+        ("POST", ["expire-tokens"]) => {
+            shared.expire_tokens(None);
+            Resp::empty(204)
+        }
+        ("POST", ["users", name, action]) => {
+            if !shared.lock().users.contains_key(&user_key(name)) {
+                return not_found("unknown user");
+            }
+            match *action {
+                "expire-tokens" => {
+                    shared.expire_tokens(Some(name));
+                    Resp::empty(204)
+                }
+                "delete-applications" => {
+                    shared.delete_applications(name);
+                    Resp::empty(204)
+                }
+                "presence" => match serde_json::from_slice::<PresenceBody>(&req.body) {
+                    Ok(p) if !p.availability.trim().is_empty() => {
+                        shared.set_presence_elsewhere(
+                            name,
+                            p.availability.trim(),
+                            p.activity.as_deref(),
+                        );
+                        Resp::empty(204)
+                    }
+                    Ok(_) => bad_request("availability must not be empty"),
+                    Err(e) => bad_request(&format!(
+                        "expected {{\"availability\":..,\"activity\":..}}: {e}"
+                    )),
+                },
+                _ => not_found("unknown control operation"),
+            }
+        }
+        ("GET", ["faults"]) => {
+            let faults = shared.lock().faults.clone();
+            Resp::json(200, &serde_json::to_value(faults).unwrap_or(Value::Null))
+        }
+        ("POST", ["faults"]) => match serde_json::from_slice::<Fault>(&req.body) {
+            Ok(f) => {
+                shared.lock().faults.push(f);
+                Resp::empty(204)
+            }
+            Err(e) => bad_request(&format!("not a Fault: {e}")),
+        },
+        ("DELETE", ["faults"]) => {
+            shared.lock().faults.clear();
+            Resp::empty(204)
+        }
+        _ => not_found("unknown control endpoint"),
+    }
+}

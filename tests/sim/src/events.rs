@@ -1,0 +1,201 @@
+//! The event channel: P-GET parking, `ack`/`next` numbering, the `timeout` and `medium`
+//! parameters, PGetReplaced, resync, and answering a parked P-GET when its application ends.
+//!
+//! A parked P-GET is a future waiting on its application's `Notify` (never a thread), so a
+//! thousand of them cost a thousand small tasks and sockets.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::handlers::{authorize_app, clamp_secs, gone, Outcome};
+use crate::http::{href, Req, Resp};
+use crate::paths::{Classified, Route};
+use crate::state::{PendingEvent, Pool, Sender, Shared};
+
+/// The protocol's ceiling for `timeout` and `medium`.
+const MAX_WAIT_S: f64 = 1800.0;
+
+/// Clears the parked marker if the P-GET goes away without answering (client hung up), so the
+/// application-expiry clock starts from then.
+struct ParkGuard<'a> {
+    shared: &'a Shared,
+    app_id: String,
+    pget_id: u64,
+}
+
+impl Drop for ParkGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        if let Some(app) = st.apps.get_mut(&self.app_id) {
+            if app.channel.parked == Some(self.pget_id) {
+                app.channel.parked = None;
+                app.channel.last_release = Instant::now();
+            }
+        }
+    }
+}
+
+/// Builds one event-set response: `self`/`next` links and the senders in queue order, with
+/// consecutive events of one sender grouped together.
+fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) -> Value {
+    let mut body = json!({ "_links": {
+        "self": href(pool.paths.events_href(app_id, ack)),
+        "next": href(pool.paths.events_href(app_id, ack + 1)),
+    }});
+    if pending.is_empty() {
+        return body;
+    }
+    let mut senders: Vec<(Sender, Vec<Value>)> = Vec::new();
+    for p in pending {
+        match senders.last_mut() {
+            Some((s, events)) if *s == p.sender => events.push(p.event),
+            _ => senders.push((p.sender, vec![p.event])),
+        }
+    }
+    let senders: Vec<Value> = senders
+        .into_iter()
+        .map(|(sender, events)| {
+            let (rel, route) = match sender {
+                Sender::Me => ("me", Route::Me),
+                Sender::Communication => ("communication", Route::Communication),
+            };
+            json!({ "rel": rel, "href": pool.paths.route_href(app_id, route), "events": events })
+        })
+        .collect();
+    body["sender"] = Value::from(senders);
+    body
+}
+
+fn resync(pool: &Pool, app_id: &str, ack: u64) -> Resp {
+    Resp::json(
+        200,
+        &json!({ "_links": { "resync": href(pool.paths.events_href(app_id, ack)) } }),
+    )
+}
+
+fn replaced() -> Resp {
+    Resp::error(
+        409,
+        "Conflict",
+        Some("PGetReplaced"),
+        "A newer event channel request replaced this one.",
+    )
+}
+
+/// Handles `GET <events>?ack=N[&timeout=S][&medium=S]`.
+pub(crate) async fn pget(
+    shared: &Arc<Shared>,
+    pool: &Arc<Pool>,
+    req: &Req,
+    c: &Classified,
+) -> Outcome {
+    let app_id = c.app_id.clone().unwrap_or_default();
+    let cfg = &shared.config;
+    let param = |name: &str| {
+        req.query_param(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let timeout = clamp_secs(
+        param("timeout"),
+        cfg.event_timeout_s,
+        cfg.event_timeout_min_s,
+        MAX_WAIT_S,
+    );
+    let hold = clamp_secs(
+        param("medium"),
+        cfg.event_hold_s,
+        cfg.event_hold_s.min(5.0),
+        MAX_WAIT_S,
+    );
+    let ack = req
+        .query_param("ack")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let pget_id = shared.next_id();
+
+    let (notify, user) = {
+        let mut st = shared.lock();
+        let (_, name) = match authorize_app(shared, &mut st, pool, req, &app_id) {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        if req.method != "GET" {
+            return Outcome {
+                resp: Resp::method_not_allowed("GET"),
+                user: Some(name),
+            };
+        }
+        let app = st.apps.get_mut(&app_id).expect("authorized app exists");
+        let answered = |resp: Resp| Outcome {
+            resp,
+            user: Some(name.clone()),
+        };
+        // Only one P-GET per application: any newer request replaces a parked one, which then
+        // answers 409 PGetReplaced when it wakes and finds itself no longer registered.
+        if app.channel.parked.take().is_some() {
+            app.notify.notify_waiters();
+        }
+        let ch = &mut app.channel;
+        let now = Instant::now();
+        let Some(ack) = ack.filter(|a| *a >= ch.acked_below && *a <= ch.next_set) else {
+            ch.last_release = now;
+            return answered(resync(pool, &app_id, ch.acked_below));
+        };
+        ch.acked_below = ack;
+        ch.sets.retain(|(n, _)| *n >= ack);
+        if let Some((_, set)) = ch.sets.iter().find(|(n, _)| *n == ack) {
+            // Asked again for a set already sent (its answer was lost): resend it as it was.
+            let set = set.clone();
+            ch.last_release = now;
+            return answered(Resp::json(200, &set));
+        }
+        ch.parked = Some(pget_id);
+        (app.notify.clone(), name)
+    };
+
+    let _guard = ParkGuard {
+        shared,
+        app_id: app_id.clone(),
+        pget_id,
+    };
+    let deadline = Instant::now() + timeout;
+    let ack = ack.unwrap_or_default();
+    loop {
+        // Register for wake-ups before looking at the state, so a notification sent between
+        // the check and the wait is not lost.
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let wake_at = {
+            let mut st = shared.lock();
+            let now = Instant::now();
+            let resp = |resp: Resp| Outcome {
+                resp,
+                user: Some(user.clone()),
+            };
+            let Some(app) = st.apps.get_mut(&app_id) else {
+                return resp(gone(shared, &st, &app_id));
+            };
+            if app.channel.parked != Some(pget_id) {
+                return resp(replaced());
+            }
+            let ch = &mut app.channel;
+            let ready_at = ch.pending_since.map(|t| t + hold);
+            if ready_at.is_some_and(|r| now >= r) || now >= deadline {
+                let set = event_set(pool, &app_id, ack, std::mem::take(&mut ch.pending));
+                ch.pending_since = None;
+                ch.next_set = ack + 1;
+                ch.sets.push_back((ack, set.clone()));
+                ch.parked = None;
+                ch.last_release = now;
+                return resp(Resp::json(200, &set));
+            }
+            ready_at.map_or(deadline, |r| r.min(deadline))
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(wake_at.into()) => {}
+        }
+    }
+}

@@ -1,0 +1,652 @@
+//! URL layouts: the one table of UCWA links per application, how each layout spells them, and
+//! the inverse mapping from a request path to a logical [`Route`]. Keeping both directions in one
+//! place is what guarantees that every href the simulator hands out is also a path it serves.
+
+use crate::config::Layout;
+
+/// Logical route names, identical in both layouts; used by the request log and fault matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    Discovery,
+    Xframe,
+    User,
+    Redirect,
+    Token,
+    Applications,
+    Application,
+    Me,
+    MakeMeAvailable,
+    Presence,
+    Note,
+    Location,
+    ReportMyActivity,
+    Events,
+    Batch,
+    Policies,
+    People,
+    Communication,
+    Other,
+}
+
+impl Route {
+    /// The name used in `LogEntry::route` and `Fault::route`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Route::Discovery => "discovery",
+            Route::Xframe => "xframe",
+            Route::User => "user",
+            Route::Redirect => "redirect",
+            Route::Token => "token",
+            Route::Applications => "applications",
+            Route::Application => "application",
+            Route::Me => "me",
+            Route::MakeMeAvailable => "makeMeAvailable",
+            Route::Presence => "presence",
+            Route::Note => "note",
+            Route::Location => "location",
+            Route::ReportMyActivity => "reportMyActivity",
+            Route::Events => "events",
+            Route::Batch => "batch",
+            Route::Policies => "policies",
+            Route::People => "people",
+            Route::Communication => "communication",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// The embedded resource whose `_links` carry a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    App,
+    Me,
+    People,
+    OnlineMeetings,
+    Communication,
+}
+
+/// When a link is present: the `me` links change with makeMeAvailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum When {
+    Always,
+    BeforeAvailable,
+    AfterAvailable,
+}
+
+/// One link of an application's resource tree, with its path suffix (after the application's
+/// own path) in each layout.
+#[derive(Debug)]
+pub(crate) struct LinkDef {
+    pub rel: &'static str,
+    pub owner: Owner,
+    pub route: Route,
+    pub when: When,
+    std: &'static str,
+    alt: &'static str,
+}
+
+const fn link(
+    rel: &'static str,
+    owner: Owner,
+    route: Route,
+    when: When,
+    std: &'static str,
+    alt: &'static str,
+) -> LinkDef {
+    LinkDef {
+        rel,
+        owner,
+        route,
+        when,
+        std,
+        alt,
+    }
+}
+
+use Owner as O;
+use Route as R;
+use When as W;
+
+/// Every link an application exposes. The alt column moves makeMeAvailable under
+/// `communication` and reportMyActivity to the application level, as the docs show both.
+pub(crate) const LINKS: &[LinkDef] = &[
+    link("self", O::App, R::Application, W::Always, "", ""),
+    link(
+        "policies",
+        O::App,
+        R::Policies,
+        W::Always,
+        "/policies",
+        "/rules",
+    ),
+    link("batch", O::App, R::Batch, W::Always, "/batch", "/multi"),
+    link(
+        "events",
+        O::App,
+        R::Events,
+        W::Always,
+        "/events",
+        "/channel",
+    ),
+    link("self", O::Me, R::Me, W::Always, "/me", "/self"),
+    link(
+        "makeMeAvailable",
+        O::Me,
+        R::MakeMeAvailable,
+        W::BeforeAvailable,
+        "/me/makeMeAvailable",
+        "/communication/makeMeAvailable",
+    ),
+    link(
+        "note",
+        O::Me,
+        R::Note,
+        W::AfterAvailable,
+        "/me/note",
+        "/self/personal-note",
+    ),
+    link(
+        "presence",
+        O::Me,
+        R::Presence,
+        W::AfterAvailable,
+        "/me/presence",
+        "/self/status",
+    ),
+    link(
+        "location",
+        O::Me,
+        R::Location,
+        W::AfterAvailable,
+        "/me/location",
+        "/self/whereabouts",
+    ),
+    link(
+        "reportMyActivity",
+        O::Me,
+        R::ReportMyActivity,
+        W::AfterAvailable,
+        "/me/reportMyActivity",
+        "/reportMyActivity",
+    ),
+    link(
+        "callForwardingSettings",
+        O::Me,
+        R::Other,
+        W::Always,
+        "/me/callForwardingSettings",
+        "/self/forwarding",
+    ),
+    link(
+        "phones",
+        O::Me,
+        R::Other,
+        W::Always,
+        "/me/phones",
+        "/self/phones",
+    ),
+    link(
+        "photo",
+        O::Me,
+        R::Other,
+        W::Always,
+        "/photos/me",
+        "/pictures/self",
+    ),
+    link(
+        "self",
+        O::People,
+        R::People,
+        W::Always,
+        "/people",
+        "/contacts-root",
+    ),
+    link(
+        "presenceSubscriptions",
+        O::People,
+        R::People,
+        W::Always,
+        "/people/presenceSubscriptions",
+        "/contacts-root/subscriptions",
+    ),
+    link(
+        "myContacts",
+        O::People,
+        R::People,
+        W::Always,
+        "/people/contacts",
+        "/contacts-root/mine",
+    ),
+    link(
+        "myGroups",
+        O::People,
+        R::People,
+        W::Always,
+        "/people/groups",
+        "/contacts-root/groups",
+    ),
+    link(
+        "search",
+        O::People,
+        R::People,
+        W::Always,
+        "/people/search",
+        "/contacts-root/find",
+    ),
+    link(
+        "self",
+        O::OnlineMeetings,
+        R::Other,
+        W::Always,
+        "/onlineMeetings",
+        "/meetings",
+    ),
+    link(
+        "myOnlineMeetings",
+        O::OnlineMeetings,
+        R::Other,
+        W::Always,
+        "/onlineMeetings/myOnlineMeetings",
+        "/meetings/mine",
+    ),
+    link(
+        "self",
+        O::Communication,
+        R::Communication,
+        W::Always,
+        "/communication",
+        "/communication",
+    ),
+    link(
+        "conversations",
+        O::Communication,
+        R::Communication,
+        W::Always,
+        "/communication/conversations",
+        "/communication/talks",
+    ),
+    link(
+        "startMessaging",
+        O::Communication,
+        R::Communication,
+        W::Always,
+        "/communication/messagingInvitations",
+        "/communication/im-invites",
+    ),
+    link(
+        "startOnlineMeeting",
+        O::Communication,
+        R::Communication,
+        W::Always,
+        "/communication/onlineMeetingInvitations?onlineMeetingUri=adhoc",
+        "/communication/meeting-invites?adhoc=true",
+    ),
+    link(
+        "joinOnlineMeeting",
+        O::Communication,
+        R::Communication,
+        W::Always,
+        "/communication/onlineMeetingInvitations",
+        "/communication/meeting-invites",
+    ),
+];
+
+/// What a request path means on a pool.
+#[derive(Debug, Clone)]
+pub(crate) struct Classified {
+    pub route: Route,
+    /// Discovery only: `Some(k)` for redirect hop `k` (`/` is hop 0), `None` for the real root.
+    pub hop: Option<u32>,
+    /// UCWA resources under an application: its id.
+    pub app_id: Option<String>,
+    /// The link table entry the path matched, when it matched one exactly.
+    pub link: Option<&'static LinkDef>,
+}
+
+impl Classified {
+    fn plain(route: Route) -> Classified {
+        Classified {
+            route,
+            hop: None,
+            app_id: None,
+            link: None,
+        }
+    }
+}
+
+/// The paths of one pool in one layout.
+#[derive(Debug, Clone)]
+pub(crate) struct Paths {
+    layout: Layout,
+    origin: String,
+    /// Alt layout: `/lync/<random>`, different per pool so no path can be guessed from another.
+    prefix: String,
+    domain: String,
+}
+
+const STD_ROOT: &str = "/Autodiscover/AutodiscoverService.svc/root";
+
+impl Paths {
+    pub(crate) fn new(layout: Layout, origin: String, domain: String) -> Paths {
+        let prefix = match layout {
+            Layout::Standard => String::new(),
+            Layout::Alt => format!("/lync/{}", &uuid::Uuid::new_v4().simple().to_string()[..10]),
+        };
+        Paths {
+            layout,
+            origin,
+            prefix,
+            domain,
+        }
+    }
+
+    /// `scheme://host:port`, no trailing slash.
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub(crate) fn abs(&self, path: &str) -> String {
+        format!("{}{}", self.origin, path)
+    }
+
+    /// A UCWA resource href: relative in the standard layout (as in the docs), absolute in alt.
+    pub(crate) fn href(&self, path: &str) -> String {
+        match self.layout {
+            Layout::Standard => path.to_owned(),
+            Layout::Alt => self.abs(path),
+        }
+    }
+
+    fn alt(&self, rest: &str) -> String {
+        format!("{}{}", self.prefix, rest)
+    }
+
+    pub(crate) fn root_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => STD_ROOT.to_owned(),
+            Layout::Alt => self.alt("/discover/root"),
+        }
+    }
+
+    fn hop_path(&self, k: u32) -> String {
+        match self.layout {
+            Layout::Standard => format!("/Autodiscover/hop{k}/AutodiscoverService.svc/root"),
+            Layout::Alt => self.alt(&format!("/discover/hop/{k}")),
+        }
+    }
+
+    fn domain_query(&self) -> String {
+        match self.layout {
+            Layout::Standard => format!("?originalDomain={}", self.domain),
+            Layout::Alt => format!("?domain={}", self.domain),
+        }
+    }
+
+    /// The real root's self link.
+    pub(crate) fn root_url(&self) -> String {
+        format!("{}{}", self.abs(&self.root_path()), self.domain_query())
+    }
+
+    /// Where redirect hop `k` (1-based) lives; hop `total` is the real root.
+    pub(crate) fn hop_url(&self, k: u32, total: u32) -> String {
+        if k >= total {
+            self.abs(&self.root_path())
+        } else {
+            self.abs(&self.hop_path(k))
+        }
+    }
+
+    fn user_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => format!("{STD_ROOT}/oauth/user"),
+            Layout::Alt => self.alt("/discover/identity"),
+        }
+    }
+
+    pub(crate) fn user_url(&self) -> String {
+        format!("{}{}", self.abs(&self.user_path()), self.domain_query())
+    }
+
+    fn redirect_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => format!("{STD_ROOT}/oauth/redirect"),
+            Layout::Alt => self.alt("/discover/moved"),
+        }
+    }
+
+    pub(crate) fn redirect_url(&self) -> String {
+        format!("{}{}", self.abs(&self.redirect_path()), self.domain_query())
+    }
+
+    fn xframe_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => "/Autodiscover/XFrame/XFrame.html".to_owned(),
+            Layout::Alt => self.alt("/discover/frame.html"),
+        }
+    }
+
+    pub(crate) fn xframe_url(&self) -> String {
+        self.abs(&self.xframe_path())
+    }
+
+    fn token_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => "/WebTicket/oauthtoken".to_owned(),
+            Layout::Alt => self.alt("/auth/issue-ticket"),
+        }
+    }
+
+    pub(crate) fn token_url(&self) -> String {
+        self.abs(&self.token_path())
+    }
+
+    fn applications_path(&self) -> String {
+        match self.layout {
+            Layout::Standard => "/ucwa/oauth/v1/applications".to_owned(),
+            Layout::Alt => self.alt("/apps"),
+        }
+    }
+
+    pub(crate) fn applications_url(&self) -> String {
+        self.abs(&self.applications_path())
+    }
+
+    fn app_path(&self, id: &str) -> String {
+        format!("{}/{}", self.applications_path(), id)
+    }
+
+    fn suffix<'a>(&self, def: &'a LinkDef) -> &'a str {
+        match self.layout {
+            Layout::Standard => def.std,
+            Layout::Alt => def.alt,
+        }
+    }
+
+    /// The href of `def` for application `id`.
+    pub(crate) fn link(&self, id: &str, def: &LinkDef) -> String {
+        self.href(&format!("{}{}", self.app_path(id), self.suffix(def)))
+    }
+
+    /// The href of the first link that leads to `route` (e.g. the presence resource).
+    pub(crate) fn route_href(&self, id: &str, route: Route) -> String {
+        let def = LINKS.iter().find(|d| d.route == route).unwrap_or(&LINKS[0]);
+        self.link(id, def)
+    }
+
+    /// The event channel href for `ack`.
+    pub(crate) fn events_href(&self, id: &str, ack: u64) -> String {
+        format!("{}?ack={ack}", self.route_href(id, Route::Events))
+    }
+
+    /// The cookie path of the photo cookie (`cwt_ucwa`).
+    pub(crate) fn photos_path(&self, id: &str) -> String {
+        match self.layout {
+            Layout::Standard => format!("{}/photos", self.app_path(id)),
+            Layout::Alt => format!("{}/pictures", self.app_path(id)),
+        }
+    }
+
+    /// Maps a request path (without its query) to what it means on this pool.
+    pub(crate) fn classify(&self, path: &str) -> Classified {
+        if path == "/" {
+            return Classified {
+                route: Route::Discovery,
+                hop: Some(0),
+                app_id: None,
+                link: None,
+            };
+        }
+        if path == self.root_path() {
+            return Classified::plain(Route::Discovery);
+        }
+        if let Some(k) = self.parse_hop(path) {
+            return Classified {
+                route: Route::Discovery,
+                hop: Some(k),
+                app_id: None,
+                link: None,
+            };
+        }
+        if path == self.xframe_path() {
+            return Classified::plain(Route::Xframe);
+        }
+        if path == self.user_path() {
+            return Classified::plain(Route::User);
+        }
+        if path == self.redirect_path() {
+            return Classified::plain(Route::Redirect);
+        }
+        if path == self.token_path() {
+            return Classified::plain(Route::Token);
+        }
+        let apps = self.applications_path();
+        if path == apps || path == format!("{apps}/") {
+            return Classified::plain(Route::Applications);
+        }
+        let Some(rest) = path
+            .strip_prefix(apps.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return Classified::plain(Route::Other);
+        };
+        let (id, suffix) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let mut found = Classified {
+            route: Route::Other,
+            hop: None,
+            app_id: Some(id.to_owned()),
+            link: None,
+        };
+        if suffix.is_empty() {
+            found.route = Route::Application;
+            found.link = Some(&LINKS[0]);
+            return found;
+        }
+        let path_of = |def: &LinkDef| {
+            let s = self.suffix(def);
+            s.split('?').next().unwrap_or(s).to_owned()
+        };
+        if let Some(def) = LINKS
+            .iter()
+            .find(|d| !self.suffix(d).is_empty() && path_of(d) == suffix)
+        {
+            found.route = def.route;
+            found.link = Some(def);
+            return found;
+        }
+        // Deeper paths below people/communication keep their parent's route name.
+        for owner_route in [Route::People, Route::Communication] {
+            if let Some(def) = LINKS.iter().find(|d| d.route == owner_route) {
+                if suffix.starts_with(&format!("{}/", path_of(def))) {
+                    found.route = owner_route;
+                }
+            }
+        }
+        found
+    }
+
+    fn parse_hop(&self, path: &str) -> Option<u32> {
+        let k = match self.layout {
+            Layout::Standard => path
+                .strip_prefix("/Autodiscover/hop")?
+                .strip_suffix("/AutodiscoverService.svc/root")?,
+            Layout::Alt => path.strip_prefix(&self.alt("/discover/hop/"))?,
+        };
+        k.parse().ok().filter(|k| *k > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_link_href_classifies_back(layout: Layout) {
+        let paths = Paths::new(layout, "http://127.0.0.1:1".into(), "contoso.com".into());
+        for def in LINKS {
+            let href = paths.link("abc", def);
+            let path = href
+                .strip_prefix("http://127.0.0.1:1")
+                .unwrap_or(&href)
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            let c = paths.classify(&path);
+            assert_eq!(c.route, def.route, "{layout} {}: {path}", def.rel);
+            assert_eq!(c.app_id.as_deref(), Some("abc"));
+        }
+    }
+
+    #[test]
+    fn standard_links_classify_to_their_routes() {
+        every_link_href_classifies_back(Layout::Standard);
+    }
+
+    #[test]
+    fn alt_links_classify_to_their_routes() {
+        every_link_href_classifies_back(Layout::Alt);
+    }
+
+    #[test]
+    fn discovery_hops_and_fixed_resources_classify() {
+        for layout in [Layout::Standard, Layout::Alt] {
+            let p = Paths::new(layout, "http://h".into(), "contoso.com".into());
+            assert_eq!(p.classify("/").hop, Some(0));
+            let hop = p.hop_url(2, 3);
+            assert_eq!(p.classify(&hop["http://h".len()..]).hop, Some(2));
+            let root = p.hop_url(3, 3);
+            let c = p.classify(&root["http://h".len()..]);
+            assert_eq!((c.route, c.hop), (Route::Discovery, None));
+            for (url, route) in [
+                (p.token_url(), Route::Token),
+                (p.applications_url(), Route::Applications),
+                (p.xframe_url(), Route::Xframe),
+            ] {
+                assert_eq!(p.classify(&url["http://h".len()..]).route, route);
+            }
+            let user = p.user_url();
+            let user_path = user["http://h".len()..].split('?').next().unwrap();
+            assert_eq!(p.classify(user_path).route, Route::User);
+        }
+    }
+
+    #[test]
+    fn standard_layout_uses_documented_paths() {
+        let p = Paths::new(Layout::Standard, "http://h".into(), "contoso.com".into());
+        assert_eq!(
+            p.route_href("105", Route::MakeMeAvailable),
+            "/ucwa/oauth/v1/applications/105/me/makeMeAvailable"
+        );
+        assert_eq!(
+            p.events_href("105", 1),
+            "/ucwa/oauth/v1/applications/105/events?ack=1"
+        );
+        assert_eq!(
+            p.user_url(),
+            "http://h/Autodiscover/AutodiscoverService.svc/root/oauth/user?originalDomain=contoso.com"
+        );
+        assert_eq!(p.token_url(), "http://h/WebTicket/oauthtoken");
+    }
+}

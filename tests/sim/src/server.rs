@@ -1,0 +1,313 @@
+//! Listeners and the request pipeline: binding pool 1, pool 2 and the optional foreign listener
+//! (SO_REUSEADDR, optional TLS), one hyper HTTP/1.1 connection task per socket, and for each
+//! request: control API or classification → fault injection → body → handler → log.
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::SimConfig;
+use crate::control;
+use crate::handlers::{self, Outcome};
+use crate::http::{read_body, Req, Resp, SimBody};
+use crate::paths::{Paths, Route};
+use crate::state::{Pool, PoolKind, Shared};
+use crate::tls;
+use crate::types::{FaultAction, LogEntry};
+
+/// Largest request body accepted (413 beyond).
+const MAX_BODY: usize = 1 << 20;
+/// Largest body kept in a log entry.
+const MAX_LOGGED_BODY: usize = 4096;
+/// Resolution of the inactivity and expiry timers.
+const TICK: Duration = Duration::from_millis(50);
+
+/// Returned by the service to make hyper drop the connection without writing a response
+/// (fault `Close`).
+#[derive(Debug)]
+struct CloseConnection;
+
+impl fmt::Display for CloseConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection closed by fault injection")
+    }
+}
+
+impl std::error::Error for CloseConnection {}
+
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // A restarted simulator must get its old port back while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+fn origin(scheme: &str, addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    match ip {
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{}", addr.port()),
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{}", addr.port()),
+    }
+}
+
+/// Binds every listener, starts the accept loops and the ticker; returns once listening.
+pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
+    config.validate()?;
+    let tls = if config.tls {
+        Some(tls::generate()?)
+    } else {
+        None
+    };
+    if let (Some(t), Some(path)) = (&tls, &config.ca_out) {
+        std::fs::write(path, &t.ca_pem)?;
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let l1 = bind(config.listen)?;
+    let a1 = l1.local_addr()?;
+    let l2 = bind(SocketAddr::new(a1.ip(), 0))?;
+    let a2 = l2.local_addr()?;
+    let lf = if config.foreign_apps_users.is_empty() {
+        None
+    } else {
+        match bind(SocketAddr::from(([127, 0, 0, 2], 0))) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!(
+                    "ucwa-sim: warning: cannot bind 127.0.0.2 ({e}); running without the foreign listener"
+                );
+                None
+            }
+        }
+    };
+    let domain = config.domain();
+    let make_pool = |kind, addr| {
+        Arc::new(Pool {
+            kind,
+            addr,
+            paths: Paths::new(config.layout, origin(scheme, addr), domain.clone()),
+        })
+    };
+    let pool1 = make_pool(PoolKind::Pool1, a1);
+    let pool2 = make_pool(PoolKind::Pool2, a2);
+    let foreign = match &lf {
+        Some(l) => Some(make_pool(PoolKind::Foreign, l.local_addr()?)),
+        None => None,
+    };
+    let acceptor = tls
+        .as_ref()
+        .map(|t| TlsAcceptor::from(t.server_config.clone()));
+    let shared = Arc::new(Shared::new(
+        config,
+        pool1.clone(),
+        pool2.clone(),
+        foreign.clone(),
+        tls.map(|t| t.ca_pem),
+    ));
+    tokio::spawn(accept_loop(l1, acceptor.clone(), shared.clone(), pool1));
+    tokio::spawn(accept_loop(l2, acceptor.clone(), shared.clone(), pool2));
+    if let (Some(l), Some(p)) = (lf, foreign) {
+        tokio::spawn(accept_loop(l, acceptor, shared.clone(), p));
+    }
+    let ticker = shared.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            ticker.tick(Instant::now());
+        }
+    });
+    Ok(shared)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    pool: Arc<Pool>,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Typically EMFILE under load: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let pool = pool.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor {
+                Some(acc) => {
+                    if let Ok(tls_stream) = acc.accept(stream).await {
+                        serve_connection(tls_stream, shared, pool).await;
+                    }
+                }
+                None => serve_connection(stream, shared, pool).await,
+            }
+        });
+    }
+}
+
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, pool: Arc<Pool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| entry(shared.clone(), pool.clone(), req));
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+fn to_hyper(resp: Resp, ucwa_headers: bool) -> Response<SimBody> {
+    let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = Response::new(SimBody::new(resp.body));
+    *out.status_mut() = status;
+    let headers = out.headers_mut();
+    for (k, v) in &resp.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    if ucwa_headers {
+        headers.insert("x-ms-ucwaversion", HeaderValue::from_static("2.0"));
+    }
+    out
+}
+
+fn logged_body(route: Route, req: &Req) -> Option<String> {
+    if route == Route::Token || req.body_is_blank() || !req.content_type().contains("json") {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&req.body);
+    let mut end = text.len().min(MAX_LOGGED_BODY);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(text[..end].to_owned())
+}
+
+async fn entry(
+    shared: Arc<Shared>,
+    pool: Arc<Pool>,
+    req: Request<Incoming>,
+) -> Result<Response<SimBody>, CloseConnection> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let method = parts.method.as_str().to_ascii_uppercase();
+
+    if pool.kind == PoolKind::Pool1 && (path.starts_with("/_sim/") || path == "/_sim") {
+        let body = read_body(body, MAX_BODY).await.unwrap_or_default();
+        let req = Req {
+            method,
+            path,
+            query,
+            headers: parts.headers,
+            body,
+        };
+        return Ok(to_hyper(control::handle(&shared, &req), false));
+    }
+
+    let c = pool.paths.classify(&path);
+    let mut log = LogEntry {
+        seq: shared.next_seq(),
+        method: method.clone(),
+        path: match &query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        },
+        route: c.route.name().to_owned(),
+        status: 0,
+        pool: pool.kind.name().to_owned(),
+        authorization: parts.headers.contains_key(AUTHORIZATION),
+        user: None,
+        body: None,
+        x_ms_origin: parts
+            .headers
+            .get("x-ms-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+
+    match shared.take_fault(&log.route, &log.path, &method) {
+        Some(FaultAction::Respond {
+            status,
+            headers,
+            body,
+        }) => {
+            log.status = status;
+            shared.push_log(log);
+            let resp = Resp {
+                status,
+                headers,
+                body: body.into(),
+            };
+            return Ok(to_hyper(resp, false));
+        }
+        Some(FaultAction::Close) => {
+            shared.push_log(log);
+            return Err(CloseConnection);
+        }
+        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        None => {}
+    }
+
+    let Ok(body) = read_body(body, MAX_BODY).await else {
+        let resp = Resp::error(
+            413,
+            "EntityTooLarge",
+            None,
+            "The request body is too large.",
+        );
+        log.status = resp.status;
+        shared.push_log(log);
+        return Ok(to_hyper(resp, true));
+    };
+    let req = Req {
+        method,
+        path,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    log.body = logged_body(c.route, &req);
+    let outcome = if pool.kind == PoolKind::Foreign {
+        // A host that is not the user's pool: it only ever challenges, and the log shows
+        // whether a client leaked its Authorization header here.
+        Outcome::anon(pool.challenge(&shared.domain))
+    } else {
+        handlers::handle(&shared, &pool, &req, &c).await
+    };
+    log.status = outcome.resp.status;
+    log.user = outcome.user;
+    shared.push_log(log);
+    Ok(to_hyper(outcome.resp, true))
+}

@@ -1,0 +1,674 @@
+//! The simulator's mutable world behind one mutex: users, tokens, applications with their event
+//! channels, the presence model (chosen availability, per-endpoint inactivity, aggregation),
+//! the request log and the fault list; plus the periodic tick that drives every timer.
+//!
+//! One lock is enough: every critical section is short and never spans an `.await`; parked
+//! P-GETs wait on a per-application `Notify` outside the lock.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::config::SimConfig;
+use crate::http::{Req, Resp};
+use crate::paths::{Paths, Route};
+use crate::resources;
+use crate::types::{AppState, Fault, FaultAction, LogEntry, UserState};
+
+/// Pending events per application beyond which the oldest are dropped: a client that never
+/// reads its channel must not grow the simulator without bound before its app expires.
+const MAX_PENDING_EVENTS: usize = 1000;
+
+/// Which listener a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum PoolKind {
+    Pool1,
+    Pool2,
+    Foreign,
+}
+
+impl PoolKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PoolKind::Pool1 => "pool1",
+            PoolKind::Pool2 => "pool2",
+            PoolKind::Foreign => "foreign",
+        }
+    }
+}
+
+/// One listener: its identity and its URL layout.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub kind: PoolKind,
+    pub addr: std::net::SocketAddr,
+    pub paths: Paths,
+}
+
+impl Pool {
+    /// The server name shown in diagnostics headers.
+    pub(crate) fn fqdn(&self) -> &'static str {
+        match self.kind {
+            PoolKind::Pool1 => "pool1.contoso.com",
+            PoolKind::Pool2 => "pool2.contoso.com",
+            PoolKind::Foreign => "edge.fabrikam.com",
+        }
+    }
+
+    /// The 401 answer that starts (or restarts) the password flow against this pool.
+    pub(crate) fn challenge(&self, domain: &str) -> Resp {
+        Resp::html(
+            401,
+            "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
+             <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
+        )
+        .with_header(
+            "WWW-Authenticate",
+            &format!(
+                "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@{domain}\", \
+                 client_id=\"00000004-0000-0ff1-ce00-000000000000\""
+            ),
+        )
+        .with_header(
+            "WWW-Authenticate",
+            &format!(
+                "MsRtcOAuth href=\"{}\",grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"",
+                self.paths.token_url()
+            ),
+        )
+    }
+}
+
+/// An availability with its optional activity token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Presence {
+    pub availability: String,
+    pub activity: Option<String>,
+}
+
+impl Presence {
+    pub(crate) fn new(availability: &str, activity: Option<&str>) -> Presence {
+        Presence {
+            availability: availability.to_owned(),
+            activity: activity.map(str::to_owned),
+        }
+    }
+}
+
+/// Where an endpoint is in the inactivity model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    Active,
+    Idle,
+    Away,
+}
+
+/// Why an application id no longer answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GoneReason {
+    /// DELETE by the client or server-side delete: 404 ApplicationNotFound.
+    Deleted,
+    /// No P-GET parked for too long: the configured expired status.
+    Expired,
+}
+
+#[derive(Debug)]
+pub(crate) struct User {
+    pub name: String,
+    pub password: String,
+    /// What the user last asked for (presence POST, signInAs, or another device).
+    pub chosen: Presence,
+    pub note: Option<String>,
+    pub location: Option<String>,
+    /// Live application ids, oldest first.
+    pub apps: Vec<String>,
+    /// Presence was set "from another device", so the user is not Offline without apps.
+    pub elsewhere: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Token {
+    pub user_key: String,
+    pub pool: PoolKind,
+    pub expires_at: Instant,
+}
+
+/// Whose `sender` block an event goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sender {
+    Me,
+    Communication,
+}
+
+#[derive(Debug)]
+pub(crate) struct PendingEvent {
+    pub sender: Sender,
+    pub event: Value,
+}
+
+/// One application's event channel. Event sets are numbered; `GET events?ack=N` asks for set N
+/// and acknowledges every set below N.
+#[derive(Debug)]
+pub(crate) struct Channel {
+    /// Lowest set number not yet acknowledged.
+    pub acked_below: u64,
+    /// Number the next formed set gets.
+    pub next_set: u64,
+    /// Formed sets not yet acknowledged (resent when asked again).
+    pub sets: VecDeque<(u64, Value)>,
+    pub pending: Vec<PendingEvent>,
+    /// When the oldest pending event was queued (the medium-priority hold counts from it).
+    pub pending_since: Option<Instant>,
+    /// Id of the parked P-GET, if one is parked.
+    pub parked: Option<u64>,
+    /// Creation or last P-GET release: the application-expiry clock.
+    pub last_release: Instant,
+}
+
+#[derive(Debug)]
+pub(crate) struct App {
+    pub id: String,
+    pub user_key: String,
+    pub pool: PoolKind,
+    pub user_agent: String,
+    pub endpoint_id: String,
+    pub culture: String,
+    pub instance_id: Option<String>,
+    pub made_available: bool,
+    pub modalities: Vec<String>,
+    pub message_formats: Vec<String>,
+    pub last_activity: Instant,
+    pub stage: Stage,
+    pub activity_reports: u64,
+    pub channel: Channel,
+    pub notify: Arc<Notify>,
+    /// Name of the "please pass this in a PUT request" property of `communication`.
+    pub comm_guid: String,
+    pub comm_version: u64,
+}
+
+/// Everything mutable.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub users: HashMap<String, User>,
+    pub tokens: HashMap<String, Token>,
+    pub apps: HashMap<String, App>,
+    pub gone: HashMap<String, GoneReason>,
+    pub log: VecDeque<LogEntry>,
+    pub faults: Vec<Fault>,
+}
+
+/// The state plus everything fixed at start, shared by every task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: SimConfig,
+    pub pool1: Arc<Pool>,
+    pub pool2: Arc<Pool>,
+    pub foreign: Option<Arc<Pool>>,
+    pub ca_pem: Option<String>,
+    pub domain: String,
+    pool2_users: HashSet<String>,
+    pool2_apps_users: HashSet<String>,
+    foreign_apps_users: HashSet<String>,
+    state: Mutex<State>,
+    seq: AtomicU64,
+    ids: AtomicU64,
+}
+
+/// Seconds (validated finite and non-negative) as a Duration.
+pub(crate) fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// The map key of a user name: case-insensitive, with an optional `sip:` prefix.
+pub(crate) fn user_key(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    lower.strip_prefix("sip:").unwrap_or(&lower).to_owned()
+}
+
+/// A random lowercase hex string of `n` (≤ 32) characters.
+pub(crate) fn random_hex(n: usize) -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..n.min(32)].to_owned()
+}
+
+impl Shared {
+    pub(crate) fn new(
+        config: SimConfig,
+        pool1: Arc<Pool>,
+        pool2: Arc<Pool>,
+        foreign: Option<Arc<Pool>>,
+        ca_pem: Option<String>,
+    ) -> Shared {
+        let set = |v: &[String]| v.iter().map(|n| user_key(n)).collect::<HashSet<_>>();
+        let mut state = State::default();
+        for (name, password) in &config.users {
+            state.users.insert(
+                user_key(name),
+                User {
+                    name: name.clone(),
+                    password: password.clone(),
+                    chosen: Presence::new("Online", None),
+                    note: None,
+                    location: None,
+                    apps: Vec::new(),
+                    elsewhere: false,
+                },
+            );
+        }
+        Shared {
+            domain: config.domain(),
+            pool2_users: set(&config.pool2_users),
+            pool2_apps_users: set(&config.pool2_apps_users),
+            foreign_apps_users: set(&config.foreign_apps_users),
+            config,
+            pool1,
+            pool2,
+            foreign,
+            ca_pem,
+            state: Mutex::new(state),
+            seq: AtomicU64::new(1),
+            ids: AtomicU64::new(1),
+        }
+    }
+
+    /// Locks the state. A panic while holding the lock cannot leave it half-updated in a way
+    /// that matters to a test double, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn pool(&self, kind: PoolKind) -> &Pool {
+        match kind {
+            PoolKind::Pool1 => &self.pool1,
+            PoolKind::Pool2 => &self.pool2,
+            PoolKind::Foreign => self.foreign.as_deref().unwrap_or(&self.pool1),
+        }
+    }
+
+    pub(crate) fn is_pool2_user(&self, key: &str) -> bool {
+        self.pool2_users.contains(key)
+    }
+
+    pub(crate) fn is_pool2_apps_user(&self, key: &str) -> bool {
+        self.pool2_apps_users.contains(key)
+    }
+
+    pub(crate) fn is_foreign_apps_user(&self, key: &str) -> bool {
+        self.foreign_apps_users.contains(key)
+    }
+
+    // ----- request log and faults -------------------------------------------------------
+
+    pub(crate) fn push_log(&self, entry: LogEntry) {
+        let mut st = self.lock();
+        if self.config.log_limit == 0 {
+            return;
+        }
+        while st.log.len() >= self.config.log_limit {
+            st.log.pop_front();
+        }
+        // Entries are pushed on completion; keep them in arrival order for readers.
+        let pos = st
+            .log
+            .iter()
+            .rposition(|e| e.seq < entry.seq)
+            .map_or(0, |p| p + 1);
+        st.log.insert(pos, entry);
+    }
+
+    /// Takes the first fault matching this request, consuming one of its uses.
+    pub(crate) fn take_fault(&self, route: &str, path: &str, method: &str) -> Option<FaultAction> {
+        let mut st = self.lock();
+        let i = st.faults.iter().position(|f| {
+            f.route.as_deref().map_or(true, |r| r == route)
+                && f.path_contains
+                    .as_deref()
+                    .map_or(true, |p| path.contains(p))
+                && f.method
+                    .as_deref()
+                    .map_or(true, |m| m.eq_ignore_ascii_case(method))
+        })?;
+        let action = st.faults[i].action.clone();
+        match st.faults[i].count {
+            0 => {}
+            1 => {
+                st.faults.remove(i);
+            }
+            _ => st.faults[i].count -= 1,
+        }
+        Some(action)
+    }
+
+    // ----- tokens -------------------------------------------------------------------------
+
+    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> String {
+        let token = format!("cwt={}{}", random_hex(32), random_hex(32));
+        st.tokens.insert(
+            token.clone(),
+            Token {
+                user_key: key.to_owned(),
+                pool,
+                expires_at: Instant::now() + secs(self.config.token_lifetime_s),
+            },
+        );
+        token
+    }
+
+    /// Checks `Authorization` against this pool. `Ok(user key)` or the answer to send.
+    pub(crate) fn authenticate(
+        &self,
+        st: &mut State,
+        pool: &Pool,
+        req: &Req,
+    ) -> Result<String, Resp> {
+        let challenge = || pool.challenge(&self.domain);
+        let Some(value) = req.header("authorization") else {
+            return Err(challenge());
+        };
+        let mut parts = value.trim().splitn(2, ' ');
+        let scheme = parts.next().unwrap_or("");
+        let token = parts.next().unwrap_or("").trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return Err(challenge());
+        }
+        let now = Instant::now();
+        let (key, token_pool, expired) = match st.tokens.get(token) {
+            None => return Err(challenge()),
+            Some(t) => (t.user_key.clone(), t.pool, t.expires_at <= now),
+        };
+        if expired {
+            st.tokens.remove(token);
+            return Err(challenge());
+        }
+        if token_pool != pool.kind {
+            // A web ticket from another pool: the poptart blog's 500/28032, or a fresh challenge.
+            if self.config.foreign_token_status == 500 {
+                return Err(Resp::html(
+                    500,
+                    "<!DOCTYPE html><html><head><title>500 - Internal server error.</title></head>\
+                     <body><h1>500 - Internal server error.</h1></body></html>",
+                )
+                .with_header(
+                    "X-Ms-diagnostics",
+                    &format!(
+                        "28032;source=\"{}\";reason=\"The web ticket is invalid.\"",
+                        pool.fqdn()
+                    ),
+                ));
+            }
+            return Err(challenge());
+        }
+        Ok(key)
+    }
+
+    pub(crate) fn expire_tokens(&self, user: Option<&str>) {
+        let mut st = self.lock();
+        match user {
+            None => st.tokens.clear(),
+            Some(name) => {
+                let key = user_key(name);
+                st.tokens.retain(|_, t| t.user_key != key);
+            }
+        }
+    }
+
+    // ----- presence model -------------------------------------------------------------------
+
+    /// How a chosen value reads back: `Offwork` is reported as configured (UNCONFIRMED in the docs).
+    pub(crate) fn read_chosen(&self, chosen: &Presence) -> Presence {
+        if chosen.availability == "Offwork" {
+            let (a, act) = &self.config.offwork_reads_as;
+            Presence::new(a, act.as_deref())
+        } else {
+            chosen.clone()
+        }
+    }
+
+    /// One endpoint's availability given the user's choice and the endpoint's inactivity stage.
+    pub(crate) fn endpoint_presence(&self, chosen: &Presence, stage: Stage) -> Presence {
+        let read = self.read_chosen(chosen);
+        match stage {
+            Stage::Active => read,
+            Stage::Idle => match chosen.availability.as_str() {
+                "Online" => Presence::new("IdleOnline", None),
+                "Busy" | "DoNotDisturb" => Presence::new("IdleBusy", None),
+                _ => read,
+            },
+            Stage::Away => {
+                if read.availability == "Away" {
+                    read
+                } else {
+                    Presence::new("Away", None)
+                }
+            }
+        }
+    }
+
+    /// What GET presence reports: the most active made-available endpoint decides.
+    pub(crate) fn aggregate(&self, st: &State, key: &str) -> Presence {
+        let Some(user) = st.users.get(key) else {
+            return Presence::new("Offline", None);
+        };
+        let best = user
+            .apps
+            .iter()
+            .filter_map(|id| st.apps.get(id))
+            .filter(|a| a.made_available)
+            .map(|a| a.stage)
+            .min();
+        match best {
+            Some(stage) => self.endpoint_presence(&user.chosen, stage),
+            None if user.elsewhere => self.read_chosen(&user.chosen),
+            None => Presence::new("Offline", None),
+        }
+    }
+
+    // ----- events ---------------------------------------------------------------------------
+
+    /// Queues one event on an application's channel and wakes its parked P-GET.
+    pub(crate) fn push_event(&self, app: &mut App, sender: Sender, event: Value) {
+        let ch = &mut app.channel;
+        if ch.pending.len() >= MAX_PENDING_EVENTS {
+            ch.pending.remove(0);
+        }
+        ch.pending.push(PendingEvent { sender, event });
+        ch.pending_since.get_or_insert_with(Instant::now);
+        app.notify.notify_waiters();
+    }
+
+    /// Sends the user's current presence, note or location as an `updated` event (with the new
+    /// representation embedded) to every made-available application of the user.
+    pub(crate) fn broadcast(&self, st: &mut State, key: &str, route: Route) {
+        self.broadcast_except(st, key, route, None);
+    }
+
+    /// [`Shared::broadcast`] to every made-available application but `except`.
+    pub(crate) fn broadcast_except(
+        &self,
+        st: &mut State,
+        key: &str,
+        route: Route,
+        except: Option<&str>,
+    ) {
+        let Some(user) = st.users.get(key) else {
+            return;
+        };
+        let ids = user.apps.clone();
+        let presence = self.aggregate(st, key);
+        let note = user.note.clone();
+        let location = user.location.clone();
+        for id in ids {
+            if except == Some(id.as_str()) {
+                continue;
+            }
+            let Some(app) = st.apps.get_mut(&id) else {
+                continue;
+            };
+            if !app.made_available {
+                continue;
+            }
+            let pool = self.pool(app.pool);
+            let (rel, body) = match route {
+                Route::Presence => ("presence", resources::presence(pool, &id, &presence)),
+                Route::Note => ("note", resources::note(pool, &id, note.as_deref())),
+                _ => (
+                    "location",
+                    resources::location(pool, &id, location.as_deref()),
+                ),
+            };
+            let ev = resources::event(pool, &id, route, rel, "updated", Some(body));
+            self.push_event(app, Sender::Me, ev);
+        }
+    }
+
+    // ----- applications -----------------------------------------------------------------------
+
+    /// Ends an application: later requests get 404 or the expired status, a parked P-GET
+    /// wakes up to answer so, and the user's remaining endpoints hear the new presence.
+    pub(crate) fn end_app(&self, st: &mut State, id: &str, reason: GoneReason) {
+        let Some(app) = st.apps.remove(id) else {
+            return;
+        };
+        st.gone.insert(id.to_owned(), reason);
+        app.notify.notify_waiters();
+        if let Some(user) = st.users.get_mut(&app.user_key) {
+            user.apps.retain(|a| a != id);
+        }
+        if app.made_available {
+            self.broadcast(st, &app.user_key, Route::Presence);
+        }
+    }
+
+    pub(crate) fn delete_applications(&self, name: &str) {
+        let mut st = self.lock();
+        let key = user_key(name);
+        let ids = st
+            .users
+            .get(&key)
+            .map(|u| u.apps.clone())
+            .unwrap_or_default();
+        for id in ids {
+            self.end_app(&mut st, &id, GoneReason::Deleted);
+        }
+    }
+
+    /// "From another device": the user's chosen presence changes and every endpoint hears it.
+    pub(crate) fn set_presence_elsewhere(
+        &self,
+        name: &str,
+        availability: &str,
+        activity: Option<&str>,
+    ) -> bool {
+        let mut st = self.lock();
+        let key = user_key(name);
+        let Some(user) = st.users.get_mut(&key) else {
+            return false;
+        };
+        user.chosen = Presence::new(availability, activity);
+        user.elsewhere = true;
+        self.broadcast(&mut st, &key, Route::Presence);
+        true
+    }
+
+    /// Runs the timers: inactivity stages and application expiry.
+    pub(crate) fn tick(&self, now: Instant) {
+        let mut st = self.lock();
+        let inactive = secs(self.config.inactive_s);
+        let away = inactive + secs(self.config.away_s);
+        let expiry = secs(self.config.app_expiry_s);
+        let mut changed = Vec::new();
+        let mut expired = Vec::new();
+        for app in st.apps.values_mut() {
+            if app.made_available {
+                let quiet = now.saturating_duration_since(app.last_activity);
+                let stage = if quiet >= away {
+                    Stage::Away
+                } else if quiet >= inactive {
+                    Stage::Idle
+                } else {
+                    Stage::Active
+                };
+                if stage != app.stage {
+                    app.stage = stage;
+                    changed.push(app.user_key.clone());
+                }
+            }
+            if app.channel.parked.is_none()
+                && now.saturating_duration_since(app.channel.last_release) >= expiry
+            {
+                expired.push(app.id.clone());
+            }
+        }
+        for id in expired {
+            self.end_app(&mut st, &id, GoneReason::Expired);
+        }
+        changed.sort();
+        changed.dedup();
+        for key in changed {
+            self.broadcast(&mut st, &key, Route::Presence);
+        }
+        // Expired tokens answer like unknown ones; drop them so memory stays bounded.
+        st.tokens.retain(|_, t| t.expires_at > now);
+    }
+
+    // ----- snapshots --------------------------------------------------------------------------
+
+    pub(crate) fn user_state(&self, st: &State, key: &str) -> Option<UserState> {
+        let user = st.users.get(key)?;
+        let presence = self.aggregate(st, key);
+        let applications = user
+            .apps
+            .iter()
+            .filter_map(|id| st.apps.get(id))
+            .map(|a| AppState {
+                id: a.id.clone(),
+                pool: a.pool.name().to_owned(),
+                user_agent: a.user_agent.clone(),
+                endpoint_id: a.endpoint_id.clone(),
+                made_available: a.made_available,
+                availability: a
+                    .made_available
+                    .then(|| self.endpoint_presence(&user.chosen, a.stage).availability),
+                parked_pgets: u32::from(a.channel.parked.is_some()),
+                activity_reports: a.activity_reports,
+            })
+            .collect();
+        Some(UserState {
+            name: user.name.clone(),
+            availability: presence.availability,
+            activity: presence.activity,
+            note: user.note.clone(),
+            location: user.location.clone(),
+            applications,
+        })
+    }
+
+    pub(crate) fn all_users(&self) -> Vec<UserState> {
+        let st = self.lock();
+        let mut keys: Vec<&String> = st.users.keys().collect();
+        keys.sort();
+        keys.iter()
+            .filter_map(|k| self.user_state(&st, k))
+            .collect()
+    }
+
+    pub(crate) fn info(&self) -> Value {
+        json!({
+            "root_url": format!("{}/", self.pool1.paths.origin()),
+            "pool2_url": format!("{}/", self.pool2.paths.origin()),
+            "foreign_url": self.foreign.as_ref().map(|f| format!("{}/", f.paths.origin())),
+        })
+    }
+}

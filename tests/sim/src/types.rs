@@ -1,0 +1,95 @@
+//! The plain data types the simulator hands to tests (Rust and, as JSON, the HTTP control API):
+//! request-log entries, per-user and per-application state snapshots, and injected faults.
+
+use serde::{Deserialize, Serialize};
+
+/// One request the simulator answered (control requests under `/_sim/` are not logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Arrival order (the log is sorted by it).
+    pub seq: u64,
+    pub method: String,
+    /// Path plus query, as sent.
+    pub path: String,
+    /// Logical route name, the same in both layouts (see the crate docs).
+    pub route: String,
+    /// Status answered; 0 when the connection was closed without an answer (fault `Close`).
+    pub status: u16,
+    /// `"pool1"`, `"pool2"` or `"foreign"`.
+    pub pool: String,
+    /// Whether an `Authorization` header was sent (its value is never recorded).
+    pub authorization: bool,
+    /// The authenticated user, or for the token endpoint the user name in the form.
+    pub user: Option<String>,
+    /// JSON request bodies only (never token-endpoint bodies), at most 4 KiB.
+    pub body: Option<String>,
+    /// The `X-Ms-Origin` header, when sent.
+    pub x_ms_origin: Option<String>,
+}
+
+/// What the simulator knows about one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserState {
+    pub name: String,
+    /// The aggregated availability a GET presence would report; `Offline` when no endpoint is
+    /// available and presence was never set from another device.
+    pub availability: String,
+    pub activity: Option<String>,
+    pub note: Option<String>,
+    pub location: Option<String>,
+    /// Live applications, oldest first.
+    pub applications: Vec<AppState>,
+}
+
+/// One live application (endpoint) of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppState {
+    pub id: String,
+    /// `"pool1"` or `"pool2"`.
+    pub pool: String,
+    pub user_agent: String,
+    pub endpoint_id: String,
+    pub made_available: bool,
+    /// This endpoint's availability, including IdleOnline/IdleBusy/Away from the inactivity
+    /// model; `None` before makeMeAvailable.
+    pub availability: Option<String>,
+    /// P-GETs parked on the event channel right now (0 or 1).
+    pub parked_pgets: u32,
+    /// reportMyActivity calls received.
+    pub activity_reports: u64,
+}
+
+/// A fault to inject: matching requests get `action` instead of (or before) normal handling.
+/// Every `Some` criterion must match; `count` 0 means every matching request until cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Logical route name (as in [`LogEntry::route`]).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Substring of path plus query.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    /// HTTP method, case-insensitive.
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub count: u32,
+    pub action: FaultAction,
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultAction {
+    /// Answer exactly this, nothing added.
+    Respond {
+        status: u16,
+        #[serde(default)]
+        headers: Vec<(String, String)>,
+        #[serde(default)]
+        body: String,
+    },
+    /// Wait, then handle the request normally.
+    Delay { ms: u64 },
+    /// Drop the connection without answering.
+    Close,
+}
