@@ -1,0 +1,306 @@
+"""``ucwa.Client``: the Pythonic face of one ``ucwa_client`` handle.
+
+Owns: the handle's lifetime (``close()``, the context manager, a ``weakref.finalize`` safety
+net), converting Python arguments to C (UTF-8, checked integer ranges, option values), and C
+results to Python values (``Presence``, typed events). Failures are raised by ``_ffi.call``.
+
+Every method may be called from any thread at the same time (the C library is thread-safe and
+ctypes releases the GIL while a call runs), including ``close()`` while another thread waits.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import weakref
+from ctypes import byref, c_uint32, c_uint64, c_void_p
+from typing import Iterable, Iterator, Optional, Union
+
+from . import _ffi
+from ._errors import InvalidArgumentError, InvalidHandleError, InvalidStateError, Status
+from ._ffi import lib
+from ._types import (
+    ApplicationRecreated,
+    Availability,
+    ConnectionState,
+    ConnectionStateChanged,
+    Event,
+    EventKind,
+    LocationChanged,
+    NoteChanged,
+    Presence,
+    PresenceChanged,
+    SignedOut,
+    UnknownEvent,
+)
+
+#: What an option value may be: converted to the string the C ABI takes (see ``Client.set_option``).
+OptionValue = Union[str, bool, int, float, "os.PathLike[str]", Iterable[str], None]
+
+# Longest single wait inside one C call. Waiting in slices keeps Ctrl-C (KeyboardInterrupt) and
+# interpreter shutdown responsive: a signal is only handled between C calls.
+_WAIT_SLICE_S = 0.5
+_U32_MAX = 0xFFFF_FFFF
+
+
+def _u32(value: int, what: str) -> int:
+    """An integer for a ``uint32_t`` parameter. ctypes would silently wrap 2**32 + 1 to 1 (a valid
+    availability), so the range is checked here; values in range are validated by the library."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int or an enum member, not {type(value).__name__}")
+    if not 0 <= value <= _U32_MAX:
+        raise InvalidArgumentError(f"{what} {value} is out of range", status=Status.INVALID_ARGUMENT)
+    return int(value)
+
+
+def _option_text(key: str, value: OptionValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, Iterable):
+        return ",".join(str(v) for v in value)
+    raise TypeError(f"option {key}: unsupported value type {type(value).__name__}")
+
+
+def _timeout_ms(timeout: float) -> int:
+    if timeout < 0 or math.isnan(timeout):
+        raise ValueError(f"timeout must be >= 0 seconds, not {timeout}")
+    return min(math.ceil(timeout * 1000), _U32_MAX)
+
+
+def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
+    """Copies an owned native event into a Python value and frees it."""
+    try:
+        kind = lib.ucwa_event_get_kind(ev)
+        if kind == EventKind.PRESENCE_CHANGED:
+            return PresenceChanged(
+                Availability._from_native(lib.ucwa_event_availability(ev)),
+                _ffi.borrowed_str(lib.ucwa_event_activity(ev)),
+            )
+        if kind == EventKind.NOTE_CHANGED:
+            return NoteChanged(_ffi.borrowed_str(lib.ucwa_event_note(ev)))
+        if kind == EventKind.LOCATION_CHANGED:
+            return LocationChanged(_ffi.borrowed_str(lib.ucwa_event_location(ev)))
+        if kind == EventKind.CONNECTION_STATE_CHANGED:
+            raw = lib.ucwa_event_connection_state(ev)
+            try:
+                state = ConnectionState(raw)
+            except ValueError:
+                state = ConnectionState.NONE
+            return ConnectionStateChanged(state, _ffi.error_value(lib.ucwa_event_reason(ev)))
+        if kind == EventKind.APPLICATION_RECREATED:
+            return ApplicationRecreated()
+        if kind == EventKind.SIGNED_OUT:
+            return SignedOut(_ffi.error_value(lib.ucwa_event_reason(ev)))
+        return UnknownEvent(kind)
+    finally:
+        lib.ucwa_event_free(ev)
+
+
+class Client:
+    """A client for one user on one Skype for Business Server / Lync pool (UCWA 2.0).
+
+    ``server`` is a discovery URL (``"https://lyncdiscover.contoso.com"``,
+    ``"http://127.0.0.1:8080/"``; plain http only for loopback) or a bare SIP domain
+    (``"contoso.com"``). Keyword arguments are options, set in order as by ``set_option``::
+
+        with ucwa.Client("https://lyncdiscover.contoso.com", timeout_ms=10_000) as c:
+            c.sign_in("alice@contoso.com", password)
+            c.make_me_available()
+            c.set_availability(ucwa.Availability.BUSY)
+
+    Network calls are methods (``get_note()``, ``set_note()``...), never properties, because
+    they block and can raise; only cheap local reads are properties (``request_count``,
+    ``closed``). Leaving the ``with`` block, ``close()``, or garbage collection frees the native
+    client, which signs out (bounded to 5 s).
+    """
+
+    def __init__(self, server: str, **options: OptionValue) -> None:
+        handle = _ffi.ClientP()
+        _ffi.call(lib.ucwa_client_new, _ffi.encode(server, "server"), byref(handle))
+        self._server = server
+        self._handle: Optional[_ffi.ClientP] = handle  # type: ignore[valid-type]
+        # The safety net holds the handle, not self, so it does not keep the Client alive; it
+        # runs at most once (close() runs it too), also at interpreter exit.
+        self._finalizer = weakref.finalize(self, lib.ucwa_client_free, handle)
+        try:
+            for key, value in options.items():
+                self.set_option(key, value)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def _h(self) -> "_ffi.ClientP":  # type: ignore[valid-type]
+        handle = self._handle
+        if handle is None:
+            raise InvalidHandleError("this ucwa.Client is closed", status=Status.INVALID_HANDLE)
+        return handle
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` has run."""
+        return self._handle is None
+
+    def close(self) -> None:
+        """Frees the native client: stops the keep-alive, signs out if signed in (bounded to
+        5 s), wipes the credentials. Idempotent; any later call raises ``InvalidHandleError``.
+        A thread waiting in ``next_event`` returns at once."""
+        self._handle = None
+        self._finalizer()
+
+    def __enter__(self) -> "Client":
+        self._h()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<ucwa.Client {self._server!r} {state}>"
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def set_option(self, key: str, value: OptionValue) -> None:
+        """Sets one option (see the README for every key, its meaning and default).
+
+        Values are converted to the text the library takes: ``bool`` → ``"1"``/``"0"``, numbers
+        → decimal text, paths → ``os.fspath``, other iterables (``modalities``,
+        ``allowed_hosts``) → comma-separated, ``None`` → ``""``. An unknown key or a bad value
+        raises ``InvalidArgumentError`` and changes nothing.
+        """
+        _ffi.call(
+            lib.ucwa_client_set_option,
+            self._h(),
+            _ffi.encode(key, "option key"),
+            _ffi.encode(_option_text(key, value), f"option {key}"),
+        )
+
+    # -- session ----------------------------------------------------------------------------
+
+    def sign_in(self, user: str, password: str) -> None:
+        """Signs in (discovery → OAuth challenge → password token → user → application) and
+        parks the event channel. The password is never logged nor put in an error message."""
+        _ffi.call(
+            lib.ucwa_sign_in,
+            self._h(),
+            _ffi.encode(user, "user"),
+            _ffi.encode(password, "password"),
+        )
+
+    def make_me_available(self, sign_in_as: Optional[Union[Availability, int]] = None) -> None:
+        """Leaves "lurker mode" so presence can be set and read, and starts the keep-alive.
+
+        ``sign_in_as``: ``None`` lets the server choose, or a settable ``Availability``.
+        """
+        value = Availability.UNSPECIFIED if sign_in_as is None else sign_in_as
+        _ffi.call(lib.ucwa_make_me_available, self._h(), _u32(value, "sign_in_as"))
+
+    def sign_out(self) -> None:
+        """Stops the keep-alive and deletes the application on the server. The client can sign
+        in again afterwards. Raises ``InvalidStateError`` when not signed in."""
+        _ffi.call(lib.ucwa_sign_out, self._h())
+
+    # -- presence ---------------------------------------------------------------------------
+
+    def set_availability(self, availability: Union[Availability, int]) -> None:
+        """Sets the availability (``Availability.ONLINE`` .. ``OFF_WORK``); the keep-alive then
+        keeps it true. One request. Anything else raises ``InvalidArgumentError`` (nothing sent)."""
+        _ffi.call(lib.ucwa_set_availability, self._h(), _u32(availability, "availability"))
+
+    def reset_availability(self) -> None:
+        """Lets the server derive the availability again from activity and calendar."""
+        _ffi.call(lib.ucwa_reset_availability, self._h())
+
+    def get_presence(self) -> Presence:
+        """Reads the user's presence from the server."""
+        availability = c_uint32()
+        activity = c_void_p()
+        _ffi.call(lib.ucwa_get_presence, self._h(), byref(availability), byref(activity))
+        return Presence(
+            Availability._from_native(availability.value), _ffi.take_owned_str(activity)
+        )
+
+    def set_note(self, message: Optional[str]) -> None:
+        """Sets the personal note; ``None`` or ``""`` clears it. Kept true by the keep-alive."""
+        _ffi.call(lib.ucwa_set_note, self._h(), _ffi.encode(message, "note"))
+
+    def get_note(self) -> Optional[str]:
+        """Reads the personal note from the server; ``None`` when there is none."""
+        out = c_void_p()
+        _ffi.call(lib.ucwa_get_note, self._h(), byref(out))
+        return _ffi.take_owned_str(out)
+
+    def set_location(self, location: Optional[str]) -> None:
+        """Sets the location; ``None`` or ``""`` clears it. Kept true by the keep-alive."""
+        _ffi.call(lib.ucwa_set_location, self._h(), _ffi.encode(location, "location"))
+
+    def get_location(self) -> Optional[str]:
+        """Reads the location from the server; ``None`` when there is none."""
+        out = c_void_p()
+        _ffi.call(lib.ucwa_get_location, self._h(), byref(out))
+        return _ffi.take_owned_str(out)
+
+    def report_activity(self) -> None:
+        """Tells the server the user is active now (the keep-alive also does this on a timer)."""
+        _ffi.call(lib.ucwa_report_activity, self._h())
+
+    @property
+    def request_count(self) -> int:
+        """How many HTTP requests this client has sent so far, background ones included."""
+        out = c_uint64()
+        _ffi.call(lib.ucwa_client_request_count, self._h(), byref(out))
+        return out.value
+
+    # -- events -----------------------------------------------------------------------------
+
+    def next_event(self, timeout: Optional[float] = 0.0) -> Optional[Event]:
+        """Waits up to ``timeout`` seconds (``None``: no limit, ``0``: just look) for the next
+        event; returns it, or ``None`` when none arrived in time.
+
+        Raises ``InvalidStateError`` once the client is signed out and every event was read,
+        and ``InvalidHandleError`` when the client is (or gets) closed. Each event goes to one
+        caller, so several threads may wait at once.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(_timeout_ms(timeout), 0) / 1000
+        while True:
+            if deadline is None:
+                wait = _WAIT_SLICE_S
+            else:
+                wait = min(max(deadline - time.monotonic(), 0.0), _WAIT_SLICE_S)
+            ev = _ffi.EventP()
+            _ffi.call(lib.ucwa_client_next_event, self._h(), _timeout_ms(wait), byref(ev))
+            if ev:
+                return _event_from_native(ev)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
+        """Iterates over events as they arrive.
+
+        The iteration ends when no event arrives within ``timeout`` seconds (``None``: never),
+        when the client is signed out and every event was read (the last one is ``SignedOut``),
+        or when the client is closed::
+
+            for event in client.events(timeout=30):
+                if isinstance(event, ucwa.PresenceChanged):
+                    print(event.availability, event.activity)
+        """
+        while True:
+            try:
+                event = self.next_event(timeout)
+            except (InvalidStateError, InvalidHandleError):
+                return
+            if event is None:
+                return
+            yield event

@@ -1,0 +1,157 @@
+"""Value types of the ucwa binding: the enums mirrored from ``include/ucwa.h``, ``Presence``
+and the typed events ``Client.events()`` yields.
+
+Owns: ``Availability``, ``EventKind``, ``ConnectionState`` (``enum.IntEnum`` with the header's
+fixed values), the frozen dataclasses ``Presence`` and ``Event`` with one subclass per event
+kind. Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+from ._errors import UcwaError
+
+
+class Availability(enum.IntEnum):
+    """``ucwa_availability``. 1..6 can be set; 7..10 are only ever read.
+
+    ``UNSPECIFIED`` (0) means "let the server choose" for ``Client.make_me_available`` and is
+    never returned. ``UNKNOWN`` is what a value the library (or this package) does not know reads as.
+    """
+
+    UNSPECIFIED = 0
+    ONLINE = 1
+    BUSY = 2
+    DO_NOT_DISTURB = 3
+    BE_RIGHT_BACK = 4
+    AWAY = 5
+    OFF_WORK = 6
+    IDLE_ONLINE = 7
+    IDLE_BUSY = 8
+    OFFLINE = 9
+    UNKNOWN = 10
+
+    @property
+    def settable(self) -> bool:
+        """Whether ``Client.set_availability`` accepts this value (ONLINE..OFF_WORK)."""
+        return 1 <= self.value <= 6
+
+    @classmethod
+    def _from_native(cls, value: int) -> "Availability":
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+class EventKind(enum.IntEnum):
+    """``ucwa_event_kind``: what an event is about."""
+
+    NONE = 0
+    PRESENCE_CHANGED = 1
+    NOTE_CHANGED = 2
+    LOCATION_CHANGED = 3
+    CONNECTION_STATE_CHANGED = 4
+    APPLICATION_RECREATED = 5
+    SIGNED_OUT = 6
+
+
+class ConnectionState(enum.IntEnum):
+    """``ucwa_connection_state``: the keep-alive supervisor's connection state."""
+
+    NONE = 0
+    #: The event channel is parked and healthy.
+    CONNECTED = 1
+    #: Something failed; the recovery ladder is running.
+    RECOVERING = 2
+    #: Recovery succeeded; the desired state holds again.
+    RECOVERED = 3
+    #: The ladder ran out; the supervisor keeps retrying at its slowest pace.
+    LOST = 4
+
+
+@dataclass(frozen=True)
+class Presence:
+    """The user's presence as the server reports it (``Client.get_presence``)."""
+
+    availability: Availability
+    #: The activity token the server sent (e.g. ``"in-a-meeting"``), or ``None``.
+    activity: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base class of every event ``Client.next_event`` / ``Client.events`` returns.
+
+    Use ``isinstance`` or ``match`` on the subclasses, or compare ``event.kind``.
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.NONE
+
+    @property
+    def kind(self) -> EventKind:
+        """The ``EventKind`` of this event."""
+        return self.KIND
+
+
+@dataclass(frozen=True)
+class PresenceChanged(Event):
+    """The user's presence changed (by this client, another device, or the inactivity model)."""
+
+    KIND: ClassVar[EventKind] = EventKind.PRESENCE_CHANGED
+    availability: Availability
+    activity: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class NoteChanged(Event):
+    """The note changed; ``note`` is ``None`` when it was cleared."""
+
+    KIND: ClassVar[EventKind] = EventKind.NOTE_CHANGED
+    note: Optional[str]
+
+
+@dataclass(frozen=True)
+class LocationChanged(Event):
+    """The location changed; ``location`` is ``None`` when it was cleared."""
+
+    KIND: ClassVar[EventKind] = EventKind.LOCATION_CHANGED
+    location: Optional[str]
+
+
+@dataclass(frozen=True)
+class ConnectionStateChanged(Event):
+    """The keep-alive connection changed state; ``reason`` says why (a ``UcwaError``, not raised)."""
+
+    KIND: ClassVar[EventKind] = EventKind.CONNECTION_STATE_CHANGED
+    state: ConnectionState
+    reason: Optional[UcwaError] = None
+
+
+@dataclass(frozen=True)
+class ApplicationRecreated(Event):
+    """The server had lost the application; it was created again and the desired state re-applied."""
+
+    KIND: ClassVar[EventKind] = EventKind.APPLICATION_RECREATED
+
+
+@dataclass(frozen=True)
+class SignedOut(Event):
+    """The session ended: by the host (``reason`` is ``None``) or by the server (``reason`` says why)."""
+
+    KIND: ClassVar[EventKind] = EventKind.SIGNED_OUT
+    reason: Optional[UcwaError] = None
+
+
+@dataclass(frozen=True)
+class UnknownEvent(Event):
+    """An event of a kind newer than this package; ``kind_value`` is its raw number."""
+
+    kind_value: int
+
+    @property
+    def kind(self) -> EventKind:  # type: ignore[override]
+        return EventKind.NONE
