@@ -16,9 +16,35 @@ use crate::types::{Availability, Event, Presence};
 pub const CLOSE_SIGN_OUT_BOUND: Duration = Duration::from_secs(5);
 
 /// A UCWA client for one user. Cheap to clone; clones share the session. Thread-safe.
+/// When the last clone is dropped the client is closed (as by [`Client::close`]).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    _closer: Arc<CloseOnDrop>,
+}
+
+/// Closes the session when the last `Client` clone goes; the supervisor's tasks hold `Inner`
+/// but not this, so they cannot keep an abandoned client alive.
+struct CloseOnDrop(Arc<Inner>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        close(&self.0);
+    }
+}
+
+fn close(inner: &Arc<Inner>) {
+    if inner.is_closed() {
+        return;
+    }
+    if tokio::runtime::Handle::try_current().is_err() {
+        let i = inner.clone();
+        let _ = engine::block_on(async move {
+            i.sign_out_bounded(CLOSE_SIGN_OUT_BOUND).await;
+            Ok(())
+        });
+    }
+    inner.close();
 }
 
 impl std::fmt::Debug for Client {
@@ -31,8 +57,10 @@ impl Client {
     /// `server` is a discovery URL (`https://lyncdiscover.contoso.com`, `http://127.0.0.1:8080/`)
     /// or a bare SIP domain (`contoso.com`). Nothing is sent until `sign_in`.
     pub fn new(server: &str) -> Result<Client> {
+        let inner = Arc::new(Inner::new(server)?);
         Ok(Client {
-            inner: Arc::new(Inner::new(server)?),
+            _closer: Arc::new(CloseOnDrop(inner.clone())),
+            inner,
         })
     }
 
@@ -149,16 +177,6 @@ impl Client {
 
     /// Stops background work and signs out within a bounded time. Idempotent.
     pub fn close(&self) {
-        if self.inner.is_closed() {
-            return;
-        }
-        let inner = self.inner.clone();
-        if tokio::runtime::Handle::try_current().is_err() {
-            let _ = engine::block_on(async move {
-                inner.sign_out_bounded(CLOSE_SIGN_OUT_BOUND).await;
-                Ok(())
-            });
-        }
-        self.inner.close();
+        close(&self.inner);
     }
 }

@@ -1,0 +1,90 @@
+//! Shared fixtures for the Rust integration tests: a simulator on an ephemeral loopback port
+//! with fast timers, a client configured for it, and readers of what the simulator saw.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use ucwa::{Availability, Client, Event};
+use ucwa_sim::{LogEntry, Sim, SimConfig};
+
+pub const ALICE: &str = "alice@contoso.com";
+pub const ALICE_PW: &str = "alice-password";
+
+/// A config with sub-second timers that tests then adjust.
+pub fn fast_config() -> SimConfig {
+    SimConfig {
+        event_hold_s: 0.0,
+        event_timeout_s: 1.0,
+        event_timeout_min_s: 1.0,
+        ..SimConfig::default()
+    }
+}
+
+pub fn start(config: SimConfig) -> Sim {
+    Sim::start(config).expect("ucwa-sim starts")
+}
+
+/// A client for `sim` with short timeouts and keep-alive suited to fast timers.
+pub fn client(sim: &Sim) -> Client {
+    let c = Client::new(&sim.root_url()).expect("client");
+    c.set_option("timeout_ms", "5000").unwrap();
+    c.set_option("event_timeout_s", "1").unwrap();
+    c
+}
+
+pub fn signed_in(sim: &Sim) -> Client {
+    let c = client(sim);
+    c.sign_in(ALICE, ALICE_PW).expect("sign in");
+    c
+}
+
+pub fn available(sim: &Sim) -> Client {
+    let c = signed_in(sim);
+    c.make_me_available(Availability::Unspecified)
+        .expect("make me available");
+    c
+}
+
+/// The log without the event channel's background P-GETs.
+pub fn foreground(log: &[LogEntry]) -> Vec<LogEntry> {
+    log.iter()
+        .filter(|e| e.route != "events")
+        .cloned()
+        .collect()
+}
+
+pub fn on_route<'a>(log: &'a [LogEntry], route: &str) -> Vec<&'a LogEntry> {
+    log.iter().filter(|e| e.route == route).collect()
+}
+
+/// Waits until `check` holds or `limit` passes; returns whether it held.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
+
+/// Collects events until `want` matches one or `limit` passes.
+pub fn wait_event(c: &Client, limit: Duration, mut want: impl FnMut(&Event) -> bool) -> Vec<Event> {
+    let end = Instant::now() + limit;
+    let mut seen = Vec::new();
+    while Instant::now() < end {
+        match c.next_event(Duration::from_millis(100)) {
+            Ok(Some(e)) => {
+                let hit = want(&e);
+                seen.push(e);
+                if hit {
+                    return seen;
+                }
+            }
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("the awaited event did not arrive within {limit:?}; saw {seen:?}");
+}
