@@ -1,0 +1,95 @@
+// Ucwa/Enums.cs: the C ABI's enumerations (ucwa_status, ucwa_availability, ucwa_event_kind,
+// ucwa_connection_state) as .NET enums. Values mirror include/ucwa.h and are fixed forever.
+
+namespace Ucwa
+{
+    /// <summary>The status behind a <see cref="UcwaException"/> (the C ABI's <c>ucwa_status</c>).</summary>
+    public enum UcwaStatus
+    {
+        /// <summary>Success; never carried by an exception.</summary>
+        Ok = 0,
+        /// <summary>An out-of-range value (e.g. an availability cast from a bad integer), an unknown option key or a bad option value.</summary>
+        InvalidArgument = 1,
+        /// <summary>A freed, stale or never-valid native handle.</summary>
+        InvalidHandle = 2,
+        /// <summary>Out of order: e.g. setting presence before <see cref="UcwaClient.MakeMeAvailable"/>, or signing in twice.</summary>
+        InvalidState = 3,
+        /// <summary>DNS, connect or reset failure.</summary>
+        Network = 4,
+        /// <summary>A request or a whole call ran out of time.</summary>
+        Timeout = 5,
+        /// <summary>The TLS handshake failed (e.g. an untrusted certificate).</summary>
+        Tls = 6,
+        /// <summary>Credentials refused, or 401 again right after a fresh token.</summary>
+        Authentication = 7,
+        /// <summary>A UCWA error response: see <see cref="UcwaException.HttpStatus"/>, <see cref="UcwaException.Code"/> and <see cref="UcwaException.Subcode"/>.</summary>
+        Server = 8,
+        /// <summary>The answer was not UCWA-shaped: HTML or bad JSON where JSON was due, a link missing.</summary>
+        Protocol = 9,
+        /// <summary>Refused for safety: plain http off loopback, a token or password to a foreign origin, an unsafe redirect.</summary>
+        Insecure = 10,
+        /// <summary>A bug in the native library (a caught panic); the process keeps running.</summary>
+        Internal = 11,
+    }
+
+    /// <summary>A presence availability. Online..OffWork (1..6) can be set; IdleOnline..Unknown (7..10) are only ever read.</summary>
+    public enum Availability
+    {
+        /// <summary>For <see cref="UcwaClient.MakeMeAvailable"/>: let the server choose. Never returned.</summary>
+        Unspecified = 0,
+        /// <summary>Online.</summary>
+        Online = 1,
+        /// <summary>Busy.</summary>
+        Busy = 2,
+        /// <summary>Do not disturb.</summary>
+        DoNotDisturb = 3,
+        /// <summary>Be right back.</summary>
+        BeRightBack = 4,
+        /// <summary>Away.</summary>
+        Away = 5,
+        /// <summary>Off work.</summary>
+        OffWork = 6,
+        /// <summary>Read-only: inactive while Online.</summary>
+        IdleOnline = 7,
+        /// <summary>Read-only: inactive while Busy.</summary>
+        IdleBusy = 8,
+        /// <summary>Read-only: offline.</summary>
+        Offline = 9,
+        /// <summary>Read-only: the server sent a value this library version does not know.</summary>
+        Unknown = 10,
+    }
+
+    /// <summary>What a <see cref="UcwaEvent"/> is about.</summary>
+    public enum UcwaEventKind
+    {
+        /// <summary>Not an event (only seen for an invalid native handle).</summary>
+        None = 0,
+        /// <summary>The user's presence changed (by this client, another device or the server's inactivity model): see <see cref="UcwaEvent.Availability"/> and <see cref="UcwaEvent.Activity"/>.</summary>
+        PresenceChanged = 1,
+        /// <summary>The note changed: see <see cref="UcwaEvent.Note"/>.</summary>
+        NoteChanged = 2,
+        /// <summary>The location changed: see <see cref="UcwaEvent.Location"/>.</summary>
+        LocationChanged = 3,
+        /// <summary>The keep-alive connection changed state: see <see cref="UcwaEvent.ConnectionState"/> and <see cref="UcwaEvent.Reason"/>.</summary>
+        ConnectionStateChanged = 4,
+        /// <summary>The server had lost the application; it was created again and the desired state re-applied.</summary>
+        ApplicationRecreated = 5,
+        /// <summary>The session ended: by the host (no <see cref="UcwaEvent.Reason"/>) or by the server (the reason says why).</summary>
+        SignedOut = 6,
+    }
+
+    /// <summary>The keep-alive supervisor's connection state.</summary>
+    public enum ConnectionState
+    {
+        /// <summary>Not a connection-state event.</summary>
+        None = 0,
+        /// <summary>The event channel is parked and healthy.</summary>
+        Connected = 1,
+        /// <summary>Something failed; the recovery ladder is running.</summary>
+        Recovering = 2,
+        /// <summary>Recovery succeeded; the desired state holds again.</summary>
+        Recovered = 3,
+        /// <summary>The ladder ran out; the supervisor keeps retrying at its slowest pace (30 s).</summary>
+        Lost = 4,
+    }
+}

@@ -1,0 +1,481 @@
+// Ucwa/UcwaClient.cs: the public client. Each method is one native call: it encodes its inputs,
+// calls through NativeMethods with the SafeHandle, and hands status + error to Errors.Check.
+// It also owns the optional event reader thread behind the EventReceived .NET event.
+
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace Ucwa
+{
+    /// <summary>
+    /// A client for one user on one Skype for Business Server / Lync pool (UCWA 2.0).
+    /// </summary>
+    /// <remarks>
+    /// <para>Typical use: <see cref="SignIn"/>, <see cref="MakeMeAvailable"/>, then set and read
+    /// presence, note and location; <see cref="SignOut"/> or <see cref="Dispose"/> when done.
+    /// After <see cref="MakeMeAvailable"/> the library keeps the desired presence true in the
+    /// background (event channel, activity reports, token renewal, recovery) until sign-out.</para>
+    /// <para>Every method blocks until the server answered (bounded by the timeout_ms option) and
+    /// may be called from any thread, concurrently, on the same client.</para>
+    /// <para>Failures reported by the library throw <see cref="UcwaException"/>; a null where a
+    /// string is required throws <see cref="ArgumentNullException"/>; a string with a NUL
+    /// character or a lone surrogate throws <see cref="ArgumentException"/>; any call after
+    /// <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>.</para>
+    /// </remarks>
+    public sealed class UcwaClient : IDisposable
+    {
+        // How long one reader-thread wait lasts: it bounds how long Dispose waits for the reader
+        // and how soon the reader notices a new sign-in after a sign-out.
+        private static readonly TimeSpan ReaderPoll = TimeSpan.FromMilliseconds(250);
+
+        private readonly ClientHandle handle;
+        private readonly object gate = new object();
+        private readonly ManualResetEvent stopReader = new ManualResetEvent(false);
+        // Events the reader took while nobody was subscribed any more; TryGetNextEvent serves
+        // them first so none is lost when a program switches from EventReceived to polling.
+        private readonly ConcurrentQueue<UcwaEvent> undelivered = new ConcurrentQueue<UcwaEvent>();
+        private EventHandler<UcwaEventArgs> eventReceived;
+        private Thread reader;
+        private volatile bool disposed;
+
+        /// <summary>Creates a client. Nothing is sent to the network until <see cref="SignIn"/>.</summary>
+        /// <param name="server">A discovery URL ("https://lyncdiscover.contoso.com", "http://127.0.0.1:8080/")
+        /// or a bare SIP domain ("contoso.com"). Plain http is accepted only for loopback hosts.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="server"/> is null.</exception>
+        /// <exception cref="UcwaException">InvalidArgument (not a URL or domain) or Insecure (http off loopback).</exception>
+        /// <exception cref="UcwaLibraryException">The native library is missing or has another ABI version.</exception>
+        public UcwaClient(string server) : this(server, null) { }
+
+        /// <summary>Creates a client and sets options (see <see cref="SetOption"/>) before anything is sent.</summary>
+        /// <param name="server">A discovery URL or a bare SIP domain, as for <see cref="UcwaClient(string)"/>.</param>
+        /// <param name="options">Option keys and values, or null.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="server"/> is null.</exception>
+        /// <exception cref="UcwaException">InvalidArgument (bad server, unknown option key or bad value) or Insecure.</exception>
+        /// <exception cref="UcwaLibraryException">The native library is missing or has another ABI version.</exception>
+        public UcwaClient(string server, IDictionary<string, string> options)
+        {
+            if (server == null)
+            {
+                throw new ArgumentNullException("server");
+            }
+            UcwaLibrary.EnsureCompatible();
+            ClientHandle created;
+            ErrorHandle error;
+            uint status = NativeMethods.ucwa_client_new(Utf8.Encode(server, "server"), out created, out error);
+            try
+            {
+                Errors.Check(status, error);
+            }
+            catch
+            {
+                created.Dispose();
+                throw;
+            }
+            handle = created;
+            if (options != null)
+            {
+                try
+                {
+                    foreach (KeyValuePair<string, string> option in options)
+                    {
+                        SetOption(option.Key, option.Value);
+                    }
+                }
+                catch
+                {
+                    handle.Dispose();
+                    throw;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Raised for every keep-alive event (presence, note or location changed, connection state,
+        /// application recreated, signed out).
+        /// </summary>
+        /// <remarks>
+        /// <para>Subscribing the first handler starts a background reader thread for this client;
+        /// handlers run on that thread, one event at a time, in order (never on a library thread).
+        /// The reader keeps running across sign-out and a later sign-in, and ends when the last
+        /// handler is removed or on <see cref="Dispose"/> (which waits for it, at most one
+        /// poll of 250 ms plus a running handler).</para>
+        /// <para>Use either this event or <see cref="TryGetNextEvent"/>: each event is delivered to
+        /// one reader only. An exception escaping a handler ends the reader thread and, as for
+        /// any unhandled exception on a thread, the process; catch inside your handler.</para>
+        /// </remarks>
+        public event EventHandler<UcwaEventArgs> EventReceived
+        {
+            add
+            {
+                lock (gate)
+                {
+                    ThrowIfDisposed();
+                    eventReceived += value;
+                    if (eventReceived == null)
+                    {
+                        return;
+                    }
+                    // Undo a stop signalled by removing the last handler: a reader still
+                    // finishing its wait carries on instead of spinning on a set signal.
+                    stopReader.Reset();
+                    if (reader == null)
+                    {
+                        reader = new Thread(ReadEvents) { IsBackground = true, Name = "ucwa event reader" };
+                        reader.Start();
+                    }
+                }
+            }
+            remove
+            {
+                lock (gate)
+                {
+                    eventReceived -= value;
+                    if (eventReceived == null)
+                    {
+                        // The reader sees this and ends after its current wait.
+                        stopReader.Set();
+                    }
+                }
+            }
+        }
+
+        /// <summary>How many HTTP requests this client has sent so far, background ones included.</summary>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public long RequestCount
+        {
+            get
+            {
+                ThrowIfDisposed();
+                ulong count;
+                ErrorHandle error;
+                Errors.Check(NativeMethods.ucwa_client_request_count(handle, out count, out error), error);
+                return (long)count;
+            }
+        }
+
+        /// <summary>
+        /// Sets an option. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file, modalities,
+        /// keepalive_interval_s (decimal seconds, 0 = off), event_timeout_s, event_channel (1/0),
+        /// enforce_presence (1/0), allowed_hosts, retry_after_max_s. Options that shape the
+        /// application (user_agent, culture, endpoint_id, modalities) apply from the next sign-in
+        /// or <see cref="MakeMeAvailable"/>; the others at once.
+        /// </summary>
+        /// <param name="key">The option key.</param>
+        /// <param name="value">The value, as text.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="key"/> or <paramref name="value"/> is null.</exception>
+        /// <exception cref="UcwaException">InvalidArgument: unknown key or bad value (nothing changes).</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetOption(string key, string value)
+        {
+            if (key == null)
+            {
+                throw new ArgumentNullException("key");
+            }
+            if (value == null)
+            {
+                throw new ArgumentNullException("value");
+            }
+            ThrowIfDisposed();
+            ErrorHandle error;
+            uint status = NativeMethods.ucwa_client_set_option(handle, Utf8.Encode(key, "key"), Utf8.Encode(value, "value"), out error);
+            Errors.Check(status, error);
+        }
+
+        /// <summary>
+        /// Signs in: discovery, OAuth challenge, password token, user resource (following
+        /// redirects and pool changes), then creates the application. Blocks up to 4 × timeout_ms.
+        /// </summary>
+        /// <param name="username">The sign-in name, e.g. "alice@contoso.com".</param>
+        /// <param name="password">The password; kept by the library only while re-authentication may need it, never logged or put in a message.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="username"/> or <paramref name="password"/> is null.</exception>
+        /// <exception cref="UcwaException">Authentication (credentials refused), InvalidState (already signed in), Network, Timeout, Tls, Server, Protocol, Insecure.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SignIn(string username, string password)
+        {
+            if (username == null)
+            {
+                throw new ArgumentNullException("username");
+            }
+            if (password == null)
+            {
+                throw new ArgumentNullException("password");
+            }
+            ThrowIfDisposed();
+            byte[] passwordBytes = Utf8.Encode(password, "password");
+            try
+            {
+                ErrorHandle error;
+                uint status = NativeMethods.ucwa_sign_in(handle, Utf8.Encode(username, "username"), passwordBytes, out error);
+                Errors.Check(status, error);
+            }
+            finally
+            {
+                // Do not leave a UTF-8 copy of the password on the managed heap longer than needed.
+                Array.Clear(passwordBytes, 0, passwordBytes.Length);
+            }
+        }
+
+        /// <summary>
+        /// makeMeAvailable: leaves "lurker mode" so presence can be set and read, and starts the
+        /// keep-alive.
+        /// </summary>
+        /// <param name="signInAs">The availability to start with, Online..OffWork, or Unspecified to let the server choose.</param>
+        /// <exception cref="UcwaException">InvalidArgument (a read-only or out-of-range value; nothing is sent), InvalidState (not signed in), and the network/server errors of <see cref="SignIn"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void MakeMeAvailable(Availability signInAs = Availability.Unspecified)
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_make_me_available(handle, (uint)signInAs, out error), error);
+        }
+
+        /// <summary>Sets the availability; it becomes the state the keep-alive keeps true. One request.</summary>
+        /// <param name="availability">Online..OffWork.</param>
+        /// <exception cref="UcwaException">InvalidArgument (Unspecified, read-only or out of range; nothing is sent), InvalidState (before <see cref="MakeMeAvailable"/>; nothing is sent), Network, Timeout, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetAvailability(Availability availability)
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_set_availability(handle, (uint)availability, out error), error);
+        }
+
+        /// <summary>Resets the availability (an empty POST): the server derives it again from activity and calendar.</summary>
+        /// <exception cref="UcwaException">InvalidState, Network, Timeout, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void ResetAvailability()
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_reset_availability(handle, out error), error);
+        }
+
+        /// <summary>Reads the user's presence from the server.</summary>
+        /// <returns>The availability and activity.</returns>
+        /// <exception cref="UcwaException">InvalidState, Network, Timeout, Server, Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public Presence GetPresence()
+        {
+            ThrowIfDisposed();
+            uint availability;
+            IntPtr activity;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_presence(handle, out availability, out activity, out error), error);
+            // Written only on success, so it is safe to take after Check.
+            return new Presence((Availability)availability, Utf8.TakeOwned(activity));
+        }
+
+        /// <summary>Sets the personal note; null or "" clears it. It is re-applied after recovery.</summary>
+        /// <param name="note">The note, or null.</param>
+        /// <exception cref="UcwaException">InvalidState, Network, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetNote(string note)
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_set_note(handle, Utf8.Encode(note, "note"), out error), error);
+        }
+
+        /// <summary>Reads the personal note from the server.</summary>
+        /// <returns>The note, or null when there is none.</returns>
+        /// <exception cref="UcwaException">InvalidState, Network, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public string GetNote()
+        {
+            ThrowIfDisposed();
+            IntPtr note;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_note(handle, out note, out error), error);
+            return Utf8.TakeOwned(note);
+        }
+
+        /// <summary>Sets the location; null or "" clears it. It is re-applied after recovery.</summary>
+        /// <param name="location">The location, or null.</param>
+        /// <exception cref="UcwaException">InvalidState, Network, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetLocation(string location)
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_set_location(handle, Utf8.Encode(location, "location"), out error), error);
+        }
+
+        /// <summary>Reads the location from the server.</summary>
+        /// <returns>The location, or null when there is none.</returns>
+        /// <exception cref="UcwaException">InvalidState, Network, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public string GetLocation()
+        {
+            ThrowIfDisposed();
+            IntPtr location;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_location(handle, out location, out error), error);
+            return Utf8.TakeOwned(location);
+        }
+
+        /// <summary>reportMyActivity now: the user is active (the keep-alive also does this on its timer).</summary>
+        /// <exception cref="UcwaException">InvalidState, Network, Timeout, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void ReportActivity()
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_report_activity(handle, out error), error);
+        }
+
+        /// <summary>
+        /// Signs out: stops the keep-alive, deletes the application and forgets token, password
+        /// and links (even if the delete fails, which is then thrown). The client can sign in again.
+        /// </summary>
+        /// <exception cref="UcwaException">InvalidState (not signed in), Network, Timeout, Server.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SignOut()
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_sign_out(handle, out error), error);
+        }
+
+        /// <summary>Waits up to <paramref name="timeout"/> for the next keep-alive event.</summary>
+        /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> just looks. At most about 49 days;
+        /// <see cref="Timeout.InfiniteTimeSpan"/> means that maximum.</param>
+        /// <param name="ev">The event, or null when none arrived in time.</param>
+        /// <returns>True when an event arrived.</returns>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+        /// <exception cref="UcwaException">InvalidState: not signed in and every event has been read (no more will come).</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public bool TryGetNextEvent(TimeSpan timeout, out UcwaEvent ev)
+        {
+            ThrowIfDisposed();
+            if (undelivered.TryDequeue(out ev))
+            {
+                return true;
+            }
+            uint ms;
+            if (timeout == Timeout.InfiniteTimeSpan)
+            {
+                ms = uint.MaxValue;
+            }
+            else if (timeout < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException("timeout", "The timeout must not be negative.");
+            }
+            else
+            {
+                ms = timeout.TotalMilliseconds >= uint.MaxValue ? uint.MaxValue : (uint)Math.Ceiling(timeout.TotalMilliseconds);
+            }
+            ev = NextEventCore(ms);
+            return ev != null;
+        }
+
+        /// <summary>
+        /// Stops the event reader, then frees the native client, which stops background work and
+        /// signs out (bounded to 5 s). Calls still running on other threads finish first (the
+        /// native client is freed when the last one returns). Safe to call more than once.
+        /// </summary>
+        public void Dispose()
+        {
+            Thread running;
+            lock (gate)
+            {
+                if (disposed)
+                {
+                    return;
+                }
+                disposed = true;
+                running = reader;
+                eventReceived = null;
+                stopReader.Set();
+            }
+            // Joining our own thread (Dispose from inside a handler) would wait forever.
+            if (running != null && running != Thread.CurrentThread)
+            {
+                running.Join();
+            }
+            handle.Dispose();
+        }
+
+        private UcwaEvent NextEventCore(uint timeoutMs)
+        {
+            EventHandle native;
+            ErrorHandle error;
+            uint status = NativeMethods.ucwa_client_next_event(handle, timeoutMs, out native, out error);
+            Errors.Check(status, error);
+            using (native)
+            {
+                return native.IsInvalid ? null : UcwaEvent.FromNative(native);
+            }
+        }
+
+        private void ReadEvents()
+        {
+            uint pollMs = (uint)ReaderPoll.TotalMilliseconds;
+            while (true)
+            {
+                EventHandler<UcwaEventArgs> handlers;
+                lock (gate)
+                {
+                    handlers = eventReceived;
+                    if (disposed || handlers == null)
+                    {
+                        reader = null;
+                        return;
+                    }
+                }
+                UcwaEvent ev;
+                try
+                {
+                    ev = NextEventCore(pollMs);
+                }
+                catch (UcwaException e)
+                {
+                    if (e.Status == UcwaStatus.InvalidState)
+                    {
+                        // Not signed in (yet, or any more): wait and look again, as the client
+                        // may sign in later.
+                        stopReader.WaitOne(ReaderPoll);
+                        continue;
+                    }
+                    // InvalidHandle: the native client is gone; nothing more can come.
+                    lock (gate)
+                    {
+                        reader = null;
+                    }
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    lock (gate)
+                    {
+                        reader = null;
+                    }
+                    return;
+                }
+                if (ev == null)
+                {
+                    continue;
+                }
+                lock (gate)
+                {
+                    handlers = eventReceived;
+                }
+                if (handlers == null)
+                {
+                    undelivered.Enqueue(ev);
+                    continue;
+                }
+                handlers(this, new UcwaEventArgs(ev));
+            }
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (disposed)
+            {
+                throw new ObjectDisposedException("UcwaClient");
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+// Ucwa/UcwaEvent.cs: one keep-alive event as a managed, immutable snapshot. Everything is
+// copied out of the native ucwa_event (and its reason error) before the native objects are
+// freed, so a UcwaEvent needs no disposal and may be kept and passed between threads.
+
+using System;
+
+namespace Ucwa
+{
+    /// <summary>One event from the client's keep-alive supervisor.</summary>
+    public sealed class UcwaEvent
+    {
+        private UcwaEvent() { }
+
+        /// <summary>What the event is about; it says which of the other properties are set.</summary>
+        public UcwaEventKind Kind { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/>: the new availability; otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
+        public Availability Availability { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/>: the activity the server sent, or null.</summary>
+        public string Activity { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.NoteChanged"/>: the new note, or null when it was cleared.</summary>
+        public string Note { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.LocationChanged"/>: the new location, or null when it was cleared.</summary>
+        public string Location { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.ConnectionStateChanged"/>: the new state; otherwise <see cref="Ucwa.ConnectionState.None"/>.</summary>
+        public ConnectionState ConnectionState { get; private set; }
+
+        /// <summary>
+        /// Why the connection state changed or the server signed the session out, as the
+        /// exception a call would have thrown (not thrown, just carried); null when there is no
+        /// reason (e.g. a sign-out the host asked for).
+        /// </summary>
+        public UcwaException Reason { get; private set; }
+
+        /// <summary>E.g. "PresenceChanged Busy (in-a-meeting)".</summary>
+        /// <returns>A short description for logs.</returns>
+        public override string ToString()
+        {
+            switch (Kind)
+            {
+                case UcwaEventKind.PresenceChanged:
+                    return Kind + " " + Availability + (Activity == null ? "" : " (" + Activity + ")");
+                case UcwaEventKind.NoteChanged:
+                    return Kind + " " + (Note ?? "(cleared)");
+                case UcwaEventKind.LocationChanged:
+                    return Kind + " " + (Location ?? "(cleared)");
+                case UcwaEventKind.ConnectionStateChanged:
+                    return Kind + " " + ConnectionState + (Reason == null ? "" : ": " + Reason.Message);
+                default:
+                    return Reason == null ? Kind.ToString() : Kind + ": " + Reason.Message;
+            }
+        }
+
+        /// <summary>Copies a native event; the caller still owns and frees <paramref name="ev"/>.</summary>
+        internal static UcwaEvent FromNative(EventHandle ev)
+        {
+            var result = new UcwaEvent
+            {
+                Kind = (UcwaEventKind)NativeMethods.ucwa_event_get_kind(ev),
+                Availability = (Availability)NativeMethods.ucwa_event_availability(ev),
+                Activity = Utf8.Read(NativeMethods.ucwa_event_activity(ev)),
+                Note = Utf8.Read(NativeMethods.ucwa_event_note(ev)),
+                Location = Utf8.Read(NativeMethods.ucwa_event_location(ev)),
+                ConnectionState = (ConnectionState)NativeMethods.ucwa_event_connection_state(ev),
+            };
+            using (ErrorHandle reason = NativeMethods.ucwa_event_reason(ev))
+            {
+                if (reason != null && !reason.IsInvalid)
+                {
+                    result.Reason = UcwaException.FromNative(NativeMethods.ucwa_error_status(reason), reason);
+                }
+            }
+            return result;
+        }
+    }
+
+    /// <summary>The data of <see cref="UcwaClient.EventReceived"/>.</summary>
+    public sealed class UcwaEventArgs : EventArgs
+    {
+        /// <summary>Wraps an event.</summary>
+        /// <param name="ev">The event.</param>
+        public UcwaEventArgs(UcwaEvent ev)
+        {
+            Event = ev;
+        }
+
+        /// <summary>The event that arrived.</summary>
+        public UcwaEvent Event { get; private set; }
+    }
+}
