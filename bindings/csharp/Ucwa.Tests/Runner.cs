@@ -1,7 +1,8 @@
 // Ucwa.Tests/Runner.cs: a small test runner (no NUnit on this machine): finds every static
 // method marked [Test], runs each one, prints "PASS name (ms)" or "FAIL name: why", and ends
 // with the exact line "N passed, M failed". Exit code 1 when anything failed or nothing ran.
-// Arguments are optional name filters (substring match) to run a subset.
+// Arguments are optional name filters (substring match) to run a subset; the one argument
+// --library-probe is LibraryTests' child-process mode.
 
 using System;
 using System.Collections.Generic;
@@ -59,6 +60,10 @@ namespace Ucwa.Tests
     {
         public static int Main(string[] args)
         {
+            if (args.Length == 1 && args[0] == LibraryTests.ProbeArgument)
+            {
+                return LibraryTests.Probe();
+            }
             List<MethodInfo> tests = typeof(Runner).Assembly.GetTypes()
                 .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
                 .Where(m => m.GetCustomAttributes(typeof(TestAttribute), false).Length > 0)
