@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bindings/csharp/run-tests.sh: builds the C# binding (Ucwa.dll) and its tests (Ucwa.Tests.exe)
-# with Mono's mcs into bindings/csharp/build/, then runs the tests on mono against ucwa-sim.
+# with Mono's mcs into bindings/csharp/build/test/, then runs the tests on mono against ucwa-sim.
 # The runner's last line is "N passed, M failed"; the exit code is non-zero on any failure or
 # when no test ran. Arguments are passed to the runner as test-name filters.
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build="$here/build"
+build="$here/build/test"
 
 if ! command -v mcs >/dev/null 2>&1 || ! command -v mono >/dev/null 2>&1; then
   echo "installing mono-mcs and mono-runtime (mcs or mono missing)"

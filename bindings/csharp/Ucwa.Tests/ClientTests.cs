@@ -271,6 +271,38 @@ namespace Ucwa.Tests
         }
 
         [Test]
+        private static void own_changes_arrive_as_presence_note_and_location_events()
+        {
+            using (var sim = new Sim())
+            using (UcwaClient client = SignedIn(sim))
+            {
+                client.MakeMeAvailable();
+                client.SetAvailability(Availability.DoNotDisturb);
+                client.SetNote("Back at 4");
+                client.SetLocation("Room 101");
+                bool presence = false, note = false, location = false;
+                var seen = new List<string>();
+                var sw = Stopwatch.StartNew();
+                while (!(presence && note && location) && sw.Elapsed < TimeSpan.FromSeconds(15))
+                {
+                    UcwaEvent ev;
+                    if (!client.TryGetNextEvent(TimeSpan.FromMilliseconds(250), out ev))
+                    {
+                        continue;
+                    }
+                    seen.Add(ev.ToString());
+                    presence |= ev.Kind == UcwaEventKind.PresenceChanged && ev.Availability == Availability.DoNotDisturb;
+                    note |= ev.Kind == UcwaEventKind.NoteChanged && ev.Note == "Back at 4";
+                    location |= ev.Kind == UcwaEventKind.LocationChanged && ev.Location == "Room 101";
+                }
+                string all = string.Join("; ", seen);
+                Assert.True(presence, "no PresenceChanged DoNotDisturb event; saw: " + all);
+                Assert.True(note, "no NoteChanged event with the note; saw: " + all);
+                Assert.True(location, "no LocationChanged event with the location; saw: " + all);
+            }
+        }
+
+        [Test]
         private static void dispose_signs_out_and_a_second_dispose_is_harmless()
         {
             using (var sim = new Sim())
