@@ -332,13 +332,11 @@ impl Shared {
     pub(crate) fn take_fault(&self, route: &str, path: &str, method: &str) -> Option<FaultAction> {
         let mut st = self.lock();
         let i = st.faults.iter().position(|f| {
-            f.route.as_deref().map_or(true, |r| r == route)
-                && f.path_contains
-                    .as_deref()
-                    .map_or(true, |p| path.contains(p))
+            f.route.as_deref().is_none_or(|r| r == route)
+                && f.path_contains.as_deref().is_none_or(|p| path.contains(p))
                 && f.method
                     .as_deref()
-                    .map_or(true, |m| m.eq_ignore_ascii_case(method))
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
         })?;
         let action = st.faults[i].action.clone();
         match st.faults[i].count {

@@ -607,7 +607,7 @@ fn e19b_second_pget_on_the_same_ack_answers_the_first_with_409_pget_replaced() {
         ..fast()
     });
     let s = Session::available(&sim, ALICE, ALICE_PW);
-    let (_, next) = s.drain_events(s.events_url());
+    let (_, next) = s.drain_events_quick();
     let first = {
         let (http, url, auth) = (s.http.clone(), next.clone(), s.auth.clone());
         std::thread::spawn(move || http.get(&url, &[("Authorization", &auth)]))
@@ -688,7 +688,7 @@ fn e19d_application_deleted_server_side_answers_the_parked_pget_with_404() {
         ..fast()
     });
     let s = Session::available(&sim, ALICE, ALICE_PW);
-    let (_, next) = s.drain_events(s.events_url());
+    let (_, next) = s.drain_events_quick();
     let parked = {
         let (http, auth) = (s.http.clone(), s.auth.clone());
         std::thread::spawn(move || http.get(&next, &[("Authorization", &auth)]))
