@@ -303,6 +303,46 @@ namespace Ucwa.Tests
         }
 
         [Test]
+        private static void lost_application_is_reported_with_a_reason_and_recreated()
+        {
+            using (var sim = new Sim())
+            using (UcwaClient client = SignedIn(sim))
+            {
+                client.MakeMeAvailable();
+                sim.Request("POST", "/_sim/users/" + Uri.EscapeDataString(Alice) + "/delete-applications", null);
+                UcwaEvent recovering = null;
+                bool recreated = false, recovered = false;
+                var seen = new List<string>();
+                var sw = Stopwatch.StartNew();
+                while (!(recreated && recovered) && sw.Elapsed < TimeSpan.FromSeconds(15))
+                {
+                    UcwaEvent ev;
+                    if (!client.TryGetNextEvent(TimeSpan.FromMilliseconds(250), out ev))
+                    {
+                        continue;
+                    }
+                    seen.Add(ev.ToString());
+                    if (ev.Kind == UcwaEventKind.ConnectionStateChanged && ev.ConnectionState == ConnectionState.Recovering && recovering == null)
+                    {
+                        recovering = ev;
+                    }
+                    recreated |= ev.Kind == UcwaEventKind.ApplicationRecreated;
+                    recovered |= ev.Kind == UcwaEventKind.ConnectionStateChanged && ev.ConnectionState == ConnectionState.Recovered;
+                }
+                string all = string.Join("; ", seen);
+                Assert.True(recovering != null, "no Recovering event; saw: " + all);
+                Assert.True(recovering.Reason != null, "the Recovering event carries no reason");
+                Assert.Equal(UcwaStatus.Server, recovering.Reason.Status, "reason status");
+                Assert.Equal(404, recovering.Reason.HttpStatus, "reason HTTP status");
+                Assert.Equal("ApplicationNotFound", recovering.Reason.Subcode, "reason subcode");
+                Assert.True(recreated, "no ApplicationRecreated event; saw: " + all);
+                Assert.True(recovered, "no Recovered event; saw: " + all);
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications after recovery");
+                Assert.Equal(2, OnRoute(sim, "POST", "applications").Count, "POSTs on applications (sign-in and recreation)");
+            }
+        }
+
+        [Test]
         private static void dispose_signs_out_and_a_second_dispose_is_harmless()
         {
             using (var sim = new Sim())
