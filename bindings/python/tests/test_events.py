@@ -87,3 +87,26 @@ def test_events_iterator_ends_when_the_client_is_closed_from_another_thread(
     assert not t.is_alive(), "events() kept waiting after close()"
     assert time.monotonic() - started < 8
     assert got and all(isinstance(e, ucwa.Event) for e in got[0])
+
+
+@pytest.mark.sim_args("--app-expiry-s", "0.5", "--expired-status", "410")
+def test_application_expired_by_the_server_signs_out_with_the_reason(sim: Sim) -> None:
+    # Without an event channel nothing keeps the application alive, so the simulator ends it
+    # and answers 410 InactiveApplicationExpired; the library stops and reports it.
+    from conftest import ALICE_PASSWORD, FAST_OPTIONS
+
+    with ucwa.Client(sim.url, **FAST_OPTIONS, event_channel=False) as c:
+        c.sign_in(ALICE, ALICE_PASSWORD)
+        c.make_me_available()
+        time.sleep(1.5)
+        with pytest.raises(ucwa.ServerError) as info:
+            c.set_availability(ucwa.Availability.BUSY)
+        assert (info.value.http_status, info.value.subcode) == (410, "InactiveApplicationExpired")
+        ev, _ = wait_for_event(c, lambda e: isinstance(e, ucwa.SignedOut), timeout_s=10)
+        assert isinstance(ev.reason, ucwa.ServerError)
+        assert (ev.reason.http_status, ev.reason.code, ev.reason.subcode) == (
+            410,
+            "Gone",
+            "InactiveApplicationExpired",
+        )
+    assert [p["status"] for p in sim.requests("presence", "POST")] == [410]

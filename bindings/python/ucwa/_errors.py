@@ -10,7 +10,7 @@ classes can be imported, subclassed and pickled without loading the library.
 from __future__ import annotations
 
 import enum
-from typing import Optional
+from typing import Any, Optional
 
 
 class Status(enum.IntEnum):
@@ -78,7 +78,7 @@ class UcwaError(Exception):
             parts.append(f"subcode={self.subcode!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    def __reduce__(self):  # type: ignore[override]
+    def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only attributes are not in args, so default pickling would lose them; this
         # keeps errors intact across multiprocessing and concurrent.futures process pools.
         return (
@@ -87,7 +87,7 @@ class UcwaError(Exception):
         )
 
 
-def _rebuild(cls: type, message: str, status: int, http_status: Optional[int],
+def _rebuild(cls: type[UcwaError], message: str, status: int, http_status: Optional[int],
              code: Optional[str], subcode: Optional[str]) -> UcwaError:
     return cls(message, status=status, http_status=http_status, code=code, subcode=subcode)
 
@@ -171,7 +171,7 @@ class InternalError(UcwaError):
 
 
 _BY_STATUS: dict[int, type[UcwaError]] = {
-    cls.STATUS: cls  # type: ignore[misc]
+    int(cls.STATUS): cls
     for cls in (
         InvalidArgumentError,
         InvalidHandleError,

@@ -153,5 +153,5 @@ class UnknownEvent(Event):
     kind_value: int
 
     @property
-    def kind(self) -> EventKind:  # type: ignore[override]
+    def kind(self) -> EventKind:
         return EventKind.NONE
