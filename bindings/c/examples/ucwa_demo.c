@@ -1,0 +1,464 @@
+/*
+ * ucwa_demo.c: the demo host of ucwa, also a small command-line tool (owned by
+ * bindings/c/examples). It shows the whole C ABI flow a host program needs: create a client,
+ * sign in, make the user available, set availability/note/location, read them back, sign out,
+ * and turn every failure into a readable report (status, message, HTTP status, code/subcode).
+ *
+ *   ucwa_demo                      starts the bundled ucwa-sim and runs the flow against it
+ *   ucwa_demo --server URL --user NAME --password-env VAR [--availability Busy]
+ *             [--note TEXT] [--location TEXT] [--ca-file FILE]
+ *                                  talks to a real server (https); the password is read from
+ *                                  the environment variable VAR and never printed
+ *   --sim PATH                     the simulator to start (else $UCWA_SIM, else found next to
+ *                                  this program or in the workspace's target/debug)
+ *
+ * Exit status: 0 when every step succeeded, 1 when a step failed, 2 on a usage error.
+ */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "ucwa.h"
+
+#ifndef UCWA_SIM_DEFAULT
+#define UCWA_SIM_DEFAULT ""
+#endif
+
+/* The simulator's built-in demo user (see ucwa-sim --help). */
+#define SIM_USER "alice@contoso.com"
+#define SIM_PASSWORD "alice-password"
+
+static const char *const availability_names[] = {
+    "Unspecified", "Online", "Busy", "DoNotDisturb", "BeRightBack", "Away", "OffWork",
+    "IdleOnline", "IdleBusy", "Offline", "Unknown",
+};
+
+static const char *availability_name(uint32_t a)
+{
+    return a < sizeof availability_names / sizeof availability_names[0] ? availability_names[a] : "?";
+}
+
+/* 1..6 for a settable availability name (case-insensitive), 0 otherwise. */
+static uint32_t parse_availability(const char *name)
+{
+    for (uint32_t a = UCWA_AVAILABILITY_ONLINE; a <= UCWA_AVAILABILITY_OFF_WORK; a++) {
+        if (strcasecmp(name, availability_names[a]) == 0) {
+            return a;
+        }
+    }
+    return 0;
+}
+
+static const char *status_name(uint32_t status)
+{
+    static const char *const names[] = {
+        "UCWA_OK", "UCWA_ERROR_INVALID_ARGUMENT", "UCWA_ERROR_INVALID_HANDLE",
+        "UCWA_ERROR_INVALID_STATE", "UCWA_ERROR_NETWORK", "UCWA_ERROR_TIMEOUT",
+        "UCWA_ERROR_TLS", "UCWA_ERROR_AUTHENTICATION", "UCWA_ERROR_SERVER",
+        "UCWA_ERROR_PROTOCOL", "UCWA_ERROR_INSECURE", "UCWA_ERROR_INTERNAL",
+    };
+    return status < sizeof names / sizeof names[0] ? names[status] : "UCWA_ERROR_UNKNOWN";
+}
+
+/* ----- steps ---------------------------------------------------------------------------- */
+
+static int step_no;
+static int step_total;
+
+static void step_begin(const char *fmt, const char *arg)
+{
+    printf("[%d/%d] ", ++step_no, step_total);
+    printf(fmt, arg);
+    printf(" ... ");
+    fflush(stdout);
+}
+
+/* Prints "ok" or the failure report; frees the error. Returns 1 on success. */
+static int step_end(uint32_t status, ucwa_error *err)
+{
+    if (status == UCWA_OK) {
+        printf("ok\n");
+        return 1;
+    }
+    const char *code = ucwa_error_code(err);
+    const char *subcode = ucwa_error_subcode(err);
+    printf("FAILED\n");
+    printf("      status:      %s (%s)\n", status_name(status), ucwa_status_str(status));
+    printf("      message:     %s\n", ucwa_error_message(err));
+    printf("      http status: %u\n", (unsigned)ucwa_error_http_status(err));
+    printf("      code:        %s\n", code ? code : "(none)");
+    printf("      subcode:     %s\n", subcode ? subcode : "(none)");
+    ucwa_error_free(err);
+    return 0;
+}
+
+/* ----- the bundled simulator ------------------------------------------------------------ */
+
+typedef struct sim_process {
+    pid_t pid;
+    int stdout_fd;
+    char url[256];
+} sim_process;
+
+static int is_executable(const char *path)
+{
+    return path && *path && access(path, X_OK) == 0;
+}
+
+/* Finds ucwa-sim: --sim, $UCWA_SIM, beside this program, the workspace's target/debug (seen
+ * from this program's directory or from the working directory), the build-time default. */
+static int find_sim(const char *explicit_path, char *out, size_t out_len)
+{
+    if (explicit_path) {
+        snprintf(out, out_len, "%s", explicit_path);
+        return is_executable(out);
+    }
+    const char *env = getenv("UCWA_SIM");
+    if (env && *env) {
+        snprintf(out, out_len, "%s", env);
+        return is_executable(out);
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+        }
+        const char *relative[] = {
+            "ucwa-sim",
+            "../../target/debug/ucwa-sim",      /* bindings/c/ucwa_demo */
+            "../../../target/debug/ucwa-sim",   /* bindings/c/build/ucwa_demo */
+            "../../../../target/debug/ucwa-sim",
+        };
+        for (size_t i = 0; i < sizeof relative / sizeof relative[0]; i++) {
+            int w = snprintf(out, out_len, "%s/%s", exe, relative[i]);
+            if (w > 0 && (size_t)w < out_len && is_executable(out)) {
+                return 1;
+            }
+        }
+    }
+    const char *fallback[] = { UCWA_SIM_DEFAULT, "target/debug/ucwa-sim", "../../target/debug/ucwa-sim" };
+    for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
+        if (is_executable(fallback[i])) {
+            snprintf(out, out_len, "%s", fallback[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void stop_sim(sim_process *sim)
+{
+    if (sim->pid <= 0) {
+        return;
+    }
+    kill(sim->pid, SIGTERM);
+    /* Give it 3 s to exit on SIGTERM, then make sure. */
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(sim->pid, NULL, WNOHANG) == sim->pid) {
+            sim->pid = 0;
+            break;
+        }
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (sim->pid > 0) {
+        kill(sim->pid, SIGKILL);
+        waitpid(sim->pid, NULL, 0);
+        sim->pid = 0;
+    }
+    if (sim->stdout_fd >= 0) {
+        close(sim->stdout_fd);
+        sim->stdout_fd = -1;
+    }
+}
+
+/* Starts the simulator and reads its first stdout line, the discovery root URL. */
+static int start_sim(const char *path, sim_process *sim)
+{
+    int fds[2];
+    sim->pid = 0;
+    sim->stdout_fd = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        fprintf(stderr, "pipe: %s\n", strerror(errno));
+        return 0;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "fork: %s\n", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+#ifdef __linux__
+        /* The simulator goes away with the demo, even if the demo is killed. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+#else
+        (void)parent;
+#endif
+        dup2(fds[1], STDOUT_FILENO);
+        execl(path, path, "--listen", "127.0.0.1:0", (char *)NULL);
+        fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    sim->pid = pid;
+    sim->stdout_fd = fds[0];
+
+    /* One byte at a time so nothing after the first line is taken from the pipe. */
+    size_t len = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(sim->stdout_fd, &c, 1);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            fprintf(stderr, "ucwa-sim exited before printing its URL\n");
+            stop_sim(sim);
+            return 0;
+        }
+        if (c == '\n') {
+            break;
+        }
+        if (len + 1 < sizeof sim->url) {
+            sim->url[len++] = c;
+        }
+    }
+    while (len > 0 && (sim->url[len - 1] == '\r' || sim->url[len - 1] == ' ')) {
+        len--;
+    }
+    sim->url[len] = '\0';
+    return len > 0;
+}
+
+/* ----- the flow ------------------------------------------------------------------------- */
+
+typedef struct settings {
+    const char *server;
+    const char *user;
+    const char *password;
+    uint32_t availability;
+    const char *note;
+    const char *location;
+    const char *ca_file;
+} settings;
+
+static int run_flow(const settings *cfg)
+{
+    ucwa_client *client = NULL;
+    ucwa_error *err = NULL;
+    int ok = 1;
+    step_total = 4 + (cfg->note ? 1 : 0) + (cfg->location ? 1 : 0) + 1;
+
+    printf("ucwa %s (ABI %u), server %s\n", ucwa_version(), ucwa_abi_version(), cfg->server);
+    uint32_t st = ucwa_client_new(cfg->server, &client, &err);
+    if (st != UCWA_OK) {
+        printf("creating the client ... ");
+        return step_end(st, err);
+    }
+    if (cfg->ca_file) {
+        st = ucwa_client_set_option(client, "ca_file", cfg->ca_file, &err);
+        if (st != UCWA_OK) {
+            printf("setting ca_file ... ");
+            step_end(st, err);
+            ucwa_client_free(client);
+            return 0;
+        }
+    }
+
+    step_begin("sign in as %s", cfg->user);
+    ok = step_end(ucwa_sign_in(client, cfg->user, cfg->password, &err), err);
+    if (ok) {
+        step_begin("make me available%s", "");
+        ok = step_end(ucwa_make_me_available(client, UCWA_AVAILABILITY_UNSPECIFIED, &err), err);
+    }
+    if (ok) {
+        step_begin("set availability %s", availability_name(cfg->availability));
+        ok = step_end(ucwa_set_availability(client, cfg->availability, &err), err);
+    }
+    if (ok && cfg->note) {
+        step_begin("set note \"%s\"", cfg->note);
+        ok = step_end(ucwa_set_note(client, cfg->note, &err), err);
+    }
+    if (ok && cfg->location) {
+        step_begin("set location \"%s\"", cfg->location);
+        ok = step_end(ucwa_set_location(client, cfg->location, &err), err);
+    }
+    if (ok) {
+        uint32_t availability = 0;
+        char *activity = NULL;
+        char *note = NULL;
+        char *location = NULL;
+        step_begin("read presence, note and location back%s", "");
+        st = ucwa_get_presence(client, &availability, &activity, &err);
+        if (st == UCWA_OK) {
+            st = ucwa_get_note(client, &note, &err);
+        }
+        if (st == UCWA_OK) {
+            st = ucwa_get_location(client, &location, &err);
+        }
+        ok = step_end(st, err);
+        if (ok) {
+            printf("      availability: %s\n", availability_name(availability));
+            printf("      activity:     %s\n", activity ? activity : "(none)");
+            printf("      note:         %s\n", note ? note : "(none)");
+            printf("      location:     %s\n", location ? location : "(none)");
+            if (availability != cfg->availability) {
+                printf("      (the server reports %s, not the %s just set)\n",
+                       availability_name(availability), availability_name(cfg->availability));
+            }
+        }
+        ucwa_string_free(activity);
+        ucwa_string_free(note);
+        ucwa_string_free(location);
+    }
+    if (ok) {
+        step_begin("sign out%s", "");
+        ok = step_end(ucwa_sign_out(client, &err), err);
+    }
+    uint64_t requests = 0;
+    if (ucwa_client_request_count(client, &requests, NULL) == UCWA_OK) {
+        printf("HTTP requests sent: %llu\n", (unsigned long long)requests);
+    }
+    /* After a failure this also signs out (bounded), so the server keeps no stale endpoint. */
+    ucwa_client_free(client);
+    return ok;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: ucwa_demo [--sim PATH]\n"
+            "       ucwa_demo --server URL --user NAME --password-env VAR\n"
+            "                 [--availability NAME] [--note TEXT] [--location TEXT] [--ca-file FILE]\n"
+            "\n"
+            "Without --server, starts the bundled ucwa-sim and signs in as " SIM_USER ".\n"
+            "NAME for --availability: Online, Busy, DoNotDisturb, BeRightBack, Away, OffWork\n"
+            "(default Busy). The password is read from the environment variable VAR.\n");
+}
+
+int main(int argc, char **argv)
+{
+    settings cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.availability = UCWA_AVAILABILITY_BUSY;
+    const char *password_env = NULL;
+    const char *sim_path = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "ucwa_demo: %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--server") == 0) {
+            cfg.server = v;
+        } else if (strcmp(a, "--user") == 0) {
+            cfg.user = v;
+        } else if (strcmp(a, "--password-env") == 0) {
+            password_env = v;
+        } else if (strcmp(a, "--availability") == 0) {
+            if (!(cfg.availability = parse_availability(v))) {
+                fprintf(stderr, "ucwa_demo: unknown availability '%s'\n", v);
+                usage(stderr);
+                return 2;
+            }
+        } else if (strcmp(a, "--note") == 0) {
+            cfg.note = v;
+        } else if (strcmp(a, "--location") == 0) {
+            cfg.location = v;
+        } else if (strcmp(a, "--ca-file") == 0) {
+            cfg.ca_file = v;
+        } else if (strcmp(a, "--sim") == 0) {
+            sim_path = v;
+        } else {
+            fprintf(stderr, "ucwa_demo: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    if (password_env) {
+        cfg.password = getenv(password_env);
+        if (!cfg.password || !*cfg.password) {
+            fprintf(stderr, "ucwa_demo: environment variable %s is not set or empty\n", password_env);
+            return 2;
+        }
+    }
+
+    if (cfg.server) {
+        if (!cfg.user || !cfg.password) {
+            fprintf(stderr, "ucwa_demo: --server needs --user and --password-env\n");
+            usage(stderr);
+            return 2;
+        }
+        if (sim_path) {
+            fprintf(stderr, "ucwa_demo: --sim and --server exclude each other\n");
+            return 2;
+        }
+        return run_flow(&cfg) ? 0 : 1;
+    }
+
+    /* Simulator mode: the bundled ucwa-sim and its demo user, unless told otherwise. */
+    char path[PATH_MAX];
+    if (!find_sim(sim_path, path, sizeof path)) {
+        fprintf(stderr,
+                "ucwa_demo: ucwa-sim not found%s%s; build it with `cargo build -p ucwa-sim`, "
+                "or pass --sim PATH or set UCWA_SIM\n",
+                sim_path ? " at " : "", sim_path ? sim_path : "");
+        return 1;
+    }
+    if (!cfg.user) {
+        cfg.user = SIM_USER;
+    }
+    if (!cfg.password) {
+        cfg.password = SIM_PASSWORD;
+    }
+    if (!cfg.note) {
+        cfg.note = "Trying out ucwa from C";
+    }
+    if (!cfg.location) {
+        cfg.location = "Building 7, room 1042";
+    }
+    sim_process sim;
+    printf("starting %s ... ", path);
+    fflush(stdout);
+    if (!start_sim(path, &sim)) {
+        printf("FAILED\n");
+        return 1;
+    }
+    printf("ok, listening at %s\n", sim.url);
+    cfg.server = sim.url;
+    int ok = run_flow(&cfg);
+    stop_sim(&sim);
+    printf("simulator stopped; %s\n", ok ? "all steps succeeded" : "a step failed");
+    return ok ? 0 : 1;
+}

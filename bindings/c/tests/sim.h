@@ -1,0 +1,57 @@
+/*
+ * sim.h: the ucwa-sim fixture for the C tests (owned by bindings/c/tests).
+ *
+ * sim_start launches one simulator on 127.0.0.1:0, reads its first stdout line (the discovery
+ * root URL) and registers its shutdown with the harness, so every test gets its own server.
+ * The control API (/_sim/...) is spoken with a minimal HTTP/1.1 client over a loopback socket,
+ * and its JSON is parsed with json.h so tests assert on exactly what the server saw.
+ */
+#ifndef UCWA_TESTS_SIM_H
+#define UCWA_TESTS_SIM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "json.h"
+#include "ucwa.h"
+
+typedef struct sim {
+    pid_t pid;
+    int stdout_fd;
+    char url[256];   /* discovery root, e.g. "http://127.0.0.1:41234/" */
+    int port;
+} sim;
+
+#define ALICE "alice@contoso.com"
+#define ALICE_PASSWORD "alice-password"
+
+/* Starts a simulator with extra arguments (a NULL-terminated list, or NULL); NULL on failure
+ * (the test has then been marked failed). Stopped automatically when the test ends. */
+sim *sim_start(const char *const *extra_args);
+
+/* One control request; returns the HTTP status (-1 on a transport failure). *out_body (may be
+ * NULL) receives a malloc'd body to free(). */
+int sim_http(const sim *s, const char *method, const char *path, const char *body,
+             char **out_body);
+
+/* GET path and parse it; NULL (and a test failure) when it fails. json_free the result. */
+json_value *sim_get_json(const sim *s, const char *path);
+/* The request log (a JSON array of entries). */
+json_value *sim_log(const sim *s);
+/* The state of one user (GET /_sim/users/{name}). */
+json_value *sim_user(const sim *s, const char *name);
+
+/* Entries of `log` with this method (NULL: any) and route. */
+size_t log_count(const json_value *log, const char *method, const char *route);
+/* The n-th (0-based) such entry, or NULL. */
+const json_value *log_nth(const json_value *log, const char *method, const char *route,
+                          size_t n);
+/* Entries whose route is not "events" (the keep-alive's P-GETs come and go on their own). */
+size_t log_count_foreground(const json_value *log);
+
+/* A new client for this simulator, tracked for cleanup; NULL (and a failure) if it fails. */
+ucwa_client *sim_client(const sim *s);
+/* A client signed in as alice and made available (sign_in_as 0); NULL on failure. */
+ucwa_client *sim_available_client(const sim *s);
+
+#endif
