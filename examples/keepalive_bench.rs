@@ -37,7 +37,8 @@ fn cpu_ticks() -> u64 {
     let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = s.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
-    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
 }
 
 struct Sim(Child, String);
@@ -56,7 +57,14 @@ fn start_sim(users: u64) -> Sim {
         profile_dir.join("ucwa-sim").to_string_lossy().into_owned()
     });
     let mut cmd = Command::new(&exe);
-    cmd.args(["--listen", "127.0.0.1:0", "--event-hold-s", "0", "--event-timeout-min-s", "1"]);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--event-hold-s",
+        "0",
+        "--event-timeout-min-s",
+        "1",
+    ]);
     for i in 0..users {
         cmd.args(["--user", &format!("user{i}@contoso.com:pw-{i}")]);
     }
@@ -64,9 +72,13 @@ fn start_sim(users: u64) -> Sim {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {exe}: {e} (build it: cargo build --release -p ucwa-sim)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start {exe}: {e} (build it: cargo build --release -p ucwa-sim)")
+        });
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     Sim(child, line.trim().to_string())
 }
 
@@ -76,7 +88,8 @@ fn make(url: &str, i: u64) -> Client {
     c.set_option("keepalive_interval_s", "30").unwrap();
     c.set_option("event_timeout_s", "30").unwrap();
     c.set_option("timeout_ms", "60000").unwrap();
-    c.sign_in(&format!("user{i}@contoso.com"), &format!("pw-{i}")).unwrap();
+    c.sign_in(&format!("user{i}@contoso.com"), &format!("pw-{i}"))
+        .unwrap();
     c.make_me_available(Availability::Online).unwrap();
     c
 }
@@ -129,16 +142,30 @@ fn main() {
     let alive = clients.lock().unwrap().len() + 1;
 
     println!("clients signed in and kept alive: {alive}");
-    println!("sign-in + make available of {} clients: {:.1} s ({:.1} ms each, 8 threads)", n - 1, sign_in_time.as_secs_f64(), sign_in_time.as_secs_f64() * 1000.0 / (n - 1) as f64);
-    println!("requests from cold start to first presence change (client 0, background included): {cold}");
-    println!("requests for a warm presence change: {warm_requests}");
+    println!(
+        "sign-in + make available of {} clients: {:.1} s ({:.1} ms each, 8 threads)",
+        n - 1,
+        sign_in_time.as_secs_f64(),
+        sign_in_time.as_secs_f64() * 1000.0 / (n - 1) as f64
+    );
+    println!("requests sent by client 0 so far, background included: {cold} (the foreground minimum of 8 is asserted by tests/flow.rs against the simulator log)");
+    println!("requests for a warm presence change, counted by the client: {warm_requests} (the POST, plus the event channel re-parking after the confirmation event arrives)");
     println!("OS threads in this process: {threads} (just after sign-in: {threads_busy})");
-    println!("resident memory: {} KiB with 1 client, {} KiB with {alive}", rss_one, rss_all);
-    println!("resident memory per client beyond the first: {:.1} KiB", (rss_all.saturating_sub(rss_one)) as f64 / (alive - 1) as f64);
+    println!(
+        "resident memory: {} KiB with 1 client, {} KiB with {alive}",
+        rss_one, rss_all
+    );
+    println!(
+        "resident memory per client beyond the first: {:.1} KiB",
+        (rss_all.saturating_sub(rss_one)) as f64 / (alive - 1) as f64
+    );
     println!("idle CPU over {idle} s: {idle_cpu:.2}% of one core");
     println!("targets (design §7): <= 16 threads; <= 64 KiB per client beyond the first");
     let t = Instant::now();
     drop(clients.lock().unwrap().drain(..).collect::<Vec<_>>());
     drop(first);
-    println!("closing {alive} clients (sign out each): {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "closing {alive} clients (sign out each): {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 }

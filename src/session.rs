@@ -219,6 +219,21 @@ impl Inner {
         Ok(())
     }
 
+    /// The per-request settings of this client for one exchange.
+    fn exchange<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        opts: &'a Options,
+        timeout: Duration,
+    ) -> Exchange<'a> {
+        Exchange {
+            http,
+            user_agent: &opts.user_agent,
+            timeout,
+            counter: &self.requests,
+        }
+    }
+
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
@@ -276,11 +291,7 @@ impl Inner {
         security::check_transport(step, url)?;
         let origin = security::origin(url);
         let http = crate::engine::http_client(opts.ca_file.as_deref())?;
-        let ex = Exchange {
-            http: &http,
-            user_agent: &opts.user_agent,
-            timeout,
-        };
+        let ex = self.exchange(&http, opts, timeout);
         let mut fresh_token = false;
         let mut waits = 0;
         loop {
@@ -295,7 +306,6 @@ impl Inner {
                     payload.body(),
                 )
                 .await;
-            self.requests.fetch_add(1, Ordering::Relaxed);
             let reply = reply?;
             match reply.status {
                 200..=299 | 304 => return Ok(reply),
@@ -362,11 +372,7 @@ impl Inner {
             Some((auth, generation, token_url)) if due => {
                 let http = crate::engine::http_client(opts.ca_file.as_deref());
                 if let Ok(http) = http {
-                    let ex = Exchange {
-                        http: &http,
-                        user_agent: &opts.user_agent,
-                        timeout: opts.timeout,
-                    };
+                    let ex = self.exchange(&http, opts, opts.timeout);
                     if self
                         .renew(&ex, origin, &token_url, generation)
                         .await
@@ -465,9 +471,7 @@ impl Inner {
             st.token_generation += 1;
             (u, p, st.token_generation)
         };
-        let token = auth::password_grant(ex, token_url, &username, &password, generation).await;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let token = token?;
+        let token = auth::password_grant(ex, token_url, &username, &password, generation).await?;
         self.ensure_open()?;
         let mut st = self.state();
         if st.password.is_some() {
@@ -489,11 +493,7 @@ impl Inner {
     pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
         let opts = self.options();
         let http = crate::engine::http_client(opts.ca_file.as_deref())?;
-        let ex = Exchange {
-            http: &http,
-            user_agent: &opts.user_agent,
-            timeout: opts.timeout,
-        };
+        let ex = self.exchange(&http, &opts, opts.timeout);
         self.renew(&ex, origin, token_url, generation).await
     }
 
@@ -542,15 +542,10 @@ impl Inner {
 
     async fn sign_in_steps(self: &Arc<Self>, opts: &Options) -> Result<()> {
         let http = crate::engine::http_client(opts.ca_file.as_deref())?;
-        let ex = Exchange {
-            http: &http,
-            user_agent: &opts.user_agent,
-            timeout: opts.timeout,
-        };
+        let ex = self.exchange(&http, opts, opts.timeout);
         let trusted = self.state().trusted.clone();
-        let user_url = discovery::discover(&ex, &self.candidates, &trusted).await;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let applications = self.resolve_user(user_url?).await?;
+        let user_url = discovery::discover(&ex, &self.candidates, &trusted).await?;
+        let applications = self.resolve_user(user_url).await?;
         self.state().applications_url = Some(applications.clone());
         let app = self.create_application(&applications, opts).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -563,6 +558,10 @@ impl Inner {
             st.session
         };
         self.events.set_idle(false);
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Connected,
+            reason: None,
+        });
         crate::supervisor::start(self.clone(), session, stop_rx);
         Ok(())
     }
@@ -644,7 +643,7 @@ impl Inner {
         let result = self.make_available_on(&app, desired, &opts).await;
         let result = match result {
             Err(e) if e.is_application_gone() => {
-                self.recover_application(app.generation, e).await?;
+                self.recover_application(app.generation, e, true).await?;
                 // recovery made the new application available only if it was before
                 let app = self.current_app(Step::MakeMeAvailable)?;
                 self.make_available_on(&app, desired, &opts).await
@@ -754,10 +753,10 @@ impl Inner {
             })?;
             match self.call(step, method.clone(), &url, payload.clone()).await {
                 Err(e) if attempt == 0 && e.is_application_gone() => {
-                    self.recover_application(app.generation, e).await?;
+                    self.recover_application(app.generation, e, true).await?;
                 }
                 Err(e) if attempt == 0 && e.is_subcode(409, "MakeMeAvailableRequired") => {
-                    self.restore_availability(app.generation, e).await?;
+                    self.restore_availability(app.generation, e, true).await?;
                 }
                 Err(e) if e.is_gone() => {
                     self.end_session(Some(e.clone()));
@@ -862,7 +861,12 @@ impl Inner {
     /// Recreates the application the server forgot and, if the host had made it available,
     /// makes it available again and re-applies the desired note and location. Runs once for
     /// concurrent callers: whoever comes second sees a newer generation and returns.
-    pub async fn recover_application(&self, seen_generation: u64, cause: Error) -> Result<()> {
+    pub async fn recover_application(
+        &self,
+        seen_generation: u64,
+        cause: Error,
+        announce: bool,
+    ) -> Result<()> {
         let _guard = self.recovery_lock.lock().await;
         let (applications, was_available, desired) = {
             let st = self.state();
@@ -879,10 +883,12 @@ impl Inner {
         };
         let applications =
             applications.ok_or_else(|| Error::InvalidState("not signed in".into()))?;
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Recovering,
-            reason: Some(cause),
-        });
+        if announce {
+            self.emit(Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(cause),
+            });
+        }
         let opts = self.options();
         let mut app = self.create_application(&applications, &opts).await?;
         if was_available {
@@ -909,7 +915,12 @@ impl Inner {
     }
 
     /// makeMeAvailable again on the same application (the server put it back in lurker mode).
-    pub async fn restore_availability(&self, seen_generation: u64, cause: Error) -> Result<()> {
+    pub async fn restore_availability(
+        &self,
+        seen_generation: u64,
+        cause: Error,
+        announce: bool,
+    ) -> Result<()> {
         let _guard = self.recovery_lock.lock().await;
         let (app, desired) = {
             let st = self.state();
@@ -919,10 +930,12 @@ impl Inner {
                 None => return Err(Error::InvalidState("not signed in".into())),
             }
         };
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Recovering,
-            reason: Some(cause),
-        });
+        if announce {
+            self.emit(Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(cause),
+            });
+        }
         let opts = self.options();
         let app = self
             .make_available_on(&app, desired.availability, &opts)

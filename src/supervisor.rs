@@ -144,10 +144,11 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
                         reason: Some(e.clone()),
                     });
                 }
+                // `recovering` was set above, so the ladder's own Recovering is not repeated.
                 let step_result = if e.is_application_gone() {
-                    inner.recover_application(generation, e).await
+                    inner.recover_application(generation, e, false).await
                 } else if e.is_subcode(409, "MakeMeAvailableRequired") {
-                    inner.restore_availability(generation, e).await
+                    inner.restore_availability(generation, e, false).await
                 } else {
                     Err(e)
                 };
@@ -206,6 +207,7 @@ async fn handle_events(inner: &Arc<Inner>, res: &Resource) {
                             .restore_availability(
                                 app.generation,
                                 Error::InvalidState("presence was deleted by the server".into()),
+                                true,
                             )
                             .await;
                     }

@@ -4,6 +4,7 @@
 //! No authentication or retry logic lives here (see `session`); this is the only place that
 //! touches reqwest, so error mapping is uniform.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
@@ -60,6 +61,8 @@ pub struct Exchange<'a> {
     pub http: &'a reqwest::Client,
     pub user_agent: &'a str,
     pub timeout: Duration,
+    /// The owning client's request counter; every attempt counts, answered or not.
+    pub counter: &'a AtomicU64,
 }
 
 impl Exchange<'_> {
@@ -95,6 +98,7 @@ impl Exchange<'_> {
                 )
                 .body(f.as_bytes().to_vec()),
         };
+        self.counter.fetch_add(1, Ordering::Relaxed);
         let resp = req
             .send()
             .await

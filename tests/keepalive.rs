@@ -88,13 +88,22 @@ fn application_deleted_server_side_is_recreated_with_the_desired_state() {
     let events = wait_event(&c, Duration::from_secs(8), |e| {
         matches!(e, Event::ApplicationRecreated)
     });
-    assert!(events.iter().any(|e| matches!(
-        e,
-        Event::ConnectionStateChanged {
-            state: ConnectionState::Recovering,
-            ..
-        }
-    )));
+    let recovering = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::ConnectionStateChanged {
+                    state: ConnectionState::Recovering,
+                    reason: Some(r),
+                } if r.subcode() == Some("ApplicationNotFound")
+            )
+        })
+        .count();
+    assert_eq!(
+        recovering, 1,
+        "one Recovering with the 404 as reason: {events:?}"
+    );
     assert!(
         eventually(Duration::from_secs(5), || {
             let u = sim.user(ALICE).unwrap();
@@ -240,6 +249,17 @@ fn stale_ack_resync_is_followed() {
 fn events_arrive_in_order_with_the_right_kinds() {
     let sim = start(accelerated());
     let c = kept_alive(&sim, Availability::Online);
+    let first = c.next_event(Duration::from_secs(1)).unwrap();
+    assert!(
+        matches!(
+            first,
+            Some(Event::ConnectionStateChanged {
+                state: ConnectionState::Connected,
+                reason: None
+            })
+        ),
+        "sign-in reports Connected first: {first:?}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     while let Ok(Some(_)) = c.next_event(Duration::from_millis(200)) {}
     sim.set_presence_elsewhere(ALICE, "Away", None);
