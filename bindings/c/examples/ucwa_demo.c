@@ -87,7 +87,9 @@ static void step_begin(const char *fmt, const char *arg)
     fflush(stdout);
 }
 
-/* Prints "ok" or the failure report; frees the error. Returns 1 on success. */
+/* Prints "ok" or the failure report; frees the error. Returns 1 on success. Call it after the
+ * library call, never as `step_end(call(&err), err)`: C leaves the order in which arguments
+ * are evaluated unspecified, so `err` could be read before the call wrote it. */
 static int step_end(uint32_t status, ucwa_error *err)
 {
     if (status == UCWA_OK) {
@@ -147,8 +149,13 @@ static int find_sim(const char *explicit_path, char *out, size_t out_len)
             "../../../../target/debug/ucwa-sim",
         };
         for (size_t i = 0; i < sizeof relative / sizeof relative[0]; i++) {
-            int w = snprintf(out, out_len, "%s/%s", exe, relative[i]);
-            if (w > 0 && (size_t)w < out_len && is_executable(out)) {
+            char candidate[PATH_MAX];
+            int w = snprintf(candidate, sizeof candidate, "%s/%s", exe, relative[i]);
+            if (w > 0 && (size_t)w < sizeof candidate && is_executable(candidate)) {
+                /* Print a clean path, not ".../build/../../../target/...". */
+                char *resolved = realpath(candidate, NULL);
+                snprintf(out, out_len, "%s", resolved ? resolved : candidate);
+                free(resolved);
                 return 1;
             }
         }
@@ -289,22 +296,27 @@ static int run_flow(const settings *cfg)
     }
 
     step_begin("sign in as %s", cfg->user);
-    ok = step_end(ucwa_sign_in(client, cfg->user, cfg->password, &err), err);
+    st = ucwa_sign_in(client, cfg->user, cfg->password, &err);
+    ok = step_end(st, err);
     if (ok) {
         step_begin("make me available%s", "");
-        ok = step_end(ucwa_make_me_available(client, UCWA_AVAILABILITY_UNSPECIFIED, &err), err);
+        st = ucwa_make_me_available(client, UCWA_AVAILABILITY_UNSPECIFIED, &err);
+        ok = step_end(st, err);
     }
     if (ok) {
         step_begin("set availability %s", availability_name(cfg->availability));
-        ok = step_end(ucwa_set_availability(client, cfg->availability, &err), err);
+        st = ucwa_set_availability(client, cfg->availability, &err);
+        ok = step_end(st, err);
     }
     if (ok && cfg->note) {
         step_begin("set note \"%s\"", cfg->note);
-        ok = step_end(ucwa_set_note(client, cfg->note, &err), err);
+        st = ucwa_set_note(client, cfg->note, &err);
+        ok = step_end(st, err);
     }
     if (ok && cfg->location) {
         step_begin("set location \"%s\"", cfg->location);
-        ok = step_end(ucwa_set_location(client, cfg->location, &err), err);
+        st = ucwa_set_location(client, cfg->location, &err);
+        ok = step_end(st, err);
     }
     if (ok) {
         uint32_t availability = 0;
@@ -336,7 +348,8 @@ static int run_flow(const settings *cfg)
     }
     if (ok) {
         step_begin("sign out%s", "");
-        ok = step_end(ucwa_sign_out(client, &err), err);
+        st = ucwa_sign_out(client, &err);
+        ok = step_end(st, err);
     }
     uint64_t requests = 0;
     if (ucwa_client_request_count(client, &requests, NULL) == UCWA_OK) {

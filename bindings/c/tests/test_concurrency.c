@@ -52,19 +52,22 @@ static void *hammer(void *arg)
     char note[64];
     for (int i = 0; !atomic_load(w->stop); i++) {
         ucwa_error *err = NULL;
+        uint32_t st;
         uint32_t av = (i % 2) ? UCWA_AVAILABILITY_BUSY : UCWA_AVAILABILITY_ONLINE;
-        record(w, ucwa_set_availability(w->client, av, &err), err);
+        st = ucwa_set_availability(w->client, av, &err);
+        record(w, st, err);
         err = NULL;
         uint32_t got = 0;
         char *activity = NULL;
-        uint32_t st = ucwa_get_presence(w->client, &got, &activity, &err);
+        st = ucwa_get_presence(w->client, &got, &activity, &err);
         if (st == UCWA_OK) {
             ucwa_string_free(activity);
         }
         record(w, st, err);
         err = NULL;
         snprintf(note, sizeof note, "thread %d call %d", w->index, i);
-        record(w, ucwa_set_note(w->client, note, &err), err);
+        st = ucwa_set_note(w->client, note, &err);
+        record(w, st, err);
         err = NULL;
         char *n = NULL;
         st = ucwa_get_note(w->client, &n, &err);
