@@ -7,10 +7,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use hyper::body::Bytes;
 use serde_json::{json, Value};
 
 use crate::handlers::{authorize_app, clamp_secs, gone, Outcome};
-use crate::http::{href, Req, Resp};
+use crate::http::{href, Req, Resp, JSON};
 use crate::paths::{Classified, Route};
 use crate::state::{PendingEvent, Pool, Sender, Shared};
 
@@ -37,35 +38,51 @@ impl Drop for ParkGuard<'_> {
     }
 }
 
-/// Builds one event-set response: `self`/`next` links and the senders in queue order, with
-/// consecutive events of one sender grouped together.
-fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) -> Value {
-    let mut body = json!({ "_links": {
+/// Builds one event-set response as JSON text: `self`/`next` links and the senders in queue
+/// order, with consecutive events of one sender grouped together. Events are already
+/// serialized, so they are spliced in rather than re-parsed.
+fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) -> Bytes {
+    let links = json!({
         "self": href(pool.paths.events_href(app_id, ack)),
         "next": href(pool.paths.events_href(app_id, ack + 1)),
-    }});
-    if pending.is_empty() {
-        return body;
-    }
-    let mut senders: Vec<(Sender, Vec<Value>)> = Vec::new();
+    });
+    let mut out = format!("{{\"_links\":{links}");
+    let mut current: Option<Sender> = None;
     for p in pending {
-        match senders.last_mut() {
-            Some((s, events)) if *s == p.sender => events.push(p.event),
-            _ => senders.push((p.sender, vec![p.event])),
-        }
-    }
-    let senders: Vec<Value> = senders
-        .into_iter()
-        .map(|(sender, events)| {
-            let (rel, route) = match sender {
+        if current == Some(p.sender) {
+            out.push(',');
+        } else {
+            let (rel, route) = match p.sender {
                 Sender::Me => ("me", Route::Me),
                 Sender::Communication => ("communication", Route::Communication),
             };
-            json!({ "rel": rel, "href": pool.paths.route_href(app_id, route), "events": events })
-        })
-        .collect();
-    body["sender"] = Value::from(senders);
-    body
+            out.push_str(if current.is_none() {
+                ",\"sender\":["
+            } else {
+                "]},"
+            });
+            out.push_str(&format!(
+                "{{\"rel\":{},\"href\":{},\"events\":[",
+                Value::from(rel),
+                Value::from(pool.paths.route_href(app_id, route))
+            ));
+            current = Some(p.sender);
+        }
+        out.push_str(&p.event);
+    }
+    if current.is_some() {
+        out.push_str("]}]");
+    }
+    out.push('}');
+    Bytes::from(out)
+}
+
+fn set_response(set: Bytes) -> Resp {
+    Resp {
+        status: 200,
+        headers: vec![("Content-Type".into(), JSON.into())],
+        body: set,
+    }
 }
 
 fn resync(pool: &Pool, app_id: &str, ack: u64) -> Resp {
@@ -148,7 +165,7 @@ pub(crate) async fn pget(
             // Asked again for a set already sent (its answer was lost): resend it as it was.
             let set = set.clone();
             ch.last_release = now;
-            return answered(Resp::json(200, &set));
+            return answered(set_response(set));
         }
         ch.parked = Some(pget_id);
         (app.notify.clone(), name)
@@ -189,7 +206,7 @@ pub(crate) async fn pget(
                 ch.sets.push_back((ack, set.clone()));
                 ch.parked = None;
                 ch.last_release = now;
-                return resp(Resp::json(200, &set));
+                return resp(set_response(set));
             }
             ready_at.map_or(deadline, |r| r.min(deadline))
         };
@@ -197,5 +214,87 @@ pub(crate) async fn pget(
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(wake_at.into()) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Layout;
+    use crate::paths::Paths;
+    use crate::state::PoolKind;
+
+    fn pool() -> Pool {
+        Pool {
+            kind: PoolKind::Pool1,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            paths: Paths::new(
+                Layout::Standard,
+                "http://127.0.0.1:1".into(),
+                "contoso.com".into(),
+            ),
+        }
+    }
+
+    fn ev(sender: Sender, n: u32) -> PendingEvent {
+        PendingEvent {
+            sender,
+            event: json!({ "n": n }).to_string().into_boxed_str(),
+        }
+    }
+
+    #[test]
+    fn event_set_groups_consecutive_events_of_a_sender_in_order() {
+        let set = event_set(
+            &pool(),
+            "a1",
+            3,
+            vec![
+                ev(Sender::Me, 1),
+                ev(Sender::Me, 2),
+                ev(Sender::Communication, 3),
+                ev(Sender::Me, 4),
+            ],
+        );
+        let v: Value = serde_json::from_slice(&set).unwrap();
+        assert_eq!(
+            v["_links"]["self"]["href"],
+            "/ucwa/oauth/v1/applications/a1/events?ack=3"
+        );
+        assert_eq!(
+            v["_links"]["next"]["href"],
+            "/ucwa/oauth/v1/applications/a1/events?ack=4"
+        );
+        let senders: Vec<(String, Vec<u64>)> = v["sender"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let ns = s["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["n"].as_u64().unwrap())
+                    .collect();
+                (s["rel"].as_str().unwrap().to_owned(), ns)
+            })
+            .collect();
+        assert_eq!(
+            senders,
+            [
+                ("me".to_owned(), vec![1, 2]),
+                ("communication".to_owned(), vec![3]),
+                ("me".to_owned(), vec![4])
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_event_set_has_only_links() {
+        let v: Value = serde_json::from_slice(&event_set(&pool(), "a1", 1, Vec::new())).unwrap();
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["_links"]
+        );
     }
 }

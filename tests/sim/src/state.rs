@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use hyper::body::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
@@ -147,7 +148,9 @@ pub(crate) enum Sender {
 #[derive(Debug)]
 pub(crate) struct PendingEvent {
     pub sender: Sender,
-    pub event: Value,
+    /// The event entry as compact JSON text: kept serialized because a `Value` tree costs
+    /// several times more memory, and a thousand idle channels should stay cheap.
+    pub event: Box<str>,
 }
 
 /// One application's event channel. Event sets are numbered; `GET events?ack=N` asks for set N
@@ -159,7 +162,7 @@ pub(crate) struct Channel {
     /// Number the next formed set gets.
     pub next_set: u64,
     /// Formed sets not yet acknowledged (resent when asked again).
-    pub sets: VecDeque<(u64, Value)>,
+    pub sets: VecDeque<(u64, Bytes)>,
     pub pending: Vec<PendingEvent>,
     /// When the oldest pending event was queued (the medium-priority hold counts from it).
     pub pending_since: Option<Instant>,
@@ -481,7 +484,10 @@ impl Shared {
         if ch.pending.len() >= MAX_PENDING_EVENTS {
             ch.pending.remove(0);
         }
-        ch.pending.push(PendingEvent { sender, event });
+        ch.pending.push(PendingEvent {
+            sender,
+            event: event.to_string().into_boxed_str(),
+        });
         ch.pending_since.get_or_insert_with(Instant::now);
         app.notify.notify_waiters();
     }
