@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::engine;
 use crate::error::{Error, Result, Step};
 use crate::events::NoEvent;
-use crate::session::Inner;
+use crate::session::{Inner, TextField};
 use crate::types::{Availability, Event, Presence};
 
 /// How long `close` (and so `ucwa_client_free`) may spend signing out.
@@ -131,20 +131,23 @@ impl Client {
 
     /// Sets the personal note; `""` clears it.
     pub fn set_note(&self, message: &str) -> Result<()> {
-        self.run(Step::Note, self.inner.set_note(message))
+        self.run(Step::Note, self.inner.set_text(TextField::Note, message))
     }
 
     pub fn note(&self) -> Result<Option<String>> {
-        self.run(Step::Note, self.inner.get_note())
+        self.run(Step::Note, self.inner.get_text(TextField::Note))
     }
 
     /// Sets the location (at most 60 characters on real servers); `""` clears it.
     pub fn set_location(&self, location: &str) -> Result<()> {
-        self.run(Step::Location, self.inner.set_location(location))
+        self.run(
+            Step::Location,
+            self.inner.set_text(TextField::Location, location),
+        )
     }
 
     pub fn location(&self) -> Result<Option<String>> {
-        self.run(Step::Location, self.inner.get_location())
+        self.run(Step::Location, self.inner.get_text(TextField::Location))
     }
 
     /// reportMyActivity now (the supervisor also does it on its timer).

@@ -120,6 +120,61 @@ pub struct Desired {
     pub location: Option<String>,
 }
 
+impl Desired {
+    fn text_mut(&mut self, field: TextField) -> &mut Option<String> {
+        match field {
+            TextField::Note => &mut self.note,
+            TextField::Location => &mut self.location,
+        }
+    }
+}
+
+/// The two free-text parts of presence, which work alike: a link, one property, POST to set,
+/// an empty value to clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Note,
+    Location,
+}
+
+impl TextField {
+    pub fn from_rel(rel: &str) -> Option<TextField> {
+        match rel {
+            "note" => Some(TextField::Note),
+            "location" => Some(TextField::Location),
+            _ => None,
+        }
+    }
+
+    pub fn rel(self) -> &'static str {
+        match self {
+            TextField::Note => "note",
+            TextField::Location => "location",
+        }
+    }
+
+    fn property(self) -> &'static str {
+        match self {
+            TextField::Note => "message",
+            TextField::Location => "location",
+        }
+    }
+
+    pub fn step(self) -> Step {
+        match self {
+            TextField::Note => Step::Note,
+            TextField::Location => Step::Location,
+        }
+    }
+
+    /// The text a resource holds; empty means none.
+    pub fn read(self, res: &Resource) -> Option<String> {
+        res.str_prop(self.property())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    }
+}
+
 pub struct State {
     pub phase: Phase,
     /// Bumped at every sign-in; supervisor tasks of an older session stop.
@@ -799,50 +854,21 @@ impl Inner {
         parse_presence(Step::GetPresence, &reply)
     }
 
-    pub async fn set_note(&self, message: &str) -> Result<()> {
-        self.app_call(
-            Step::Note,
-            "note",
-            Method::POST,
-            Payload::Json(json!({ "message": message })),
-        )
-        .await?;
-        self.state().desired.note = Some(message.to_string());
+    /// Sets the note or the location; `""` clears it. It joins the desired state.
+    pub async fn set_text(&self, field: TextField, value: &str) -> Result<()> {
+        let body = json!({ field.property(): value });
+        self.app_call(field.step(), field.rel(), Method::POST, Payload::Json(body))
+            .await?;
+        *self.state().desired.text_mut(field) = Some(value.to_string());
         Ok(())
     }
 
-    pub async fn get_note(&self) -> Result<Option<String>> {
+    pub async fn get_text(&self, field: TextField) -> Result<Option<String>> {
         let reply = self
-            .app_call(Step::Note, "note", Method::GET, Payload::None)
+            .app_call(field.step(), field.rel(), Method::GET, Payload::None)
             .await?;
-        let res = Resource::parse(Step::Note, &reply.url, &reply.body)?;
-        Ok(res
-            .str_prop("message")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string))
-    }
-
-    pub async fn set_location(&self, location: &str) -> Result<()> {
-        self.app_call(
-            Step::Location,
-            "location",
-            Method::POST,
-            Payload::Json(json!({ "location": location })),
-        )
-        .await?;
-        self.state().desired.location = Some(location.to_string());
-        Ok(())
-    }
-
-    pub async fn get_location(&self) -> Result<Option<String>> {
-        let reply = self
-            .app_call(Step::Location, "location", Method::GET, Payload::None)
-            .await?;
-        let res = Resource::parse(Step::Location, &reply.url, &reply.body)?;
-        Ok(res
-            .str_prop("location")
-            .filter(|m| !m.is_empty())
-            .map(str::to_string))
+        let res = Resource::parse(field.step(), &reply.url, &reply.body)?;
+        Ok(field.read(&res))
     }
 
     pub async fn report_activity(&self) -> Result<()> {
@@ -957,17 +983,16 @@ impl Inner {
         ) {
             posts.push((Step::SetPresence, url, json!({ "availability": a })));
         }
-        if let (Some(n), Some(url)) = (
-            desired.note.as_ref().filter(|n| !n.is_empty()),
-            app.link("note"),
-        ) {
-            posts.push((Step::Note, url, json!({ "message": n })));
-        }
-        if let (Some(l), Some(url)) = (
-            desired.location.as_ref().filter(|l| !l.is_empty()),
-            app.link("location"),
-        ) {
-            posts.push((Step::Location, url, json!({ "location": l })));
+        for (field, text) in [
+            (TextField::Note, &desired.note),
+            (TextField::Location, &desired.location),
+        ] {
+            if let (Some(t), Some(url)) = (
+                text.as_ref().filter(|t| !t.is_empty()),
+                app.link(field.rel()),
+            ) {
+                posts.push((field.step(), url, json!({ field.property(): t })));
+            }
         }
         for (step, url, body) in posts {
             self.call(step, Method::POST, url, Payload::Json(body))

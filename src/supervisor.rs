@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Step};
 use crate::hal::Resource;
-use crate::session::{presence_from, Inner, Payload, Phase};
+use crate::session::{presence_from, Inner, Payload, Phase, TextField};
 use crate::types::{Availability, ConnectionState, Event};
 
 /// Consecutive failures after which the host is told the connection is lost.
@@ -199,8 +199,8 @@ async fn handle_events(inner: &Arc<Inner>, res: &Resource) {
             let Ok(target) = res.base().join(href) else {
                 continue;
             };
-            match (rel, kind) {
-                ("presence", "deleted") => {
+            match kind {
+                "deleted" if rel == "presence" => {
                     // Back in lurker mode: the server dropped our availability.
                     if let Ok(app) = inner.current_app(Step::Events) {
                         let _ = inner
@@ -211,44 +211,37 @@ async fn handle_events(inner: &Arc<Inner>, res: &Resource) {
                             )
                             .await;
                     }
+                    continue;
                 }
-                ("presence", "added" | "updated") => {
-                    let res = match embedded {
-                        Some(r) => Some(r),
-                        None => fetch(inner, Step::GetPresence, &target).await,
-                    };
-                    if let Some(p) = res.and_then(|r| presence_from(Step::Events, &r).ok()) {
+                "added" | "updated" => {}
+                _ => continue,
+            }
+            let field = TextField::from_rel(rel);
+            let step = match (rel, field) {
+                ("presence", _) => Step::GetPresence,
+                (_, Some(f)) => f.step(),
+                _ => continue,
+            };
+            let current = match embedded {
+                Some(r) => r,
+                None => match fetch(inner, step, &target).await {
+                    Some(r) => r,
+                    None => continue,
+                },
+            };
+            match field {
+                None => {
+                    if let Ok(p) = presence_from(Step::Events, &current) {
                         keep_true(inner, p.availability).await;
                         inner.emit(Event::PresenceChanged(p));
                     }
                 }
-                ("note", "added" | "updated") => {
-                    let res = match embedded {
-                        Some(r) => Some(r),
-                        None => fetch(inner, Step::Note, &target).await,
-                    };
-                    if let Some(r) = res {
-                        inner.emit(Event::NoteChanged(
-                            r.str_prop("message")
-                                .filter(|m| !m.is_empty())
-                                .map(str::to_string),
-                        ));
-                    }
+                Some(TextField::Note) => {
+                    inner.emit(Event::NoteChanged(TextField::Note.read(&current)))
                 }
-                ("location", "added" | "updated") => {
-                    let res = match embedded {
-                        Some(r) => Some(r),
-                        None => fetch(inner, Step::Location, &target).await,
-                    };
-                    if let Some(r) = res {
-                        inner.emit(Event::LocationChanged(
-                            r.str_prop("location")
-                                .filter(|m| !m.is_empty())
-                                .map(str::to_string),
-                        ));
-                    }
+                Some(TextField::Location) => {
+                    inner.emit(Event::LocationChanged(TextField::Location.read(&current)))
                 }
-                _ => {}
             }
         }
     }
