@@ -131,30 +131,66 @@ impl Cli {
     }
 }
 
-/// Waits for SIGTERM or SIGINT on a small runtime of its own (the simulator has its own).
-fn wait_for_signal() -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())?;
+/// Stops on SIGTERM or SIGINT. The handlers are installed before the URL is printed, so a
+/// parent that signals right after reading the first line is always heard.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = Signals::runtime()?;
+        let guard = rt.enter();
+        let term = signal(SignalKind::terminate())?;
+        let int = signal(SignalKind::interrupt())?;
+        drop(guard);
+        Ok(Signals { rt, term, int })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            rt: Signals::runtime()?,
+        })
+    }
+
+    #[cfg(unix)]
+    fn wait(mut self) {
+        self.rt.block_on(async {
             tokio::select! {
-                r = tokio::signal::ctrl_c() => r,
-                _ = term.recv() => Ok(()),
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
             }
-        }
-        #[cfg(not(unix))]
-        {
-            tokio::signal::ctrl_c().await
-        }
-    })
+        });
+    }
+
+    #[cfg(not(unix))]
+    fn wait(self) {
+        let _ = self.rt.block_on(tokio::signal::ctrl_c());
+    }
 }
 
 fn main() -> ExitCode {
     let config = Cli::parse().into_config();
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ucwa-sim: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let sim = match Sim::start(config) {
         Ok(sim) => sim,
         Err(e) => {
@@ -173,13 +209,7 @@ fn main() -> ExitCode {
     }
     let _ = out.flush();
     drop(out);
-    let result = wait_for_signal();
+    signals.wait();
     sim.stop();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ucwa-sim: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    ExitCode::SUCCESS
 }
