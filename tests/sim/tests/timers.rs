@@ -58,8 +58,8 @@ fn without_activity_online_goes_idle_online_then_away_and_activity_brings_it_bac
 #[test]
 fn busy_and_do_not_disturb_go_idle_busy_while_be_right_back_stays_until_away() {
     let sim = start(SimConfig {
-        inactive_s: 0.3,
-        away_s: 0.6,
+        inactive_s: 0.5,
+        away_s: 1.5,
         app_expiry_s: 30.0,
         ..fast()
     });
@@ -80,7 +80,7 @@ fn busy_and_do_not_disturb_go_idle_busy_while_be_right_back_stays_until_away() {
             chosen,
             "a presence POST counts as activity"
         );
-        std::thread::sleep(Duration::from_millis(450));
+        std::thread::sleep(Duration::from_millis(800));
         assert_eq!(availability(&sim), idle, "{chosen}");
     }
     assert!(eventually(Duration::from_secs(3), || availability(&sim) == "Away"));
@@ -89,7 +89,7 @@ fn busy_and_do_not_disturb_go_idle_busy_while_be_right_back_stays_until_away() {
 #[test]
 fn reporting_activity_keeps_the_chosen_availability() {
     let sim = start(SimConfig {
-        inactive_s: 0.4,
+        inactive_s: 0.8,
         away_s: 0.4,
         app_expiry_s: 30.0,
         ..fast()
@@ -109,7 +109,7 @@ fn reporting_activity_keeps_the_chosen_availability() {
 #[test]
 fn a_parked_pget_keeps_the_application_alive_and_its_release_restarts_the_expiry_clock() {
     let sim = start(SimConfig {
-        app_expiry_s: 0.6,
+        app_expiry_s: 0.8,
         event_timeout_s: 1.5,
         event_timeout_min_s: 0.1,
         ..fast()
@@ -122,7 +122,7 @@ fn a_parked_pget_keeps_the_application_alive_and_its_release_restarts_the_expiry
     assert!(t.elapsed() >= Duration::from_millis(1400));
     assert_eq!(r.status, 200);
     assert_eq!(sim.user(ALICE).unwrap().applications.len(), 1);
-    // Then nothing parked: it ends 0.6 s after that release.
+    // Then nothing parked: it ends 0.8 s after that release.
     assert!(eventually(Duration::from_secs(3), || sim
         .user(ALICE)
         .unwrap()
