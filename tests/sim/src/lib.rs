@@ -209,3 +209,45 @@ impl Drop for Sim {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sim_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Sim>();
+    }
+
+    #[test]
+    fn stop_releases_the_port_for_a_restart_on_the_same_address() {
+        let sim = Sim::start(SimConfig::default()).unwrap();
+        let addr = sim.addr();
+        assert_eq!(sim.root_url(), format!("http://{addr}/"));
+        sim.stop();
+        let again = Sim::start(SimConfig {
+            listen: addr,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        assert_eq!(again.addr(), addr);
+    }
+
+    #[test]
+    fn invalid_configuration_is_refused_at_start() {
+        let bad = SimConfig {
+            foreign_token_status: 403,
+            ..SimConfig::default()
+        };
+        assert_eq!(
+            Sim::start(bad).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        let bad = SimConfig {
+            inactive_s: f64::NAN,
+            ..SimConfig::default()
+        };
+        assert!(Sim::start(bad).is_err());
+    }
+}
