@@ -829,22 +829,33 @@ impl Inner {
             .filter(|_| a.is_settable())
             .ok_or_else(|| Error::InvalidArgument(format!("availability {a:?} cannot be set")))?;
         self.available_app(Step::SetPresence)?;
-        self.app_call(
-            Step::SetPresence,
-            "presence",
-            Method::POST,
-            Payload::Json(json!({ "availability": name })),
-        )
-        .await?;
-        self.state().desired.availability = Some(a);
-        Ok(())
+        self.post_availability(Some(a), Payload::Json(json!({ "availability": name })))
+            .await
     }
 
     pub async fn reset_availability(&self) -> Result<()> {
-        self.app_call(Step::SetPresence, "presence", Method::POST, Payload::Empty)
-            .await?;
-        self.state().desired.availability = None;
-        Ok(())
+        self.post_availability(None, Payload::Empty).await
+    }
+
+    /// POSTs presence with the desired availability recorded *before* the request: the
+    /// confirmation event can overtake the response, and the supervisor must not mistake the
+    /// host's own change for one made elsewhere. A failed POST restores the previous choice.
+    async fn post_availability(
+        &self,
+        desired: Option<Availability>,
+        payload: Payload,
+    ) -> Result<()> {
+        let previous = std::mem::replace(&mut self.state().desired.availability, desired);
+        let result = self
+            .app_call(Step::SetPresence, "presence", Method::POST, payload)
+            .await;
+        if result.is_err() {
+            let mut st = self.state();
+            if st.desired.availability == desired {
+                st.desired.availability = previous;
+            }
+        }
+        result.map(|_| ())
     }
 
     pub async fn get_presence(&self) -> Result<Presence> {

@@ -255,7 +255,7 @@ async fn fetch(inner: &Inner, step: Step, url: &url::Url) -> Option<Resource> {
     Resource::parse(step, url, &reply.body).ok()
 }
 
-/// Idle or Away that the host did not ask for is answered at once with an activity report;
+/// Idle, which the host never asks for, is answered at once with an activity report;
 /// with `enforce_presence`, a change made elsewhere is overwritten by the host's choice.
 async fn keep_true(inner: &Arc<Inner>, seen: Availability) {
     let (phase, desired) = {
@@ -265,8 +265,9 @@ async fn keep_true(inner: &Arc<Inner>, seen: Availability) {
     if phase != Phase::Available {
         return;
     }
-    let decayed = matches!(seen, Availability::IdleOnline | Availability::IdleBusy)
-        || (seen == Availability::Away && desired != Some(Availability::Away));
+    // Only Idle is unambiguous: Away may be the user's own choice on another device, and an
+    // Away reached through inactivity is undone by the next timed report anyway.
+    let decayed = matches!(seen, Availability::IdleOnline | Availability::IdleBusy);
     if decayed && inner.options().keepalive_interval.is_some() {
         let _ = inner.report_activity().await;
     }

@@ -365,3 +365,31 @@ fn next_event_returns_promptly_when_the_client_is_closed_from_another_thread() {
         "close signed out"
     );
 }
+
+#[test]
+fn the_hosts_own_changes_are_never_mistaken_for_changes_made_elsewhere() {
+    let sim = start(accelerated());
+    let c = client(&sim);
+    c.set_option("keepalive_interval_s", "0").unwrap();
+    c.set_option("enforce_presence", "1").unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Online).unwrap();
+    sim.clear_log();
+    for i in 0..20 {
+        let a = if i % 2 == 0 {
+            Availability::Away
+        } else {
+            Availability::Busy
+        };
+        c.set_availability(a).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let log = sim.log();
+    let posts = log
+        .iter()
+        .filter(|e| e.route == "presence" && e.method == "POST")
+        .count();
+    assert_eq!(posts, 20, "no echo of our own change was 'enforced' again");
+    assert!(on_route(&log, "reportMyActivity").is_empty());
+    assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
+}
