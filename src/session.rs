@@ -7,7 +7,7 @@
 //! compare generations, so concurrent callers recover once and then all retry.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,23 @@ pub enum Phase {
     SignedIn,
     /// makeMeAvailable succeeded: presence can be read and set.
     Available,
+}
+
+/// Counts an operation in flight for as long as it lives, also when its future is dropped
+/// half-way (a call that timed out).
+struct InFlight<'a>(&'a AtomicU32);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU32) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A body that can be sent again on retry.
@@ -188,6 +205,8 @@ pub struct State {
     pub app: Option<App>,
     app_generation: u64,
     pub desired: Desired,
+    /// How the server showed the host's availability when it differed (desired, shown).
+    rendering: Option<(Availability, Availability)>,
     /// Stops the supervisor tasks of the current session.
     pub stop: Option<tokio::sync::watch::Sender<bool>>,
 }
@@ -202,6 +221,7 @@ impl State {
         self.app = None;
         self.applications_url = None;
         self.desired = Desired::default();
+        self.rendering = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(true);
         }
@@ -217,6 +237,8 @@ pub struct Inner {
     /// Serializes sign-in, make-available and sign-out against each other.
     lifecycle_lock: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// Host presence POSTs in flight; enforcement waits for them.
+    presence_posts: AtomicU32,
     pub events: EventQueue,
     requests: AtomicU64,
 }
@@ -241,12 +263,14 @@ impl Inner {
                 app: None,
                 app_generation: 0,
                 desired: Desired::default(),
+                rendering: None,
                 stop: None,
             }),
             auth_lock: Default::default(),
             recovery_lock: Default::default(),
             lifecycle_lock: Default::default(),
             closed: AtomicBool::new(false),
+            presence_posts: AtomicU32::new(0),
             events,
             requests: AtomicU64::new(0),
         })
@@ -846,9 +870,11 @@ impl Inner {
         payload: Payload,
     ) -> Result<()> {
         let previous = std::mem::replace(&mut self.state().desired.availability, desired);
+        let in_flight = InFlight::enter(&self.presence_posts);
         let result = self
             .app_call(Step::SetPresence, "presence", Method::POST, payload)
             .await;
+        drop(in_flight);
         if result.is_err() {
             let mut st = self.state();
             if st.desired.availability == desired {
@@ -1012,13 +1038,32 @@ impl Inner {
         Ok(())
     }
 
-    /// Re-POSTs the host's availability (enforce_presence, after a change made elsewhere).
+    /// enforce_presence: after an event showed something other than the host's availability,
+    /// checks the server's current presence (events can be stale echoes of the host's own
+    /// earlier changes) and POSTs the host's availability again if it really differs. A server
+    /// that shows a chosen value differently (e.g. Offwork read back as Away) is remembered,
+    /// so enforcement never loops.
     pub async fn enforce_availability(&self) -> Result<()> {
-        let desired = self.state().desired.availability;
-        match desired {
-            Some(a) => self.set_availability(a).await,
-            None => Ok(()),
+        if self.presence_posts.load(Ordering::Acquire) > 0 {
+            return Ok(()); // the host's own change decides
         }
+        let Some(desired) = self.state().desired.availability else {
+            return Ok(());
+        };
+        let shown_as = |st: &State, seen: Availability| st.rendering == Some((desired, seen));
+        let now = self.get_presence().await?.availability;
+        if now == desired
+            || matches!(now, Availability::IdleOnline | Availability::IdleBusy)
+            || shown_as(&self.state(), now)
+        {
+            return Ok(());
+        }
+        self.set_availability(desired).await?;
+        let after = self.get_presence().await?.availability;
+        if after != desired {
+            self.state().rendering = Some((desired, after));
+        }
+        Ok(())
     }
 
     /// The session ended without the host asking (a 410): tell the host, drop the secrets.
