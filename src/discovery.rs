@@ -142,6 +142,37 @@ mod tests {
         assert_eq!(candidates("http://127.0.0.1:9/").unwrap().len(), 1);
     }
 
+    /// The internal→external fallback: a refused connection and a 404 are skipped, and the
+    /// next candidate's root is used.
+    #[test]
+    fn failing_candidates_fall_through_to_the_next_one() {
+        let sim = ucwa_sim::Sim::start(ucwa_sim::SimConfig::default()).unwrap();
+        let refused = Url::parse("http://127.0.0.1:1/").unwrap();
+        let not_found = Url::parse(&format!("{}no/such/discovery/root", sim.root_url())).unwrap();
+        let good = Url::parse(&sim.root_url()).unwrap();
+        let counter = std::sync::atomic::AtomicU64::new(0);
+        let http = crate::engine::http_client(None).unwrap();
+        let ex = Exchange {
+            http: &http,
+            user_agent: "test",
+            timeout: std::time::Duration::from_secs(5),
+            counter: &counter,
+        };
+        let trusted = TrustedHosts::new(Some("contoso.com"), Some(&good), &[]);
+        let user =
+            crate::engine::block_on(discover(&ex, &[refused, not_found, good], &trusted)).unwrap();
+        assert!(user.path().ends_with("/oauth/user"), "{user}");
+        let routes: Vec<(String, u16)> =
+            sim.log().into_iter().map(|e| (e.route, e.status)).collect();
+        assert_eq!(routes.last(), Some(&("discovery".to_string(), 200)));
+        assert!(routes.iter().any(|(_, s)| *s == 404));
+        assert_eq!(counter.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+        let only_bad = [Url::parse("http://127.0.0.1:1/").unwrap()];
+        let e = crate::engine::block_on(discover(&ex, &only_bad, &trusted)).unwrap_err();
+        assert_eq!(e.status(), crate::error::Status::Network);
+    }
+
     #[test]
     fn bad_servers_are_invalid_or_insecure() {
         for s in ["", "not a domain", "http://", "contoso"] {
