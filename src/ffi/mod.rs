@@ -14,6 +14,8 @@ mod error;
 mod event;
 mod handles;
 mod strings;
+#[cfg(test)]
+mod tests;
 
 pub use client::*;
 pub use error::*;
