@@ -40,7 +40,9 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T, Error>>) -> Result
             "a blocking ucwa call was made from inside an async runtime; call it from a plain thread (e.g. spawn_blocking)".into(),
         ));
     }
-    runtime().block_on(fut)
+    // Boxed: the session futures are several KiB, and the runtime moves the future a few
+    // times on entry; moving a pointer instead keeps a warm call cheap.
+    runtime().block_on(Box::pin(fut))
 }
 
 /// Reads a PEM bundle and checks that it holds at least one certificate.
