@@ -149,7 +149,7 @@ fn main() {
         sign_in_time.as_secs_f64() * 1000.0 / (n - 1) as f64
     );
     println!("requests sent by client 0 so far, background included: {cold} (the foreground minimum of 8 is asserted by tests/flow.rs against the simulator log)");
-    println!("requests for a warm presence change, counted by the client: {warm_requests} (the POST, plus the event channel re-parking after the confirmation event arrives)");
+    println!("requests for a warm presence change, counted by the client as the call returns: {warm_requests} (the event channel re-parks in the background afterwards)");
     println!("OS threads in this process: {threads} (just after sign-in: {threads_busy})");
     println!(
         "resident memory: {} KiB with 1 client, {} KiB with {alive}",

@@ -230,7 +230,8 @@ impl State {
 
 pub struct Inner {
     candidates: Vec<Url>,
-    options: Mutex<Options>,
+    /// Replaced whole on every change, so a call reads a consistent snapshot without copying.
+    options: Mutex<Arc<Options>>,
     state: Mutex<State>,
     auth_lock: tokio::sync::Mutex<()>,
     recovery_lock: tokio::sync::Mutex<()>,
@@ -250,7 +251,7 @@ impl Inner {
         events.set_idle(true);
         Ok(Inner {
             candidates,
-            options: Mutex::new(Options::default()),
+            options: Mutex::new(Arc::new(Options::default())),
             state: Mutex::new(State {
                 phase: Phase::Idle,
                 session: 0,
@@ -280,7 +281,7 @@ impl Inner {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn options(&self) -> Options {
+    pub fn options(&self) -> Arc<Options> {
         self.options
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -289,12 +290,12 @@ impl Inner {
 
     pub fn set_option(&self, key: &str, value: &str) -> Result<()> {
         let mut o = self.options.lock().unwrap_or_else(|p| p.into_inner());
-        let mut updated = o.clone();
+        let mut updated = Options::clone(&o);
         updated.set(key, value)?;
         if key == "ca_file" {
             crate::engine::http_client(updated.ca_file.as_deref())?;
         }
-        *o = updated;
+        *o = Arc::new(updated);
         Ok(())
     }
 
@@ -1055,6 +1056,12 @@ impl Inner {
         if now == desired
             || matches!(now, Availability::IdleOnline | Availability::IdleBusy)
             || shown_as(&self.state(), now)
+        {
+            return Ok(());
+        }
+        // The host may have chosen again while we looked: its choice wins.
+        if self.presence_posts.load(Ordering::Acquire) > 0
+            || self.state().desired.availability != Some(desired)
         {
             return Ok(());
         }

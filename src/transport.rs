@@ -76,47 +76,82 @@ impl Exchange<'_> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        let mut req = self
-            .http
-            .request(method, url.clone())
-            .timeout(self.timeout)
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, self.user_agent);
-        if let Some(a) = authorization {
-            req = req.header(AUTHORIZATION, a);
-        }
-        req = match body {
-            Body::None => req,
-            Body::Empty => req.header(reqwest::header::CONTENT_LENGTH, "0"),
-            Body::Json(v) => req
-                .header(CONTENT_TYPE, "application/json")
-                .body(v.to_string()),
-            Body::Form(f) => req
-                .header(
-                    CONTENT_TYPE,
-                    "application/x-www-form-urlencoded;charset=UTF-8",
-                )
-                .body(f.as_bytes().to_vec()),
+        let (content_type, bytes): (Option<&str>, Zeroizing<Vec<u8>>) = match body {
+            Body::None => (None, Zeroizing::new(Vec::new())),
+            Body::Empty => (None, Zeroizing::new(Vec::new())),
+            Body::Json(v) => (
+                Some("application/json"),
+                Zeroizing::new(v.to_string().into_bytes()),
+            ),
+            Body::Form(f) => (
+                Some("application/x-www-form-urlencoded;charset=UTF-8"),
+                Zeroizing::new(f.as_bytes().to_vec()),
+            ),
         };
-        self.counter.fetch_add(1, Ordering::Relaxed);
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport_error(step, url, e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(step, url, e))?
-            .to_vec();
-        Ok(Reply {
-            status,
-            headers,
-            body,
-            url: url.clone(),
-        })
+        let is_post_like = method != Method::GET;
+        let mut attempt = 0;
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .timeout(self.timeout)
+                .header(ACCEPT, "application/json")
+                .header(USER_AGENT, self.user_agent);
+            if let Some(a) = authorization {
+                req = req.header(AUTHORIZATION, a);
+            }
+            if let Some(ct) = content_type {
+                req = req.header(CONTENT_TYPE, ct);
+            }
+            if content_type.is_some() || is_post_like {
+                req = req.body(bytes.to_vec());
+            }
+            self.counter.fetch_add(1, Ordering::Relaxed);
+            attempt += 1;
+            let resp = match req.send().await {
+                Ok(r) => r,
+                // A kept-alive connection the server closed while it sat idle fails before any
+                // answer; one retry opens a fresh connection. Every request this library sends
+                // is safe to repeat (setters, activity reports, application creation with a
+                // stable endpointId, DELETE).
+                Err(e) if attempt == 1 && is_stale_connection(&e) => continue,
+                Err(e) => return Err(transport_error(step, url, e)),
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport_error(step, url, e))?
+                .to_vec();
+            return Ok(Reply {
+                status,
+                headers,
+                body,
+                url: url.clone(),
+            });
+        }
     }
+}
+
+/// Whether a request failed because its pooled connection was already dead (closed or reset
+/// by the peer before an answer), as opposed to a slow or refusing server.
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    if e.is_timeout() || e.is_connect() {
+        return false;
+    }
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("connection closed before message completed")
+            || text.contains("connection reset")
+            || text.contains("broken pipe")
+        {
+            return true;
+        }
+        src = s.source();
+    }
+    false
 }
 
 fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {

@@ -594,3 +594,25 @@ fn concurrent_calls_on_one_client_all_succeed() {
     }
     assert_eq!(on_route(&sim.log(), "presence").len(), 40);
 }
+
+#[test]
+fn a_call_after_the_server_dropped_its_kept_alive_connections_succeeds() {
+    let sim = start(fast_config());
+    let addr = sim.addr();
+    let c = client(&sim);
+    c.set_option("event_channel", "0").unwrap();
+    c.set_option("keepalive_interval_s", "0").unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Busy).unwrap();
+    c.set_note("before").unwrap();
+    // A restart closes every kept-alive connection (and forgets tokens and applications).
+    sim.stop();
+    let sim = start(SimConfig {
+        listen: addr,
+        ..fast_config()
+    });
+    c.set_note("after").unwrap();
+    let user = sim.user(ALICE).unwrap();
+    assert_eq!(user.note.as_deref(), Some("after"));
+    assert_eq!(user.availability, "Busy");
+}

@@ -389,7 +389,15 @@ fn the_hosts_own_changes_are_never_mistaken_for_changes_made_elsewhere() {
         .iter()
         .filter(|e| e.route == "presence" && e.method == "POST")
         .count();
-    assert_eq!(posts, 20, "no echo of our own change was 'enforced' again");
+    assert_eq!(
+        posts,
+        20,
+        "no echo of our own change was 'enforced' again: {:?}",
+        log.iter()
+            .filter(|e| e.route == "presence")
+            .map(|e| (e.seq, &e.method, &e.body))
+            .collect::<Vec<_>>()
+    );
     assert!(on_route(&log, "reportMyActivity").is_empty());
     assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
 }
