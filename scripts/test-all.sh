@@ -19,7 +19,7 @@ need() { # need COMMAND PACKAGE...
 need cc gcc
 need c++ g++
 need make make
-need python3 python3 python3-pip
+need python3 python3
 need mcs mono-mcs
 need mono mono-runtime
 
