@@ -47,7 +47,7 @@ pub const KEYS: [(&str, &str); 12] = [
     ),
     (
         "keepalive_interval_s",
-        "seconds between reportMyActivity, 0 = off, at most 240; default 180",
+        "seconds between reportMyActivity, 0 = off, up to 3600 (over 240 lets presence decay); default 180",
     ),
     (
         "event_timeout_s",
@@ -180,7 +180,7 @@ impl Options {
                 self.modalities = list;
             }
             "keepalive_interval_s" => {
-                let n = number(key, value, 0.0, 240.0)?;
+                let n = number(key, value, 0.0, 3600.0)?;
                 self.keepalive_interval = (n > 0.0).then(|| Duration::from_secs_f64(n.max(0.05)));
             }
             "event_timeout_s" => self.event_timeout_s = number(key, value, 1.0, 1800.0)? as u32,
@@ -244,7 +244,7 @@ mod tests {
         for (k, v) in [
             ("timeout_ms", "0"),
             ("timeout_ms", "abc"),
-            ("keepalive_interval_s", "241"),
+            ("keepalive_interval_s", "3601"),
             ("keepalive_interval_s", "-1"),
             ("modalities", "Telepathy"),
             ("modalities", " , "),
