@@ -372,11 +372,16 @@ impl Inner {
         let origin = security::origin(url);
         let http = crate::engine::http_client(opts.ca_file.as_deref())?;
         let ex = self.exchange(&http, opts, timeout);
+        // Token requests keep the ordinary timeout even when this call waits longer (a P-GET).
+        let token_ex = Exchange {
+            timeout: opts.timeout,
+            ..ex
+        };
         let mut fresh_token = false;
         let mut waits = 0;
         loop {
             self.ensure_open()?;
-            let (authorization, generation) = self.token_for(&origin, opts).await;
+            let (authorization, generation) = self.token_for(&token_ex, &origin).await;
             let reply = ex
                 .send(
                     step,
@@ -409,7 +414,7 @@ impl Inner {
                             diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
                         });
                     }
-                    self.authenticate(&ex, &origin, &reply.url, &challenge, generation)
+                    self.authenticate(&token_ex, &origin, &reply.url, &challenge, generation)
                         .await?;
                     fresh_token = true;
                 }
@@ -437,7 +442,7 @@ impl Inner {
     }
 
     /// The Authorization value for an origin, renewing the token first when it is due.
-    async fn token_for(&self, origin: &str, opts: &Options) -> (Option<Zeroizing<String>>, u64) {
+    async fn token_for(&self, ex: &Exchange<'_>, origin: &str) -> (Option<Zeroizing<String>>, u64) {
         let (current, due) = {
             let st = self.state();
             match st.tokens.get(origin) {
@@ -450,18 +455,10 @@ impl Inner {
         };
         match current {
             Some((auth, generation, token_url)) if due => {
-                let http = crate::engine::http_client(opts.ca_file.as_deref());
-                if let Ok(http) = http {
-                    let ex = self.exchange(&http, opts, opts.timeout);
-                    if self
-                        .renew(&ex, origin, &token_url, generation)
-                        .await
-                        .is_ok()
-                    {
-                        let st = self.state();
-                        if let Some(t) = st.tokens.get(origin) {
-                            return (Some(t.authorization.clone()), t.generation);
-                        }
+                if self.renew(ex, origin, &token_url, generation).await.is_ok() {
+                    let st = self.state();
+                    if let Some(t) = st.tokens.get(origin) {
+                        return (Some(t.authorization.clone()), t.generation);
                     }
                 }
                 (Some(auth), generation)
@@ -708,16 +705,7 @@ impl Inner {
     pub async fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
         let _life = self.lifecycle_lock.lock().await;
         self.ensure_open()?;
-        let app = {
-            let st = self.state();
-            if st.phase == Phase::Idle {
-                return Err(Error::InvalidState(
-                    "make_me_available before sign_in".into(),
-                ));
-            }
-            st.app.clone()
-        }
-        .ok_or_else(|| Error::InvalidState("no application".into()))?;
+        let app = self.current_app(Step::MakeMeAvailable)?;
         let desired = (sign_in_as != Availability::Unspecified).then_some(sign_in_as);
         let opts = self.options();
         let result = self.make_available_on(&app, desired, &opts).await;

@@ -57,6 +57,7 @@ impl Reply {
 }
 
 /// Static per-request settings of a client.
+#[derive(Clone, Copy)]
 pub struct Exchange<'a> {
     pub http: &'a reqwest::Client,
     pub user_agent: &'a str,
@@ -140,32 +141,28 @@ fn is_stale_connection(e: &reqwest::Error) -> bool {
     if e.is_timeout() || e.is_connect() {
         return false;
     }
+    let text = error_chain(e).to_ascii_lowercase();
+    text.contains("connection closed before message completed")
+        || text.contains("connection reset")
+        || text.contains("broken pipe")
+}
+
+/// The error and all its sources, as one `a: b: c` line.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
     let mut src: Option<&dyn std::error::Error> = Some(e);
     while let Some(s) = src {
-        let text = s.to_string().to_ascii_lowercase();
-        if text.contains("connection closed before message completed")
-            || text.contains("connection reset")
-            || text.contains("broken pipe")
-        {
-            return true;
-        }
+        parts.push(s.to_string());
         src = s.source();
     }
-    false
+    parts.join(": ")
 }
 
 fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {
     let path = url.path().to_string();
-    let mut chain = String::new();
-    let mut src: Option<&dyn std::error::Error> = Some(&e);
-    while let Some(s) = src {
-        chain.push_str(&s.to_string());
-        chain.push_str(": ");
-        src = s.source();
-    }
+    let chain = error_chain(&e);
     let lower = chain.to_ascii_lowercase();
-    let e = e.without_url();
-    let detail = chain.trim_end_matches(": ").replace(&format!("{url}"), "");
+    let detail = chain.replace(url.as_str(), "");
     if e.is_timeout() || lower.contains("timed out") {
         Error::Timeout { step, detail, path }
     } else if lower.contains("certificate")
