@@ -213,6 +213,11 @@ fn replaced_pget_is_taken_back_and_events_keep_flowing() {
 fn stale_ack_resync_is_followed() {
     let sim = start(accelerated());
     let c = kept_alive(&sim, Availability::Online);
+    // The first P-GET is logged when it is answered (by the makeMeAvailable events).
+    assert!(eventually(Duration::from_secs(5), || sim
+        .log()
+        .iter()
+        .any(|e| e.route == "events")));
     let events_path = sim
         .log()
         .iter()
