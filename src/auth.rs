@@ -1,5 +1,9 @@
 //! OAuth as UCWA does it: reading the `MsRtcOAuth` challenge, the password grant, and the tokens
 //! we hold (one per origin, since a web ticket is valid only on the pool that issued it).
+//!
+//! What a token endpoint answers is checked before it is used: the token must be usable as a
+//! header value (else `Protocol`), and its lifetime has a floor (option `min_token_lifetime_s`),
+//! so a server claiming tiny lifetimes cannot make the client renew in a tight loop.
 
 use std::time::{Duration, Instant};
 
@@ -79,8 +83,12 @@ pub fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
 pub struct Token {
     /// The whole `Authorization` value: `token_type + " " + access_token`.
     pub authorization: Zeroizing<String>,
+    /// The bare `access_token`, as a server could echo it.
+    access_token: Zeroizing<String>,
     pub issued: Instant,
     pub expires: Instant,
+    /// The shortest lifetime renewals are planned by, whatever the server claimed.
+    floor: Duration,
     /// Where it came from, to renew it before it runs out.
     pub token_url: Url,
     /// Bumped every time a token is replaced, so concurrent callers renew only once.
@@ -88,33 +96,89 @@ pub struct Token {
 }
 
 impl Token {
-    /// When to renew: a fifth of the lifetime ahead, at most five minutes ahead.
-    pub fn renew_at(&self) -> Instant {
-        let life = self.expires.saturating_duration_since(self.issued);
-        let margin = (life / 5).min(Duration::from_secs(300));
-        self.expires.checked_sub(margin).unwrap_or(self.expires)
+    /// The lifetime renewals are planned by: what the server claimed, never less than the floor.
+    fn planned_life(&self) -> Duration {
+        self.expires
+            .saturating_duration_since(self.issued)
+            .max(self.floor)
     }
+
+    /// When to renew: a fifth of the (floored) lifetime ahead, at most five minutes ahead.
+    pub fn renew_at(&self) -> Instant {
+        let life = self.planned_life();
+        let margin = (life / 5).min(Duration::from_secs(300));
+        self.issued + life - margin
+    }
+
+    /// Whether the server claimed a lifetime under the floor.
+    pub fn is_short(&self) -> bool {
+        self.expires.saturating_duration_since(self.issued) < self.floor
+    }
+
+    /// The texts of this token that must never appear in an error.
+    pub fn secrets(&self) -> [&str; 2] {
+        [self.authorization.as_str(), self.access_token.as_str()]
+    }
+}
+
+/// The lifetime a token endpoint's `expires_in` stands for: seconds, finite and positive, at
+/// most a year; anything else (absent, zero, negative, NaN) reads as one hour.
+pub fn lifetime(expires_in: Option<f64>) -> Duration {
+    let secs = expires_in
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(3600.0)
+        .min(365.0 * 86400.0);
+    Duration::from_secs_f64(secs)
 }
 
 #[derive(Deserialize)]
 struct TokenReply {
     access_token: String,
     token_type: Option<String>,
+    #[serde(default, deserialize_with = "number_or_string")]
     expires_in: Option<f64>,
+}
+
+/// `expires_in` as a JSON number or a numeric string (both appear in the wild); anything else
+/// reads as absent.
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 #[derive(Deserialize)]
 struct OAuthError {
     error: String,
+    error_description: Option<String>,
 }
 
-/// The password grant: POST the form to the token endpoint and read the token.
+/// Builds the `Authorization` value from what the token endpoint sent, refusing anything that
+/// cannot travel as a header (CR, LF, control characters) or a token type that is not a word.
+fn authorization_value(token_type: &str, access_token: &str) -> Option<String> {
+    let scheme_ok = !token_type.is_empty()
+        && token_type.len() <= 32
+        && token_type
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let value = format!("{token_type} {access_token}");
+    let header_ok = !access_token.trim().is_empty()
+        && value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && reqwest::header::HeaderValue::from_str(&value).is_ok();
+    (scheme_ok && header_ok).then_some(value)
+}
+
+/// The password grant: POST the form to the token endpoint and read the token. `floor` is the
+/// shortest lifetime its renewal is planned by.
 pub async fn password_grant(
     ex: &Exchange<'_>,
     token_url: &Url,
-    username: &str,
-    password: &str,
+    (username, password): (&str, &str),
     generation: u64,
+    floor: Duration,
 ) -> Result<Token, Error> {
     let form: Zeroizing<String> = Zeroizing::new(
         url::form_urlencoded::Serializer::new(String::new())
@@ -128,21 +192,29 @@ pub async fn password_grant(
         .await?;
     if reply.status == 400 || reply.status == 401 {
         let oauth = serde_json::from_slice::<OAuthError>(&reply.body).ok();
-        let what = oauth
-            .map(|o| o.error)
-            .unwrap_or_else(|| "no OAuth error body".into());
-        let detail = match what.as_str() {
+        let (what, description) = match oauth {
+            Some(o) => (
+                reply.server_text(&o.error),
+                o.error_description.map(|d| reply.server_text(&d)),
+            ),
+            None => ("no OAuth error body".to_string(), None),
+        };
+        let mut detail = match what.as_str() {
             "invalid_grant" => "credentials refused (invalid_grant)".to_string(),
             "unsupported_grant_type" => {
                 "the server does not accept the password grant (unsupported_grant_type)".to_string()
             }
             other => format!("token endpoint answered {} ({other})", reply.status),
         };
+        if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
+            detail.push_str(": ");
+            detail.push_str(&d);
+        }
         return Err(Error::Authentication {
             step: Step::Token,
             detail,
             http_status: Some(reply.status),
-            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+            diagnostics: reply.diagnostics(),
         });
     }
     if !reply.is_success() {
@@ -155,16 +227,20 @@ pub async fn password_grant(
         path: token_url.path().to_string(),
     })?;
     let token_type = parsed.token_type.unwrap_or_else(|| "Bearer".into());
-    let lifetime = parsed
-        .expires_in
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .unwrap_or(3600.0);
-    let issued = Instant::now();
     let access = Zeroizing::new(parsed.access_token);
+    let authorization = authorization_value(&token_type, &access).ok_or_else(|| Error::Protocol {
+        step: Step::Token,
+        detail: "the token endpoint sent a token that cannot be used as a header (control characters or a malformed token_type)".into(),
+        http_status: Some(reply.status),
+        path: token_url.path().to_string(),
+    })?;
+    let issued = Instant::now();
     Ok(Token {
-        authorization: Zeroizing::new(format!("{token_type} {}", access.as_str())),
+        authorization: Zeroizing::new(authorization),
+        access_token: access,
         issued,
-        expires: issued + Duration::from_secs_f64(lifetime.min(365.0 * 86400.0)),
+        expires: issued + lifetime(parsed.expires_in),
+        floor,
         token_url: token_url.clone(),
         generation,
     })

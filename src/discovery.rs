@@ -71,7 +71,7 @@ async fn discover_one(
     for _ in 0..MAX_HOPS {
         security::check_transport(Step::Discovery, &url)?;
         let reply = ex
-            .send(Step::Discovery, Method::GET, &url, None, Body::None)
+            .send(Step::Discovery, Method::GET, &url, None, Body::Empty)
             .await?;
         if (300..400).contains(&reply.status) {
             let loc = reply
@@ -157,6 +157,8 @@ mod tests {
             user_agent: "test",
             timeout: std::time::Duration::from_secs(5),
             counter: &counter,
+            max_body: crate::options::DEFAULT_MAX_BODY,
+            secrets: &crate::redact::Secrets::default(),
         };
         let trusted = TrustedHosts::new(Some("contoso.com"), Some(&good), &[]);
         let user =

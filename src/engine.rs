@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -24,7 +24,8 @@ use crate::error::Error;
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 static CLIENTS: OnceLock<ClientMap> = OnceLock::new();
 
-type ClientMap = Mutex<HashMap<Option<PathBuf>, reqwest::Client>>;
+/// HTTP clients by the content key of their CA bundle (`None`: platform store only).
+type ClientMap = Mutex<HashMap<Option<u64>, reqwest::Client>>;
 
 /// A single-threaded runtime for blocking calls, with the HTTP clients whose connections it
 /// drives (a connection belongs to the runtime that opened it).
@@ -93,7 +94,7 @@ pub(crate) fn handle() -> tokio::runtime::Handle {
     runtime().handle().clone()
 }
 
-/// Runs `fut` to completion on the calling thread, driven by the shared engine.
+/// Runs `fut` to completion on the calling thread, on a pooled single-threaded runtime.
 pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::InvalidState(
@@ -113,22 +114,73 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T, Error>>) -> Result
     result
 }
 
-/// Reads a PEM bundle and checks that it holds at least one certificate.
-pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("CA file is not a PEM certificate bundle: {e}"))?;
-    if certs.is_empty() {
-        return Err("CA file holds no certificate".into());
+/// The most a CA file may hold.
+pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// The extra trusted certificates of one `ca_file`, read and parsed once when the option is
+/// set; HTTP clients are shared between bundles of the same content.
+pub struct CaBundle {
+    key: u64,
+    certs: Vec<reqwest::Certificate>,
+}
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaBundle({} certificates)", self.certs.len())
     }
-    Ok(certs)
+}
+
+impl CaBundle {
+    /// Reads a PEM bundle: opened without blocking (a FIFO without a writer cannot hang the
+    /// host), only a regular file, at most [`MAX_CA_FILE`] bytes, at least one certificate.
+    pub fn load(path: &Path) -> Result<CaBundle, String> {
+        use std::hash::{Hash, Hasher};
+        use std::io::Read;
+        let mut open = std::fs::OpenOptions::new();
+        open.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            open.custom_flags(libc::O_NONBLOCK);
+        }
+        let file = open
+            .open(path)
+            .map_err(|e| format!("cannot open CA file: {e}"))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot read CA file: {e}"))?;
+        if !meta.is_file() {
+            return Err("CA file is not a regular file".into());
+        }
+        if meta.len() > MAX_CA_FILE {
+            return Err(format!("CA file is larger than {MAX_CA_FILE} bytes"));
+        }
+        let mut pem = Vec::new();
+        file.take(MAX_CA_FILE + 1)
+            .read_to_end(&mut pem)
+            .map_err(|e| format!("cannot read CA file: {e}"))?;
+        if pem.len() as u64 > MAX_CA_FILE {
+            return Err(format!("CA file is larger than {MAX_CA_FILE} bytes"));
+        }
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("CA file is not a PEM certificate bundle: {e}"))?;
+        if certs.is_empty() {
+            return Err("CA file holds no certificate".into());
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        pem.hash(&mut h);
+        Ok(CaBundle {
+            key: h.finish(),
+            certs,
+        })
+    }
 }
 
 /// The HTTP client for a TLS configuration (the foreground runtime's own during a blocking
-/// call, else the engine's shared one): the platform trust store, plus `ca_file`.
+/// call, else the engine's shared one): the platform trust store, plus the `ca_file` bundle.
 /// Redirects are never followed automatically: every hop passes our own security checks.
-pub(crate) fn http_client(ca_file: Option<&Path>) -> Result<reqwest::Client, Error> {
-    let key = ca_file.map(Path::to_path_buf);
+pub(crate) fn http_client(ca: Option<&CaBundle>) -> Result<reqwest::Client, Error> {
+    let key = ca.map(|b| b.key);
     let current = CURRENT_CLIENTS.with(|c| c.borrow().clone());
     let clients = match &current {
         Some(c) => c.as_ref(),
@@ -146,9 +198,9 @@ pub(crate) fn http_client(ca_file: Option<&Path>) -> Result<reqwest::Client, Err
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .connect_timeout(Duration::from_secs(15));
-    if let Some(path) = ca_file {
-        for cert in load_ca_file(path).map_err(Error::InvalidArgument)? {
-            builder = builder.add_root_certificate(cert);
+    if let Some(bundle) = ca {
+        for cert in &bundle.certs {
+            builder = builder.add_root_certificate(cert.clone());
         }
     }
     let client = builder

@@ -43,9 +43,14 @@ pub struct Resource {
 impl Resource {
     /// Parses a JSON body; anything not UCWA-shaped is a protocol error naming the step.
     pub fn parse(step: Step, base: &Url, body: &[u8]) -> Result<Resource, Error> {
+        // serde's syntax errors name only a position, never the server's text.
         let value: Value = serde_json::from_slice(body).map_err(|e| Error::Protocol {
             step,
-            detail: format!("response is not valid JSON ({e})"),
+            detail: format!(
+                "response is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
             http_status: None,
             path: base.path().to_string(),
         })?;
@@ -58,9 +63,11 @@ impl Resource {
     }
 
     fn from_value(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
-        let raw: RawResource = serde_json::from_value(value).map_err(|e| Error::Protocol {
+        // A shape error from serde quotes the offending value; only the kind of problem is
+        // kept, so no server text reaches the error.
+        let raw: RawResource = serde_json::from_value(value).map_err(|_| Error::Protocol {
             step,
-            detail: format!("response is not a UCWA resource ({e})"),
+            detail: "response is not a UCWA resource (an object with well-formed `_links` and `_embedded`)".into(),
             http_status: None,
             path: base.path().to_string(),
         })?;

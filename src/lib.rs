@@ -10,6 +10,7 @@
 //! - `session`: one session's state and protocol operations with synchronous recovery;
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
+//! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
 //! - `engine`: the process-wide runtime and HTTP clients;
 //! - [`error`], [`types`], [`options`]: the public value types;
 //! - [`ffi`]: the C ABI, the only place with `unsafe`.
@@ -25,6 +26,8 @@ mod discovery;
 mod engine;
 mod events;
 mod hal;
+mod pacing;
+mod redact;
 mod security;
 mod session;
 mod supervisor;

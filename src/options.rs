@@ -1,12 +1,20 @@
 //! Client options: the string keys of `ucwa_client_set_option`, their validation and defaults.
 //!
 //! Keys are strings so that the C ABI never changes when an option is added. Every value is
-//! validated when it is set, so a bad value is reported where the host wrote it, not later.
+//! validated when it is set, so a bad value is reported where the host wrote it, not later:
+//! text that ends up in a header or a body never holds a control character, and the CA file
+//! is read and parsed once, here, so later calls never touch the path again.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::engine::CaBundle;
 use crate::error::Error;
+
+/// The default and the limits of `max_body_bytes`.
+pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+const MIN_MAX_BODY: usize = 64 * 1024;
+const MAX_MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The modalities the protocol defines (`ModalityType`).
 const MODALITIES: [&str; 7] = [
@@ -20,7 +28,7 @@ const MODALITIES: [&str; 7] = [
 ];
 
 /// Every key `set` accepts, with a one-line description (also used in docs and errors).
-pub const KEYS: [(&str, &str); 12] = [
+pub const KEYS: [(&str, &str); 14] = [
     (
         "user_agent",
         "application userAgent (1..100 chars); default \"ucwa/<version>\"",
@@ -39,7 +47,7 @@ pub const KEYS: [(&str, &str); 12] = [
     ),
     (
         "ca_file",
-        "PEM file of extra trusted CA certificates; empty = platform store only",
+        "PEM file (regular file, at most 1 MiB) of extra trusted CA certificates, read once when set; empty = platform store only",
     ),
     (
         "modalities",
@@ -63,11 +71,19 @@ pub const KEYS: [(&str, &str); 12] = [
     ),
     (
         "allowed_hosts",
-        "comma-separated extra host names the password may be sent to",
+        "comma-separated extra host names the password and tokens may be sent to",
     ),
     (
         "retry_after_max_s",
         "longest Retry-After wait honoured, 0..600; default 30",
+    ),
+    (
+        "max_body_bytes",
+        "longest response body read, 65536..67108864; default 4194304 (4 MiB)",
+    ),
+    (
+        "min_token_lifetime_s",
+        "floor under a token's lifetime: renewals come no faster, 1..3600; default 60",
     ),
 ];
 
@@ -78,7 +94,8 @@ pub struct Options {
     pub culture: String,
     pub endpoint_id: String,
     pub timeout: Duration,
-    pub ca_file: Option<PathBuf>,
+    /// The certificates of `ca_file`, as loaded when it was set.
+    pub ca: Option<Arc<CaBundle>>,
     pub modalities: Vec<String>,
     pub keepalive_interval: Option<Duration>,
     pub event_timeout_s: u32,
@@ -86,6 +103,8 @@ pub struct Options {
     pub enforce_presence: bool,
     pub allowed_hosts: Vec<String>,
     pub retry_after_max: Duration,
+    pub max_body: usize,
+    pub min_token_lifetime: Duration,
 }
 
 impl Default for Options {
@@ -95,7 +114,7 @@ impl Default for Options {
             culture: "en-US".into(),
             endpoint_id: uuid::Uuid::new_v4().to_string(),
             timeout: Duration::from_millis(30_000),
-            ca_file: None,
+            ca: None,
             modalities: vec!["Messaging".into()],
             keepalive_interval: Some(Duration::from_secs(180)),
             event_timeout_s: 180,
@@ -103,6 +122,8 @@ impl Default for Options {
             enforce_presence: false,
             allowed_hosts: Vec::new(),
             retry_after_max: Duration::from_secs(30),
+            max_body: DEFAULT_MAX_BODY,
+            min_token_lifetime: Duration::from_secs(60),
         }
     }
 }
@@ -111,7 +132,18 @@ fn bad(key: &str, value: &str, why: &str) -> Error {
     Error::InvalidArgument(format!("option {key}={value:?}: {why}"))
 }
 
+/// Refuses control characters (CR, LF, NUL, …) in text that becomes a header or a body.
+fn header_safe(key: &str, value: &str) -> Result<(), Error> {
+    if value.chars().any(char::is_control) {
+        return Err(Error::InvalidArgument(format!(
+            "option {key}: control characters are not allowed"
+        )));
+    }
+    Ok(())
+}
+
 fn short_text(key: &str, value: &str) -> Result<String, Error> {
+    header_safe(key, value)?;
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 100 {
         return Err(bad(key, value, "must be 1..100 characters"));
@@ -150,14 +182,15 @@ impl Options {
             }
             "ca_file" => {
                 if value.trim().is_empty() {
-                    self.ca_file = None;
+                    self.ca = None;
                 } else {
-                    let path = PathBuf::from(value);
-                    crate::engine::load_ca_file(&path).map_err(|why| bad(key, value, &why))?;
-                    self.ca_file = Some(path);
+                    let bundle = CaBundle::load(std::path::Path::new(value))
+                        .map_err(|why| bad(key, value, &why))?;
+                    self.ca = Some(Arc::new(bundle));
                 }
             }
             "modalities" => {
+                header_safe(key, value)?;
                 let mut list = Vec::new();
                 for m in value.split(',').map(str::trim).filter(|m| !m.is_empty()) {
                     match MODALITIES.iter().find(|k| k.eq_ignore_ascii_case(m)) {
@@ -187,14 +220,30 @@ impl Options {
             "event_channel" => self.event_channel = flag(key, value)?,
             "enforce_presence" => self.enforce_presence = flag(key, value)?,
             "allowed_hosts" => {
-                self.allowed_hosts = value
+                header_safe(key, value)?;
+                let hosts: Vec<String> = value
                     .split(',')
                     .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
                     .filter(|h| !h.is_empty())
-                    .collect()
+                    .collect();
+                if let Some(h) = hosts
+                    .iter()
+                    .find(|h| h.contains(|c: char| c.is_whitespace() || "/?#@".contains(c)))
+                {
+                    return Err(bad(key, value, &format!("{h:?} is not a host name")));
+                }
+                self.allowed_hosts = hosts;
             }
             "retry_after_max_s" => {
                 self.retry_after_max = Duration::from_secs_f64(number(key, value, 0.0, 600.0)?)
+            }
+            "max_body_bytes" => {
+                let n = number(key, value, MIN_MAX_BODY as f64, MAX_MAX_BODY as f64)?;
+                self.max_body = n as usize;
+            }
+            "min_token_lifetime_s" => {
+                let n = number(key, value, 1.0, 3600.0)?;
+                self.min_token_lifetime = Duration::from_secs_f64(n);
             }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
@@ -228,6 +277,8 @@ mod tests {
             ("enforce_presence", "true"),
             ("allowed_hosts", "a.example, B.example."),
             ("retry_after_max_s", "2"),
+            ("max_body_bytes", "65536"),
+            ("min_token_lifetime_s", "1"),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
         }
@@ -251,11 +302,25 @@ mod tests {
             ("user_agent", ""),
             ("event_channel", "maybe"),
             ("ca_file", "/nonexistent/ca.pem"),
+            ("ca_file", "/dev/zero"),
+            ("ca_file", "/"),
+            ("user_agent", "demo\r\nX-Injected: 1"),
+            ("culture", "en-US\n"),
+            ("endpoint_id", "a\u{0}b"),
+            ("modalities", "Messaging\r\n"),
+            ("allowed_hosts", "a.example\r\nx"),
+            ("allowed_hosts", "a.example/path"),
+            ("max_body_bytes", "1024"),
+            ("max_body_bytes", "1e12"),
+            ("min_token_lifetime_s", "0"),
         ] {
             assert!(o.set(k, v).is_err(), "{k}={v} accepted");
         }
         assert_eq!(o.timeout, Duration::from_millis(30_000));
         assert_eq!(o.modalities, ["Messaging"]);
         assert_eq!(o.keepalive_interval, Some(Duration::from_secs(180)));
+        assert_eq!(o.user_agent, format!("ucwa/{}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(o.max_body, DEFAULT_MAX_BODY);
+        assert!(o.ca.is_none() && o.allowed_hosts.is_empty());
     }
 }

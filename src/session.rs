@@ -22,6 +22,8 @@ use crate::error::{Error, Result, Step};
 use crate::events::EventQueue;
 use crate::hal::Resource;
 use crate::options::Options;
+use crate::pacing::{self, Budget};
+use crate::redact::Secrets;
 use crate::security::{self, TrustedHosts};
 use crate::transport::{server_error, Body, Exchange, Reply};
 use crate::types::{Availability, ConnectionState, Event, Presence};
@@ -61,7 +63,6 @@ impl Drop for InFlight<'_> {
 /// A body that can be sent again on retry.
 #[derive(Clone)]
 pub enum Payload {
-    None,
     Empty,
     Json(Value),
 }
@@ -69,7 +70,6 @@ pub enum Payload {
 impl Payload {
     fn body(&self) -> Body {
         match self {
-            Payload::None => Body::None,
             Payload::Empty => Body::Empty,
             Payload::Json(v) => Body::Json(v.clone()),
         }
@@ -194,6 +194,10 @@ impl TextField {
 
 pub struct State {
     pub phase: Phase,
+    /// Set by sign-out (and so by free) before its DELETE: from then on nothing may create an
+    /// application or recover one, so our own DELETE can never be mistaken for a lost
+    /// application and answered with a new one nobody deletes.
+    pub ending: bool,
     /// Bumped at every sign-in; supervisor tasks of an older session stop.
     pub session: u64,
     username: Option<String>,
@@ -207,6 +211,10 @@ pub struct State {
     pub desired: Desired,
     /// How the server showed the host's availability when it differed (desired, shown).
     rendering: Option<(Availability, Availability)>,
+    /// Applications recovery created recently: at most a handful per window.
+    recreations: Budget,
+    /// Tokens in a row that claimed to live less than the floor.
+    short_tokens: u32,
     /// Stops the supervisor tasks of the current session.
     pub stop: Option<tokio::sync::watch::Sender<bool>>,
 }
@@ -215,6 +223,7 @@ impl State {
     /// Drops everything secret and session-bound (sign-out, free, a 410).
     fn forget(&mut self) {
         self.phase = Phase::Idle;
+        self.ending = false;
         self.username = None;
         self.password = None;
         self.tokens.clear();
@@ -238,6 +247,8 @@ pub struct Inner {
     /// Serializes sign-in, make-available and sign-out against each other.
     lifecycle_lock: tokio::sync::Mutex<()>,
     closed: AtomicBool,
+    /// The password and tokens held now, scrubbed from every server text (see `redact`).
+    secrets: Secrets,
     /// Host presence POSTs in flight; enforcement waits for them.
     presence_posts: AtomicU32,
     pub events: EventQueue,
@@ -254,6 +265,7 @@ impl Inner {
             options: Mutex::new(Arc::new(Options::default())),
             state: Mutex::new(State {
                 phase: Phase::Idle,
+                ending: false,
                 session: 0,
                 username: None,
                 password: None,
@@ -265,12 +277,15 @@ impl Inner {
                 app_generation: 0,
                 desired: Desired::default(),
                 rendering: None,
+                recreations: Budget::new(pacing::RECREATIONS, pacing::RECREATION_WINDOW),
+                short_tokens: 0,
                 stop: None,
             }),
             auth_lock: Default::default(),
             recovery_lock: Default::default(),
             lifecycle_lock: Default::default(),
             closed: AtomicBool::new(false),
+            secrets: Secrets::default(),
             presence_posts: AtomicU32::new(0),
             events,
             requests: AtomicU64::new(0),
@@ -293,7 +308,7 @@ impl Inner {
         let mut updated = Options::clone(&o);
         updated.set(key, value)?;
         if key == "ca_file" {
-            crate::engine::http_client(updated.ca_file.as_deref())?;
+            crate::engine::http_client(updated.ca.as_deref())?;
         }
         *o = Arc::new(updated);
         Ok(())
@@ -311,6 +326,8 @@ impl Inner {
             user_agent: &opts.user_agent,
             timeout,
             counter: &self.requests,
+            max_body: opts.max_body,
+            secrets: &self.secrets,
         }
     }
 
@@ -340,7 +357,15 @@ impl Inner {
         let mut st = self.state();
         st.forget();
         drop(st);
+        self.secrets.clear();
         self.events.close();
+    }
+
+    /// Makes the scrubber hold exactly the secrets the session holds now.
+    fn sync_secrets(&self, st: &State) {
+        let tokens = st.tokens.values().flat_map(|t| t.secrets());
+        let password = st.password.as_ref().map(|p| p.as_str());
+        self.secrets.replace_all(password.into_iter().chain(tokens));
     }
 
     // ----- transport with authentication ------------------------------------------------
@@ -370,7 +395,7 @@ impl Inner {
     ) -> Result<Reply> {
         security::check_transport(step, url)?;
         let origin = security::origin(url);
-        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
         let ex = self.exchange(&http, opts, timeout);
         // Token requests keep the ordinary timeout even when this call waits longer (a P-GET).
         let token_ex = Exchange {
@@ -400,7 +425,7 @@ impl Inner {
                             step,
                             detail: format!("401 without an MsRtcOAuth challenge [{}]", url.path()),
                             http_status: Some(401),
-                            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+                            diagnostics: reply.diagnostics(),
                         });
                     };
                     if fresh_token {
@@ -411,7 +436,7 @@ impl Inner {
                                 url.path()
                             ),
                             http_status: Some(401),
-                            diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+                            diagnostics: reply.diagnostics(),
                         });
                     }
                     self.authenticate(&token_ex, &origin, &reply.url, &challenge, generation)
@@ -476,10 +501,14 @@ impl Inner {
             .is_some_and(|t| t.generation == generation)
         {
             st.tokens.remove(origin);
+            self.sync_secrets(&st);
         }
     }
 
-    /// Answers a challenge: checks where the password would go, then runs the password grant.
+    /// Answers a challenge: checks where the password would go and where the token would be
+    /// sent, then runs the password grant. A token is obtained only for an origin that itself
+    /// passes the host check, so a foreign origin that reflects the real pool's challenge gets
+    /// nothing.
     async fn authenticate(
         &self,
         ex: &Exchange<'_>,
@@ -498,6 +527,16 @@ impl Inner {
             })?;
         security::check_transport(Step::Token, &token_url)?;
         let trusted = self.state().trusted.clone();
+        if !trusted.allows(challenged_url) {
+            return Err(Error::Insecure {
+                step: Step::Token,
+                detail: format!(
+                    "{} asked for a token (from {}); tokens are sent only to the sign-in domain, the discovery domain or an allowed host",
+                    challenged_url.host_str().unwrap_or("?"),
+                    token_url.host_str().unwrap_or("?")
+                ),
+            });
+        }
         if !trusted.allows(&token_url) {
             return Err(Error::Insecure {
                 step: Step::Token,
@@ -548,11 +587,31 @@ impl Inner {
             st.token_generation += 1;
             (u, p, st.token_generation)
         };
-        let token = auth::password_grant(ex, token_url, &username, &password, generation).await?;
+        let floor = self.options().min_token_lifetime;
+        let credentials = (username.as_str(), password.as_str());
+        let token = auth::password_grant(ex, token_url, credentials, generation, floor).await?;
         self.ensure_open()?;
         let mut st = self.state();
+        if token.is_short() {
+            st.short_tokens += 1;
+        } else {
+            st.short_tokens = 0;
+        }
         if st.password.is_some() {
             st.tokens.insert(origin.to_string(), token);
+            self.sync_secrets(&st);
+        }
+        if st.short_tokens >= pacing::SHORT_TOKEN_RUN {
+            return Err(Error::Authentication {
+                step: Step::Token,
+                detail: format!(
+                    "the token endpoint issued {} tokens in a row that live less than {} s (min_token_lifetime_s); tokens are renewed no faster than that",
+                    st.short_tokens,
+                    floor.as_secs_f64()
+                ),
+                http_status: None,
+                diagnostics: None,
+            });
         }
         Ok(())
     }
@@ -569,7 +628,7 @@ impl Inner {
     /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
     pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
         let opts = self.options();
-        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
         let ex = self.exchange(&http, &opts, opts.timeout);
         self.renew(&ex, origin, token_url, generation).await
     }
@@ -603,22 +662,26 @@ impl Inner {
             }
             st.username = Some(username.trim_start_matches("sip:").to_string());
             st.password = Some(Zeroizing::new(password.to_string()));
+            st.recreations.reset();
+            st.short_tokens = 0;
             st.trusted =
                 TrustedHosts::new(Some(&domain), self.candidates.first(), &opts.allowed_hosts);
             st.tokens.clear();
             st.desired = Desired::default();
+            self.sync_secrets(&st);
         }
         match self.sign_in_steps(&opts).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 self.state().forget();
+                self.secrets.clear();
                 Err(e)
             }
         }
     }
 
     async fn sign_in_steps(self: &Arc<Self>, opts: &Options) -> Result<()> {
-        let http = crate::engine::http_client(opts.ca_file.as_deref())?;
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
         let ex = self.exchange(&http, opts, opts.timeout);
         let trusted = self.state().trusted.clone();
         let user_url = discovery::discover(&ex, &self.candidates, &trusted).await?;
@@ -647,7 +710,7 @@ impl Inner {
     async fn resolve_user(&self, mut user_url: Url) -> Result<Url> {
         for _ in 0..MAX_USER_HOPS {
             let reply = self
-                .call(Step::User, Method::GET, &user_url, Payload::None)
+                .call(Step::User, Method::GET, &user_url, Payload::Empty)
                 .await?;
             let user = Resource::parse(Step::User, &user_url, &reply.body)?;
             if let Some(apps) = user.link("applications") {
@@ -655,7 +718,7 @@ impl Inner {
             }
             let redirect = user.require_link(Step::User, "redirect")?;
             let reply = self
-                .call(Step::User, Method::GET, &redirect, Payload::None)
+                .call(Step::User, Method::GET, &redirect, Payload::Empty)
                 .await?;
             let redirect_res = Resource::parse(Step::User, &redirect, &reply.body)?;
             user_url = redirect_res.require_link(Step::User, "user")?;
@@ -694,7 +757,12 @@ impl Inner {
     /// GET application: refreshes the links (they appear after makeMeAvailable).
     async fn refresh_application(&self, app: &App) -> Result<App> {
         let reply = self
-            .call(Step::Application, Method::GET, &app.self_url, Payload::None)
+            .call(
+                Step::Application,
+                Method::GET,
+                &app.self_url,
+                Payload::Empty,
+            )
             .await?;
         let res = Resource::parse(Step::Application, &app.self_url, &reply.body)?;
         App::from_resource(&res, app.generation)
@@ -875,7 +943,7 @@ impl Inner {
 
     pub async fn get_presence(&self) -> Result<Presence> {
         let reply = self
-            .app_call(Step::GetPresence, "presence", Method::GET, Payload::None)
+            .app_call(Step::GetPresence, "presence", Method::GET, Payload::Empty)
             .await?;
         parse_presence(Step::GetPresence, &reply)
     }
@@ -891,7 +959,7 @@ impl Inner {
 
     pub async fn get_text(&self, field: TextField) -> Result<Option<String>> {
         let reply = self
-            .app_call(field.step(), field.rel(), Method::GET, Payload::None)
+            .app_call(field.step(), field.rel(), Method::GET, Payload::Empty)
             .await?;
         let res = Resource::parse(field.step(), &reply.url, &reply.body)?;
         Ok(field.read(&res))
@@ -921,11 +989,20 @@ impl Inner {
     ) -> Result<()> {
         let _guard = self.recovery_lock.lock().await;
         let (applications, was_available, desired) = {
-            let st = self.state();
+            let mut st = self.state();
             match &st.app {
+                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
                 Some(app) if app.generation != seen_generation => return Ok(()),
                 None => return Err(Error::InvalidState("not signed in".into())),
                 Some(_) => {}
+            }
+            if let Err(wait) = st.recreations.take(Instant::now()) {
+                return Err(Error::InvalidState(format!(
+                    "the application was lost {} times within {} minutes; the next one is recreated in {} s",
+                    pacing::RECREATIONS,
+                    pacing::RECREATION_WINDOW.as_secs() / 60,
+                    wait.as_secs().max(1)
+                )));
             }
             (
                 st.applications_url.clone(),
@@ -943,17 +1020,26 @@ impl Inner {
         }
         let opts = self.options();
         let mut app = self.create_application(&applications, &opts).await?;
+        let authorization = {
+            let st = self.state();
+            let origin = security::origin(&app.self_url);
+            st.tokens.get(&origin).map(|t| t.authorization.clone())
+        };
         if was_available {
-            app = self
+            app = match self
                 .make_available_on(&app, desired.availability, &opts)
-                .await?;
+                .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    // Keep it as the session's: the next recovery or sign-out deletes it.
+                    self.adopt_or_delete(app, authorization).await;
+                    return Err(e);
+                }
+            };
         }
-        {
-            let mut st = self.state();
-            if st.phase == Phase::Idle {
-                return Err(Error::InvalidState("signed out during recovery".into()));
-            }
-            st.app = Some(app.clone());
+        if !self.adopt_or_delete(app.clone(), authorization).await {
+            return Err(Error::InvalidState("signed out during recovery".into()));
         }
         if was_available {
             self.reapply_desired(&app, &desired).await?;
@@ -964,6 +1050,40 @@ impl Inner {
             reason: None,
         });
         Ok(())
+    }
+
+    /// Makes a freshly created application the session's, unless the session ended meanwhile
+    /// (signed out or freed while recovery ran): then it is deleted at once with the token it
+    /// was created with, so recovery never leaves an application behind.
+    async fn adopt_or_delete(&self, app: App, authorization: Option<Zeroizing<String>>) -> bool {
+        {
+            let mut st = self.state();
+            if st.phase != Phase::Idle && !st.ending && !self.is_closed() {
+                st.app = Some(app);
+                return true;
+            }
+        }
+        let opts = self.options();
+        if let Ok(http) = crate::engine::http_client(opts.ca.as_deref()) {
+            let ex = self.exchange(&http, &opts, opts.timeout);
+            let auth = authorization.as_ref().map(|a| a.as_str());
+            let _ = ex
+                .send(
+                    Step::SignOut,
+                    Method::DELETE,
+                    &app.self_url,
+                    auth,
+                    Body::Empty,
+                )
+                .await;
+        }
+        false
+    }
+
+    /// How long until recovery may create another application, when its budget is used up.
+    pub fn recreation_wait(&self) -> Option<Duration> {
+        let wait = self.state().recreations.wait(Instant::now());
+        (!wait.is_zero()).then_some(wait)
     }
 
     /// makeMeAvailable again on the same application (the server put it back in lurker mode).
@@ -977,6 +1097,7 @@ impl Inner {
         let (app, desired) = {
             let st = self.state();
             match &st.app {
+                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
                 Some(app) if app.generation == seen_generation => (app.clone(), st.desired.clone()),
                 Some(_) => return Ok(()),
                 None => return Err(Error::InvalidState("not signed in".into())),
@@ -1069,6 +1190,7 @@ impl Inner {
             st.forget();
             active
         };
+        self.secrets.clear();
         if was_active {
             self.emit(Event::SignedOut { reason });
         }
@@ -1081,19 +1203,23 @@ impl Inner {
     /// the DELETE fails (the server ends an abandoned application by itself).
     pub async fn sign_out(&self) -> Result<()> {
         let _life = self.lifecycle_lock.lock().await;
-        let app = {
+        {
             let mut st = self.state();
             if st.phase == Phase::Idle {
                 return Err(Error::InvalidState("not signed in".into()));
             }
+            st.ending = true;
             if let Some(stop) = st.stop.take() {
                 let _ = stop.send(true);
             }
-            st.app.clone()
-        };
+        }
+        // A recovery already running finishes first, so the application it may create is
+        // the one deleted below; any later one refuses to start (`ending`).
+        let _recovery = self.recovery_lock.lock().await;
+        let app = self.state().app.clone();
         let result = match app {
             Some(app) => match self
-                .call(Step::SignOut, Method::DELETE, &app.self_url, Payload::None)
+                .call(Step::SignOut, Method::DELETE, &app.self_url, Payload::Empty)
                 .await
             {
                 Ok(_) => Ok(()),
@@ -1103,6 +1229,7 @@ impl Inner {
             None => Ok(()),
         };
         self.state().forget();
+        self.secrets.clear();
         self.emit(Event::SignedOut { reason: None });
         self.events.set_idle(true);
         result

@@ -2,27 +2,29 @@
 //! the host's presence true until sign-out or free.
 //!
 //! - the event loop keeps one P-GET parked (following `next`, `resume`, `resync`), turns the
-//!   server's events into host events, answers inactivity with an activity report, and runs the
-//!   recovery ladder when the channel fails;
+//!   server's events into host events while the next P-GET is already parked, answers
+//!   inactivity with an activity report, and runs the recovery ladder when the channel fails;
 //! - the housekeeper reports activity on a timer and renews tokens ahead of expiry.
 //!
-//! Both stop when the session's stop signal fires or a newer session replaces theirs.
+//! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
+//! theirs. Their pace under failure is set by `pacing`, never here.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use tokio::sync::watch;
+use url::Url;
 
 use crate::error::{Error, Step};
 use crate::hal::Resource;
+use crate::pacing::{self, EventPacer, Health, LADDER};
 use crate::session::{presence_from, Inner, Payload, Phase, TextField};
 use crate::types::{Availability, ConnectionState, Event};
 
-/// Consecutive failures after which the host is told the connection is lost.
-const LADDER: u32 = 6;
-/// The slowest retry pace once lost.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Follow-up GETs (for events that carry only a link) one event set may cause.
+pub(crate) const MAX_FOLLOW_UPS: usize = 8;
 
 pub fn start(inner: Arc<Inner>, session: u64, stop: watch::Receiver<bool>) {
     let engine = crate::engine::handle();
@@ -34,7 +36,7 @@ pub fn start(inner: Arc<Inner>, session: u64, stop: watch::Receiver<bool>) {
 
 fn current(inner: &Inner, session: u64) -> bool {
     let st = inner.state();
-    st.session == session && st.phase != Phase::Idle && !inner.is_closed()
+    st.session == session && st.phase != Phase::Idle && !st.ending && !inner.is_closed()
 }
 
 /// Sleeps, or returns false at once when the session is stopped.
@@ -42,25 +44,79 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
     if *stop.borrow() {
         return false;
     }
+    if d.is_zero() {
+        return true;
+    }
     tokio::select! {
         _ = tokio::time::sleep(d) => !*stop.borrow(),
         _ = stop.changed() => false,
     }
 }
 
-/// Exponential backoff with jitter, so a thousand clients do not retry in step.
-fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_millis(250)
-        .saturating_mul(1u32 << failures.min(8))
-        .min(MAX_BACKOFF);
-    let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-    base.mul_f64(0.5 + jitter)
+/// One event-channel answer: where to go next and the events it carried.
+struct EventSet {
+    next: Url,
+    events: Vec<EventRef>,
+}
+
+/// One event of an event set, as the protocol shapes it.
+#[derive(Debug)]
+struct EventRef {
+    rel: String,
+    kind: String,
+    target: Url,
+    embedded: Option<Resource>,
+}
+
+/// Reads an event-channel answer. Events that are not UCWA-shaped are skipped; a missing
+/// `next`/`resume`/`resync` link is a protocol error.
+fn parse_event_set(res: &Resource) -> Result<EventSet, Error> {
+    let next = res
+        .link("next")
+        .or_else(|| res.link("resume"))
+        .or_else(|| res.link("resync"))
+        .ok_or_else(|| Error::Protocol {
+            step: Step::Events,
+            detail: "event response has no next, resume or resync link".into(),
+            http_status: None,
+            path: res.base().path().to_string(),
+        })?;
+    let mut events = Vec::new();
+    let senders = res.raw("sender").and_then(|v| v.as_array());
+    for sender in senders.into_iter().flatten() {
+        let Some(list) = sender.get("events").and_then(|e| e.as_array()) else {
+            continue;
+        };
+        for ev in list {
+            let text = |ptr: &str| ev.pointer(ptr).and_then(|v| v.as_str()).unwrap_or_default();
+            let (rel, href, kind) = (text("/link/rel"), text("/link/href"), text("/type"));
+            let Ok(target) = res.base().join(href) else {
+                continue;
+            };
+            let embedded = ev
+                .get("_embedded")
+                .and_then(|e| e.get(rel))
+                .cloned()
+                .and_then(|v| Resource::from_json(Step::Events, res.base(), v).ok());
+            events.push(EventRef {
+                rel: rel.to_string(),
+                kind: kind.to_string(),
+                target,
+                embedded,
+            });
+        }
+    }
+    Ok(EventSet { next, events })
 }
 
 async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<bool>) {
-    let mut cursor: Option<(u64, url::Url)> = None;
-    let mut failures: u32 = 0;
+    let mut cursor: Option<(u64, Url)> = None;
+    let mut health = Health::new();
+    let mut pacer = EventPacer::default();
     let mut recovering = false;
+    let mut lost = false;
+    // The previous answer's events, handled while the next P-GET is already parked.
+    let mut pending: Option<Vec<EventRef>> = None;
     while current(&inner, session) {
         let Ok(app) = inner.current_app(Step::Events) else {
             break;
@@ -72,6 +128,10 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
             break;
         };
         let opts = inner.options();
+        let requested = Duration::from_secs(opts.event_timeout_s as u64);
+        if !pause(&mut stop, pacer.delay(requested)).await {
+            break;
+        }
         let mut pget = url.clone();
         if !pget
             .query_pairs()
@@ -80,42 +140,48 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
             pget.query_pairs_mut()
                 .append_pair("timeout", &opts.event_timeout_s.to_string());
         }
-        let limit = Duration::from_secs(opts.event_timeout_s as u64) + opts.timeout;
-        let result = tokio::select! {
-            r = inner.call_with(Step::Events, Method::GET, &pget, Payload::None, &opts, limit) => r,
+        let limit = requested + opts.timeout;
+        let started = Instant::now();
+        let parked = async {
+            let r = inner
+                .call_with(
+                    Step::Events,
+                    Method::GET,
+                    &pget,
+                    Payload::Empty,
+                    &opts,
+                    limit,
+                )
+                .await;
+            (r, started.elapsed())
+        };
+        let handled = async {
+            if let Some(events) = pending.take() {
+                handle_events(&inner, events).await;
+            }
+        };
+        let (result, held) = tokio::select! {
+            (r, ()) = async { tokio::join!(parked, handled) } => r,
             _ = stop.changed() => break,
         };
         if !current(&inner, session) {
             break;
         }
-        let outcome = match result {
-            Ok(reply) => Resource::parse(Step::Events, &url, &reply.body).and_then(|res| {
-                let next = res
-                    .link("next")
-                    .or_else(|| res.link("resume"))
-                    .or_else(|| res.link("resync"))
-                    .ok_or_else(|| Error::Protocol {
-                        step: Step::Events,
-                        detail: "event response has no next, resume or resync link".into(),
-                        http_status: None,
-                        path: url.path().to_string(),
-                    })?;
-                Ok((next, res))
-            }),
-            Err(e) => Err(e),
-        };
+        let outcome = result.and_then(|reply| parse_event_set(&reply.resource(Step::Events)?));
         match outcome {
-            Ok((next, res)) => {
-                cursor = Some((generation, next));
-                failures = 0;
+            Ok(set) => {
+                cursor = Some((generation, set.next));
+                health.succeeded(held);
+                pacer.answered(held, !set.events.is_empty(), requested);
                 if recovering {
                     recovering = false;
+                    lost = false;
                     inner.emit(Event::ConnectionStateChanged {
                         state: ConnectionState::Recovered,
                         reason: None,
                     });
                 }
-                handle_events(&inner, &res).await;
+                pending = Some(set.events);
             }
             Err(e) if e.is_gone() => {
                 inner.end_session(Some(e));
@@ -123,14 +189,14 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
             }
             Err(e) if e.is_subcode(409, "PGetReplaced") => {
                 // Ours is the only P-GET we send, so another instance replaced it: take the
-                // channel back after a short pause rather than fight in a tight loop.
-                failures += 1;
-                if !pause(&mut stop, backoff(failures.min(3))).await {
+                // channel back after a pause rather than fight in a tight loop.
+                health.fail();
+                if !pause(&mut stop, health.delay()).await {
                     break;
                 }
             }
             Err(e) => {
-                failures += 1;
+                let failures = health.fail();
                 if !recovering {
                     recovering = true;
                     inner.emit(Event::ConnectionStateChanged {
@@ -138,121 +204,113 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
                         reason: Some(e.clone()),
                     });
                 }
-                if failures == LADDER {
-                    inner.emit(Event::ConnectionStateChanged {
-                        state: ConnectionState::Lost,
-                        reason: Some(e.clone()),
-                    });
-                }
+                let mut wait = health.delay();
                 // `recovering` was set above, so the ladder's own Recovering is not repeated.
                 let step_result = if e.is_application_gone() {
-                    inner.recover_application(generation, e, false).await
+                    match inner.recreation_wait() {
+                        Some(budget_wait) => {
+                            wait = wait.max(budget_wait.min(pacing::MAX_BACKOFF));
+                            Err(e)
+                        }
+                        None => inner.recover_application(generation, e, false).await,
+                    }
                 } else if e.is_subcode(409, "MakeMeAvailableRequired") {
                     inner.restore_availability(generation, e, false).await
                 } else {
                     Err(e)
                 };
+                // A recovery step that "succeeded" proves nothing until the channel holds:
+                // the failure count stays, so a server that loses every new application at
+                // once is met at the backoff pace, not in a loop.
                 match step_result {
-                    Ok(()) => {
-                        failures = 0;
-                        recovering = false;
-                    }
+                    Ok(()) => {}
                     Err(e) if e.is_gone() => {
                         inner.end_session(Some(e));
                         break;
                     }
-                    Err(_) => {
-                        if !pause(&mut stop, backoff(failures)).await {
-                            break;
+                    Err(e) => {
+                        if failures >= LADDER && !lost {
+                            lost = true;
+                            inner.emit(Event::ConnectionStateChanged {
+                                state: ConnectionState::Lost,
+                                reason: Some(e),
+                            });
                         }
                     }
                 }
+                if !pause(&mut stop, wait).await {
+                    break;
+                }
             }
         }
     }
 }
 
-/// Turns one event-channel response into host events, and keeps presence true.
-async fn handle_events(inner: &Arc<Inner>, res: &Resource) {
-    let Some(senders) = res.raw("sender").and_then(|v| v.as_array().cloned()) else {
-        return;
-    };
-    for sender in senders {
-        let Some(events) = sender.get("events").and_then(|e| e.as_array()) else {
-            continue;
-        };
-        for ev in events {
-            let rel = ev
-                .pointer("/link/rel")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            let href = ev
-                .pointer("/link/href")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            let kind = ev.get("type").and_then(|v| v.as_str()).unwrap_or_default();
-            let embedded = ev
-                .get("_embedded")
-                .and_then(|e| e.get(rel))
-                .cloned()
-                .and_then(|v| Resource::from_json(Step::Events, res.base(), v).ok());
-            let Ok(target) = res.base().join(href) else {
+/// Turns one event set into host events, and keeps presence true. Events that carry only a
+/// link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per set.
+async fn handle_events(inner: &Arc<Inner>, events: Vec<EventRef>) {
+    let mut fetched: HashSet<Url> = HashSet::new();
+    for ev in events {
+        let rel = ev.rel.as_str();
+        match ev.kind.as_str() {
+            "deleted" if rel == "presence" => {
+                // Back in lurker mode: the server dropped our availability.
+                if let Ok(app) = inner.current_app(Step::Events) {
+                    let _ = inner
+                        .restore_availability(
+                            app.generation,
+                            Error::InvalidState("presence was deleted by the server".into()),
+                            true,
+                        )
+                        .await;
+                }
                 continue;
-            };
-            match kind {
-                "deleted" if rel == "presence" => {
-                    // Back in lurker mode: the server dropped our availability.
-                    if let Ok(app) = inner.current_app(Step::Events) {
-                        let _ = inner
-                            .restore_availability(
-                                app.generation,
-                                Error::InvalidState("presence was deleted by the server".into()),
-                                true,
-                            )
-                            .await;
-                    }
+            }
+            "added" | "updated" => {}
+            _ => continue,
+        }
+        let field = TextField::from_rel(rel);
+        let step = match (rel, field) {
+            ("presence", _) => Step::GetPresence,
+            (_, Some(f)) => f.step(),
+            _ => continue,
+        };
+        let current = match ev.embedded {
+            Some(r) => r,
+            None => {
+                // One GET shows the resource's state now: a second event for it in the same
+                // set has nothing more to tell.
+                if fetched.contains(&ev.target) || fetched.len() >= MAX_FOLLOW_UPS {
                     continue;
                 }
-                "added" | "updated" => {}
-                _ => continue,
-            }
-            let field = TextField::from_rel(rel);
-            let step = match (rel, field) {
-                ("presence", _) => Step::GetPresence,
-                (_, Some(f)) => f.step(),
-                _ => continue,
-            };
-            let current = match embedded {
-                Some(r) => r,
-                None => match fetch(inner, step, &target).await {
+                fetched.insert(ev.target.clone());
+                match fetch(inner, step, &ev.target).await {
                     Some(r) => r,
                     None => continue,
-                },
-            };
-            match field {
-                None => {
-                    if let Ok(p) = presence_from(Step::Events, &current) {
-                        keep_true(inner, p.availability).await;
-                        inner.emit(Event::PresenceChanged(p));
-                    }
                 }
-                Some(TextField::Note) => {
-                    inner.emit(Event::NoteChanged(TextField::Note.read(&current)))
+            }
+        };
+        match field {
+            None => {
+                if let Ok(p) = presence_from(Step::Events, &current) {
+                    keep_true(inner, p.availability).await;
+                    inner.emit(Event::PresenceChanged(p));
                 }
-                Some(TextField::Location) => {
-                    inner.emit(Event::LocationChanged(TextField::Location.read(&current)))
-                }
+            }
+            Some(TextField::Note) => inner.emit(Event::NoteChanged(TextField::Note.read(&current))),
+            Some(TextField::Location) => {
+                inner.emit(Event::LocationChanged(TextField::Location.read(&current)))
             }
         }
     }
 }
 
-async fn fetch(inner: &Inner, step: Step, url: &url::Url) -> Option<Resource> {
+async fn fetch(inner: &Inner, step: Step, url: &Url) -> Option<Resource> {
     let reply = inner
-        .call(step, Method::GET, url, Payload::None)
+        .call(step, Method::GET, url, Payload::Empty)
         .await
         .ok()?;
-    Resource::parse(step, url, &reply.body).ok()
+    reply.resource(step).ok()
 }
 
 /// Idle, which the host never asks for, is answered at once with an activity report;
@@ -301,9 +359,16 @@ async fn housekeeping(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver
             if Instant::now() >= at && Instant::now() >= renew_not_before {
                 match inner.renew_now(&origin, &url, generation).await {
                     Ok(()) => renew_failures = 0,
-                    Err(_) => {
+                    Err(e) => {
                         renew_failures += 1;
-                        renew_not_before = Instant::now() + backoff(renew_failures);
+                        renew_not_before = Instant::now() + pacing::backoff(renew_failures);
+                        let refused = e.status() == crate::Status::Authentication;
+                        if renew_failures == LADDER || (refused && renew_failures == 1) {
+                            inner.emit(Event::ConnectionStateChanged {
+                                state: ConnectionState::Lost,
+                                reason: Some(e),
+                            });
+                        }
                     }
                 }
             }

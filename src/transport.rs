@@ -1,8 +1,11 @@
 //! One HTTP exchange with a UCWA server: the headers every request carries, the mapping of
-//! transport failures to errors, and the reading of UCWA error bodies.
+//! transport failures to errors, the bounded reading of response bodies, and the reading of
+//! UCWA error bodies.
 //!
 //! No authentication or retry logic lives here (see `session`); this is the only place that
-//! touches reqwest, so error mapping is uniform.
+//! touches reqwest, so error mapping is uniform. Two rules of the Security section live here:
+//! every body is read incrementally up to a cap (`max_body_bytes`), and server-provided text
+//! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,24 +18,30 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ServerError, Step};
+use crate::hal::Resource;
+use crate::redact::Secrets;
+
+/// How many characters of a server's message an error quotes.
+const MAX_QUOTED: usize = 300;
 
 /// What a request carries.
 pub enum Body {
-    None,
-    /// A POST with no body at all (reportMyActivity, presence reset).
+    /// No body (GET, DELETE), or a POST with no body at all (reportMyActivity, presence reset).
     Empty,
     Json(Value),
     /// A form-encoded body (token requests); wiped from memory when dropped.
     Form(Zeroizing<String>),
 }
 
-/// A response, read whole.
+/// A response, read whole (within the body cap).
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub url: Url,
+    /// The secrets of the session that sent the request, for [`Reply::server_text`].
+    secrets: Secrets,
 }
 
 impl Reply {
@@ -51,9 +60,40 @@ impl Reply {
 
     /// The `Retry-After` delay in seconds, if the server sent one.
     pub fn retry_after(&self) -> Option<Duration> {
-        let v = self.headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-        v.parse::<u64>().ok().map(Duration::from_secs)
+        parse_retry_after(self.headers.get(RETRY_AFTER)?.as_bytes())
     }
+
+    /// Server-provided text as it may appear in an error or an event: every secret of the
+    /// session scrubbed, control characters dropped, at most a few hundred characters. This
+    /// is the one place where server text enters an error.
+    pub fn server_text(&self, text: &str) -> String {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let scrubbed = self.secrets.scrub(&clean);
+        scrubbed.chars().take(MAX_QUOTED).collect()
+    }
+
+    /// The `X-Ms-diagnostics` header, through [`Reply::server_text`].
+    pub fn diagnostics(&self) -> Option<String> {
+        let raw = self.headers.get("x-ms-diagnostics")?;
+        Some(self.server_text(&String::from_utf8_lossy(raw.as_bytes())))
+    }
+
+    /// The body parsed as a UCWA resource, its hrefs resolved against the request URL.
+    pub fn resource(&self, step: Step) -> Result<Resource, Error> {
+        Resource::parse(step, &self.url, &self.body)
+    }
+}
+
+/// `Retry-After` as delta-seconds; an HTTP date or anything else is ignored (no wait).
+pub fn parse_retry_after(value: &[u8]) -> Option<Duration> {
+    let v = std::str::from_utf8(value).ok()?.trim();
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// Static per-request settings of a client.
@@ -64,6 +104,10 @@ pub struct Exchange<'a> {
     pub timeout: Duration,
     /// The owning client's request counter; every attempt counts, answered or not.
     pub counter: &'a AtomicU64,
+    /// The longest response body read; a longer one is a protocol error.
+    pub max_body: usize,
+    /// The owning session's secrets, scrubbed from any server text.
+    pub secrets: &'a Secrets,
 }
 
 impl Exchange<'_> {
@@ -78,7 +122,6 @@ impl Exchange<'_> {
         body: Body,
     ) -> Result<Reply, Error> {
         let (content_type, bytes): (Option<&str>, Zeroizing<Vec<u8>>) = match body {
-            Body::None => (None, Zeroizing::new(Vec::new())),
             Body::Empty => (None, Zeroizing::new(Vec::new())),
             Body::Json(v) => (
                 Some("application/json"),
@@ -109,7 +152,7 @@ impl Exchange<'_> {
             }
             self.counter.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
-            let resp = match req.send().await {
+            let mut resp = match req.send().await {
                 Ok(r) => r,
                 // A kept-alive connection the server closed while it sat idle fails before any
                 // answer; one retry opens a fresh connection. Every request this library sends
@@ -119,19 +162,51 @@ impl Exchange<'_> {
                 Err(e) => return Err(transport_error(step, url, e)),
             };
             let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| transport_error(step, url, e))?
-                .to_vec();
+            let headers = std::mem::take(resp.headers_mut());
+            let body = self.read_body(step, url, status, resp).await?;
             return Ok(Reply {
                 status,
                 headers,
                 body,
                 url: url.clone(),
+                secrets: self.secrets.clone(),
             });
         }
+    }
+
+    /// Reads a body chunk by chunk into one buffer, refusing it as soon as it would pass the
+    /// cap (at once when Content-Length already says so). Dropping the response on refusal
+    /// closes the connection, so the rest is never read.
+    async fn read_body(
+        &self,
+        step: Step,
+        url: &Url,
+        status: u16,
+        mut resp: reqwest::Response,
+    ) -> Result<Vec<u8>, Error> {
+        let too_large = || Error::Protocol {
+            step,
+            detail: format!("response body larger than {} bytes", self.max_body),
+            http_status: Some(status),
+            path: url.path().to_string(),
+        };
+        let declared = resp.content_length();
+        if declared.is_some_and(|n| n > self.max_body as u64) {
+            return Err(too_large());
+        }
+        let initial = declared.map_or(8 * 1024, |n| n as usize);
+        let mut body = Vec::with_capacity(initial.min(self.max_body));
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport_error(step, url, e))?
+        {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 
@@ -187,7 +262,8 @@ struct UcwaErrorBody {
 }
 
 /// Turns a non-success reply into an error: a UCWA error body when there is one, else a
-/// server error with the status alone (proxies and IIS pages send HTML).
+/// server error with the status alone (proxies and IIS pages send HTML). Every text field
+/// goes through [`Reply::server_text`].
 pub fn server_error(step: Step, reply: &Reply) -> Error {
     let parsed = if reply.is_json() {
         serde_json::from_slice::<UcwaErrorBody>(&reply.body).ok()
@@ -198,13 +274,14 @@ pub fn server_error(step: Step, reply: &Reply) -> Error {
         Some(b) => (b.code, b.subcode, b.message),
         None => (None, None, None),
     };
+    let text = |t: Option<String>| t.map(|t| reply.server_text(&t));
     Error::Server(Box::new(ServerError {
         step,
         http_status: reply.status,
-        code,
-        subcode,
-        message: message.map(|m| m.chars().take(300).collect()),
-        diagnostics: reply.header("x-ms-diagnostics").map(str::to_string),
+        code: text(code),
+        subcode: text(subcode),
+        message: text(message),
+        diagnostics: reply.diagnostics(),
         path: reply.url.path().to_string(),
     }))
 }
