@@ -85,6 +85,41 @@ impl FromStr for ExpiredStatus {
     }
 }
 
+/// What the foreign listener (127.0.0.2) answers a request that carries no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForeignChallenge {
+    /// Its own `MsRtcOAuth` challenge, naming a token endpoint on 127.0.0.2.
+    #[default]
+    Own,
+    /// Pool 1's challenge (pool 1's absolute token href and grant list): the reflected
+    /// challenge attack, where a hostile origin tries to make a client fetch a token from the
+    /// real pool and hand it over. Requests that do carry a token get `200 {}`.
+    Reflect,
+}
+
+impl FromStr for ForeignChallenge {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "own" => Ok(ForeignChallenge::Own),
+            "reflect" => Ok(ForeignChallenge::Reflect),
+            other => Err(format!(
+                "unknown foreign challenge {other:?} (expected own or reflect)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ForeignChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ForeignChallenge::Own => "own",
+            ForeignChallenge::Reflect => "reflect",
+        })
+    }
+}
+
 /// Everything that shapes one simulator instance. Times are seconds as decimals so that tests
 /// can use sub-second timers.
 #[derive(Debug, Clone)]
@@ -105,6 +140,9 @@ pub struct SimConfig {
     pub pool2_apps_users: Vec<String>,
     /// Users whose `applications` href points at a foreign origin (127.0.0.2).
     pub foreign_apps_users: Vec<String>,
+    /// What the foreign listener answers without a token. `Reflect` also starts the foreign
+    /// listener when `foreign_apps_users` is empty.
+    pub foreign_challenge: ForeignChallenge,
     /// URL layout of every pool.
     pub layout: Layout,
     /// Token lifetime (`expires_in`).
@@ -149,6 +187,7 @@ impl Default for SimConfig {
             pool2_users: Vec::new(),
             pool2_apps_users: Vec::new(),
             foreign_apps_users: Vec::new(),
+            foreign_challenge: ForeignChallenge::Own,
             layout: Layout::Standard,
             token_lifetime_s: 28800.0,
             foreign_token_status: 401,
@@ -223,6 +262,11 @@ impl SimConfig {
             avail.to_owned(),
             act.filter(|a| !a.is_empty()).map(str::to_owned),
         ))
+    }
+
+    /// Whether the foreign listener on 127.0.0.2 is wanted.
+    pub(crate) fn wants_foreign(&self) -> bool {
+        !self.foreign_apps_users.is_empty() || self.foreign_challenge == ForeignChallenge::Reflect
     }
 
     /// The SIP domain used for `originalDomain` parameters: the first user's domain.

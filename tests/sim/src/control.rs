@@ -17,6 +17,12 @@ fn not_found(why: &str) -> Resp {
 }
 
 #[derive(Deserialize)]
+struct MintBody {
+    user: String,
+    lifetime_s: f64,
+}
+
+#[derive(Deserialize)]
 struct PresenceBody {
     availability: String,
     #[serde(default)]
@@ -88,6 +94,30 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
                 _ => not_found("unknown control operation"),
             }
         }
+        ("POST", ["tokens"]) => match serde_json::from_slice::<MintBody>(&req.body) {
+            Ok(m) => match shared.mint_token(&m.user, m.lifetime_s) {
+                Ok(t) => {
+                    // `expires_in` echoes the number asked for: an integer stays an integer.
+                    let expires_in = if t.expires_in.fract() == 0.0 {
+                        json!(t.expires_in as u64)
+                    } else {
+                        json!(t.expires_in)
+                    };
+                    Resp::json(
+                        200,
+                        &json!({
+                            "access_token": t.access_token,
+                            "token_type": t.token_type,
+                            "expires_in": expires_in,
+                            "resource": t.resource,
+                        }),
+                    )
+                }
+                Err((404, why)) => not_found(why),
+                Err((_, why)) => bad_request(why),
+            },
+            Err(e) => bad_request(&format!("expected {{\"user\":..,\"lifetime_s\":..}}: {e}")),
+        },
         ("GET", ["faults"]) => {
             let faults = shared.lock().faults.clone();
             Resp::json(200, &serde_json::to_value(faults).unwrap_or(Value::Null))

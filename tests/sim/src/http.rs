@@ -1,6 +1,7 @@
 //! The simulator's own request/response values and their helpers: a buffered request
 //! ([`Req`]), a response under construction ([`Resp`]), the UCWA error body, JSON property lookup
-//! that ignores case, and the tiny complete-body type handed to hyper.
+//! that ignores case, and the body type handed to hyper (complete, or the streamed hostile
+//! bodies of fault injection).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -176,17 +177,72 @@ pub(crate) fn href(h: String) -> Value {
     json!({ "href": h })
 }
 
-/// A complete in-memory body; exact size hint so hyper sends Content-Length.
-#[derive(Debug, Default)]
-pub(crate) struct SimBody(Option<Bytes>);
+/// Bytes of padding served by the streamed fault bodies: one static buffer, so that neither
+/// `Oversized` (whatever its size) nor `Endless` ever allocates per chunk.
+static PAD: [u8; STREAM_CHUNK] = [b'a'; STREAM_CHUNK];
+/// Size of one streamed chunk.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// A response body handed to hyper: complete in memory (exact size hint, so hyper sends
+/// Content-Length), or one of the two streamed hostile bodies of fault injection.
+#[derive(Debug)]
+pub(crate) enum SimBody {
+    Full(Option<Bytes>),
+    /// `{"pad":"aaa…"}` of exactly `total` bytes, with Content-Length; `sent` so far.
+    Oversized {
+        total: u64,
+        sent: u64,
+    },
+    /// `{"pad":"aaa…` forever, chunked; `started` once the prefix went out.
+    Endless {
+        started: bool,
+    },
+}
+
+impl Default for SimBody {
+    fn default() -> Self {
+        SimBody::Full(None)
+    }
+}
+
+/// The JSON prefix and suffix of the padded fault bodies.
+const PAD_OPEN: &[u8] = b"{\"pad\":\"";
+const PAD_CLOSE: &[u8] = b"\"}";
 
 impl SimBody {
     pub(crate) fn new(bytes: Bytes) -> SimBody {
         if bytes.is_empty() {
-            SimBody(None)
+            SimBody::Full(None)
         } else {
-            SimBody(Some(bytes))
+            SimBody::Full(Some(bytes))
         }
+    }
+
+    /// The next piece of an oversized body: the bytes in `[sent, sent + len)` of
+    /// `{"pad":"` + `a`×(total − 10) + `"}`. Bodies shorter than that frame (N < 10) are `{}`
+    /// followed by spaces (still valid JSON from N = 2), or N spaces.
+    fn oversized_piece(total: u64, sent: u64) -> Bytes {
+        let frame = (PAD_OPEN.len() + PAD_CLOSE.len()) as u64;
+        let left = total - sent;
+        if total < frame {
+            // Tiny bodies go out in one piece; they are at most 9 bytes.
+            let mut small = Vec::with_capacity(total as usize);
+            if total >= 2 {
+                small.extend_from_slice(b"{}");
+            }
+            small.resize(total as usize, b' ');
+            return Bytes::from(small);
+        }
+        if sent == 0 {
+            return Bytes::from_static(PAD_OPEN);
+        }
+        let close = PAD_CLOSE.len() as u64;
+        if left <= close {
+            // Only the closing `"}` (or its tail) remains.
+            return Bytes::from_static(&PAD_CLOSE[(close - left) as usize..]);
+        }
+        let n = (left - close).min(STREAM_CHUNK as u64) as usize;
+        Bytes::from_static(&PAD[..n])
     }
 }
 
@@ -198,15 +254,46 @@ impl Body for SimBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.take().map(|b| Ok(Frame::data(b))))
+        // hyper asks for the next frame only once the previous one is (nearly) written, so
+        // the streamed bodies hold at most one static chunk in flight.
+        let next = match &mut *self {
+            SimBody::Full(b) => b.take(),
+            SimBody::Oversized { total, sent } => {
+                if *sent >= *total {
+                    None
+                } else {
+                    let piece = SimBody::oversized_piece(*total, *sent);
+                    *sent += piece.len() as u64;
+                    Some(piece)
+                }
+            }
+            SimBody::Endless { started } => {
+                if *started {
+                    Some(Bytes::from_static(&PAD))
+                } else {
+                    *started = true;
+                    Some(Bytes::from_static(PAD_OPEN))
+                }
+            }
+        };
+        Poll::Ready(next.map(|b| Ok(Frame::data(b))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_none()
+        match self {
+            SimBody::Full(b) => b.is_none(),
+            SimBody::Oversized { total, sent } => sent >= total,
+            SimBody::Endless { .. } => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
+        match self {
+            SimBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            SimBody::Oversized { total, sent } => SizeHint::with_exact(total - sent),
+            // No exact size: hyper sends it chunked.
+            SimBody::Endless { .. } => SizeHint::default(),
+        }
     }
 }
 

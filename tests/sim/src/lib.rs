@@ -37,8 +37,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{ExpiredStatus, Layout, SimConfig};
-pub use types::{AppState, Fault, FaultAction, LogEntry, UserState};
+pub use config::{ExpiredStatus, ForeignChallenge, Layout, SimConfig};
+pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 
 use state::{user_key, Shared};
 
@@ -183,6 +183,13 @@ impl Sim {
     pub fn set_presence_elsewhere(&self, user: &str, availability: &str, activity: Option<&str>) {
         self.shared
             .set_presence_elsewhere(user, availability, activity);
+    }
+
+    /// Mints a bearer token valid on pool 1 for `user` for `lifetime_s` seconds, exactly like
+    /// one from the token endpoint (the control API's `POST /_sim/tokens`). `None` for an
+    /// unknown user or a lifetime that is not a number of seconds in [0, 1e9].
+    pub fn mint_token(&self, user: &str, lifetime_s: f64) -> Option<MintedToken> {
+        self.shared.mint_token(user, lifetime_s).ok()
     }
 
     pub fn inject_fault(&self, fault: Fault) {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ucwa_sim::{ExpiredStatus, Layout, Sim, SimConfig};
+use ucwa_sim::{ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig};
 
 /// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
 /// its first line on stdout, then serves until killed. Times are seconds (decimals allowed).
@@ -40,6 +40,11 @@ struct Cli {
     /// User whose applications href is on a foreign origin (127.0.0.2) (repeatable).
     #[arg(long = "foreign-apps-user", value_name = "NAME")]
     foreign_apps_users: Vec<String>,
+    /// What the foreign listener (127.0.0.2) answers a request without a token: own (its own
+    /// MsRtcOAuth challenge) or reflect (pool 1's challenge, the reflected-challenge attack;
+    /// requests with a token get 200 {}). reflect starts the foreign listener by itself.
+    #[arg(long, value_name = "own|reflect", default_value = "own")]
+    foreign_challenge: ForeignChallenge,
     /// URL layout: standard (documented paths) or alt (different paths, absolute hrefs).
     #[arg(long, value_name = "standard|alt", default_value = "standard")]
     layout: Layout,
@@ -113,6 +118,7 @@ impl Cli {
             pool2_users: self.pool2_users,
             pool2_apps_users: self.pool2_apps_users,
             foreign_apps_users: self.foreign_apps_users,
+            foreign_challenge: self.foreign_challenge,
             layout: self.layout,
             token_lifetime_s: self.token_lifetime,
             foreign_token_status: self.foreign_token_status,

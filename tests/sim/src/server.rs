@@ -14,16 +14,17 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::SimConfig;
+use crate::config::{ForeignChallenge, SimConfig};
 use crate::control;
 use crate::handlers::{self, Outcome};
 use crate::http::{read_body, Req, Resp, SimBody};
 use crate::paths::{Paths, Route};
-use crate::state::{Pool, PoolKind, Shared};
+use crate::state::{bearer_token, Pool, PoolKind, Shared};
 use crate::tls;
 use crate::types::{FaultAction, LogEntry};
 
@@ -86,7 +87,7 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
     let a1 = l1.local_addr()?;
     let l2 = bind(SocketAddr::new(a1.ip(), 0))?;
     let a2 = l2.local_addr()?;
-    let lf = if config.foreign_apps_users.is_empty() {
+    let lf = if !config.wants_foreign() {
         None
     } else {
         match bind(SocketAddr::from(([127, 0, 0, 2], 0))) {
@@ -189,9 +190,11 @@ fn to_hyper(resp: Resp, ucwa_headers: bool) -> Response<SimBody> {
     *out.status_mut() = status;
     let headers = out.headers_mut();
     for (k, v) in &resp.headers {
+        // from_bytes, not from_str: a canned or echoed value may carry non-ASCII (obs-text)
+        // bytes; only control characters make a value unsendable.
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(v),
+            HeaderValue::from_bytes(v.as_bytes()),
         ) {
             headers.append(name, value);
         }
@@ -257,18 +260,19 @@ async fn entry(
             .map(str::to_owned),
     };
 
-    match shared.take_fault(&log.route, &log.path, &method) {
+    let fault = shared.take_fault(&log.route, &log.path, &method);
+    match &fault {
         Some(FaultAction::Respond {
             status,
             headers,
             body,
         }) => {
-            log.status = status;
+            log.status = *status;
             shared.push_log(log);
             let resp = Resp {
-                status,
-                headers,
-                body: body.into(),
+                status: *status,
+                headers: headers.clone(),
+                body: body.clone().into(),
             };
             return Ok(to_hyper(resp, false));
         }
@@ -276,8 +280,23 @@ async fn entry(
             shared.push_log(log);
             return Err(CloseConnection);
         }
-        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        None => {}
+        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+        Some(FaultAction::Oversized { status, bytes }) => {
+            log.status = *status;
+            shared.push_log(log);
+            let body = SimBody::Oversized {
+                total: *bytes,
+                sent: 0,
+            };
+            return Ok(streamed(*status, body));
+        }
+        Some(FaultAction::Endless { status }) => {
+            log.status = *status;
+            shared.push_log(log);
+            return Ok(streamed(*status, SimBody::Endless { started: false }));
+        }
+        // Needs the body (a form's password): answered below, once it is read.
+        Some(FaultAction::EchoSecrets { .. }) | None => {}
     }
 
     let Ok(body) = read_body(body, MAX_BODY).await else {
@@ -299,10 +318,13 @@ async fn entry(
         body,
     };
     log.body = logged_body(c.route, &req);
+    if let Some(FaultAction::EchoSecrets { status }) = fault {
+        log.status = status;
+        shared.push_log(log);
+        return Ok(to_hyper(echo_secrets(status, &req), false));
+    }
     let outcome = if pool.kind == PoolKind::Foreign {
-        // A host that is not the user's pool: it only ever challenges, and the log shows
-        // whether a client leaked its Authorization header here.
-        Outcome::anon(pool.challenge(&shared.domain))
+        foreign(&shared, &pool, &req)
     } else {
         handlers::handle(&shared, &pool, &req, &c).await
     };
@@ -310,4 +332,88 @@ async fn entry(
     log.user = outcome.user;
     shared.push_log(log);
     Ok(to_hyper(outcome.resp, true))
+}
+
+/// A response whose body is one of the streamed fault bodies.
+fn streamed(status: u16, body: SimBody) -> Response<SimBody> {
+    let mut out = Response::new(body);
+    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    out.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    out
+}
+
+/// The foreign listener: a host that is not the user's pool. Without a token it challenges
+/// (with its own token URL, or with pool 1's to play the reflected-challenge attack); a request
+/// that does carry a token gets `200 {}` under `reflect`, which tells the client nothing. The
+/// log shows whether `Authorization` was sent and, when it held a live pool-1 token, whose.
+fn foreign(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
+    let leaked = shared.pool1_token_owner(req);
+    let resp = match shared.config.foreign_challenge {
+        ForeignChallenge::Own => pool.challenge(&shared.domain),
+        ForeignChallenge::Reflect if bearer_token(req).is_some() => Resp::json(200, &json!({})),
+        ForeignChallenge::Reflect => shared.pool1.challenge(&shared.domain),
+    };
+    Outcome { resp, user: leaked }
+}
+
+/// The `EchoSecrets` fault: an error that quotes every secret of the request, as a careless
+/// server echoing its input would.
+fn echo_secrets(status: u16, req: &Req) -> Resp {
+    let mut quoted = Vec::new();
+    if let Some(auth) = req.header("authorization") {
+        quoted.push(format!("Authorization \"{auth}\""));
+        if let Some((_, token)) = auth.trim().split_once(' ') {
+            quoted.push(format!("token \"{}\"", token.trim()));
+        }
+    }
+    // The raw form pair as it travelled, and its decoded value.
+    for pair in req.body.split(|b| *b == b'&') {
+        let (key, raw) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => continue,
+        };
+        let key_decoded: String = form_urlencoded::parse(key)
+            .map(|(k, v)| format!("{k}{v}"))
+            .collect();
+        if !key_decoded.eq_ignore_ascii_case("password") {
+            continue;
+        }
+        let decoded: String = form_urlencoded::parse(&[b"p=", raw].concat())
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        quoted.push(format!("password \"{decoded}\""));
+        quoted.push(format!(
+            "password as sent \"{}\"",
+            String::from_utf8_lossy(raw)
+        ));
+    }
+    let message = if quoted.is_empty() {
+        "The request was refused; it carried no credentials.".to_owned()
+    } else {
+        format!("The request was refused: {}.", quoted.join(", "))
+    };
+    let header: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    Resp {
+        status,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (
+                "X-Ms-diagnostics".into(),
+                format!("1000;source=\"pool1.contoso.com\";reason=\"{header}\""),
+            ),
+        ],
+        body: json!({
+            "code": "BadRequest",
+            "subcode": "EchoedSecrets",
+            "message": message,
+            "error": "invalid_request",
+            "error_description": message,
+        })
+        .to_string()
+        .into(),
+    }
 }

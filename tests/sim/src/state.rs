@@ -18,7 +18,7 @@ use crate::config::SimConfig;
 use crate::http::{Req, Resp};
 use crate::paths::{Paths, Route};
 use crate::resources;
-use crate::types::{AppState, Fault, FaultAction, LogEntry, UserState};
+use crate::types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 
 /// Pending events per application beyond which the oldest are dropped: a client that never
 /// reads its channel must not grow the simulator without bound before its app expires.
@@ -233,6 +233,14 @@ pub(crate) fn user_key(name: &str) -> String {
     lower.strip_prefix("sip:").unwrap_or(&lower).to_owned()
 }
 
+/// The token of a `Bearer` `Authorization` header, if the request carries one.
+pub(crate) fn bearer_token(req: &Req) -> Option<&str> {
+    let value = req.header("authorization")?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// A random lowercase hex string of `n` (≤ 32) characters.
 pub(crate) fn random_hex(n: usize) -> String {
     uuid::Uuid::new_v4().simple().to_string()[..n.min(32)].to_owned()
@@ -355,16 +363,61 @@ impl Shared {
     // ----- tokens -------------------------------------------------------------------------
 
     pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> String {
+        self.issue_token_for(st, key, pool, self.config.token_lifetime_s)
+    }
+
+    fn issue_token_for(
+        &self,
+        st: &mut State,
+        key: &str,
+        pool: PoolKind,
+        lifetime_s: f64,
+    ) -> String {
         let token = format!("cwt={}{}", random_hex(32), random_hex(32));
         st.tokens.insert(
             token.clone(),
             Token {
                 user_key: key.to_owned(),
                 pool,
-                expires_at: Instant::now() + secs(self.config.token_lifetime_s),
+                expires_at: Instant::now() + secs(lifetime_s),
             },
         );
         token
+    }
+
+    /// A pool-1 token for a configured user with its own lifetime (control API `tokens`).
+    /// `Err` says why not: unknown user (404) or an unusable lifetime (400).
+    pub(crate) fn mint_token(
+        &self,
+        name: &str,
+        lifetime_s: f64,
+    ) -> Result<MintedToken, (u16, &'static str)> {
+        if !lifetime_s.is_finite() || !(0.0..=1.0e9).contains(&lifetime_s) {
+            return Err((400, "lifetime_s must be a number of seconds in [0, 1e9]"));
+        }
+        let key = user_key(name);
+        let mut st = self.lock();
+        if !st.users.contains_key(&key) {
+            return Err((404, "unknown user"));
+        }
+        let access_token = self.issue_token_for(&mut st, &key, PoolKind::Pool1, lifetime_s);
+        Ok(MintedToken {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: lifetime_s,
+            resource: self.pool1.paths.origin().to_owned(),
+        })
+    }
+
+    /// The user a live pool-1 token belongs to, if it is one (the foreign listener logs whose
+    /// token leaked to it).
+    pub(crate) fn pool1_token_owner(&self, req: &Req) -> Option<String> {
+        let token = bearer_token(req)?;
+        let st = self.lock();
+        let t = st.tokens.get(token)?;
+        (t.pool == PoolKind::Pool1 && t.expires_at > Instant::now())
+            .then(|| st.users.get(&t.user_key).map(|u| u.name.clone()))
+            .flatten()
     }
 
     /// Checks `Authorization` against this pool. `Ok(user key)` or the answer to send.

@@ -92,4 +92,35 @@ pub enum FaultAction {
     Delay { ms: u64 },
     /// Drop the connection without answering.
     Close,
+    /// Answer `status` with `Content-Type: application/json`, a Content-Length of `bytes` and
+    /// a body of exactly that many bytes, `{"pad":"aaa…"}`, streamed from one static 64 KiB
+    /// buffer so that any size (hundreds of MiB) costs the simulator no memory. Below 10 bytes
+    /// the body is `{}` padded with spaces (N ≥ 2) or N spaces.
+    Oversized { status: u16, bytes: u64 },
+    /// Answer `status` with `Content-Type: application/json` and a chunked body
+    /// `{"pad":"aaa…` that never ends: 64 KiB chunks until the peer closes the connection or the
+    /// simulator stops (constant memory).
+    Endless { status: u16 },
+    /// Answer `status` with `Content-Type: application/json`, an `X-Ms-diagnostics` header and
+    /// a body `{"code":"BadRequest","subcode":"EchoedSecrets","message":M,
+    /// "error":"invalid_request","error_description":M}`, where M quotes every secret the
+    /// request carried: the whole `Authorization` value, the bare token after its scheme, and
+    /// a form body's `password` both decoded and exactly as encoded on the wire. The header
+    /// carries the same text with control characters replaced by spaces. Works on every
+    /// route, `token` included: what a careless server that echoes its input would send.
+    EchoSecrets { status: u16 },
+}
+
+/// A bearer token minted through the control API (`POST /_sim/tokens`) or
+/// [`crate::Sim::mint_token`]: valid on pool 1 for its user for `expires_in` seconds, exactly
+/// like one from the token endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MintedToken {
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// The lifetime asked for, in seconds.
+    pub expires_in: f64,
+    /// Pool 1's origin, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub resource: String,
 }

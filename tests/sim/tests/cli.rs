@@ -123,6 +123,7 @@ fn help_lists_every_option() {
         "--pool2-user",
         "--pool2-apps-user",
         "--foreign-apps-user",
+        "--foreign-challenge",
         "--layout",
         "--token-lifetime",
         "--foreign-token-status",
@@ -189,6 +190,7 @@ fn invalid_options_fail_with_a_message() {
         &["--layout", "sideways"][..],
         &["--expired-status", "418"],
         &["--foreign-token-status", "403"],
+        &["--foreign-challenge", "mirror"],
         &["--user", "no-password"],
         &["--inactive-s", "-1"],
     ] {
@@ -197,4 +199,17 @@ fn invalid_options_fail_with_a_message() {
         assert!(out.stdout.is_empty(), "no URL printed for {args:?}");
         assert!(!out.stderr.is_empty());
     }
+}
+
+#[test]
+fn foreign_challenge_reflect_starts_the_foreign_listener_with_pool1s_challenge() {
+    let sim = Running::start(&["--foreign-challenge", "reflect"]);
+    let url = sim.line();
+    sim.line();
+    let foreign = sim.line();
+    let Some(foreign) = foreign.strip_prefix("foreign: ") else {
+        panic!("third line names the foreign listener: {foreign}");
+    };
+    let r = Http::plain().get(&format!("{foreign}ucwa/oauth/v1/applications"), &[]);
+    assert_eq!(challenge_href(&r), format!("{url}WebTicket/oauthtoken"));
 }
