@@ -246,10 +246,88 @@ pub async fn password_grant(
     })
 }
 
+/// Reads a token endpoint's success body (kept apart from the exchange for the tests).
+fn parse_token_reply(body: &[u8]) -> Option<(String, Option<String>, Duration)> {
+    let parsed: TokenReply = serde_json::from_slice(body).ok()?;
+    Some((
+        parsed.access_token,
+        parsed.token_type,
+        lifetime(parsed.expires_in),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use reqwest::header::HeaderValue;
+
+    proptest! {
+        #[test]
+        fn any_www_authenticate_bytes_parse_or_are_ignored(values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..4)) {
+            let mut h = HeaderMap::new();
+            for v in &values {
+                if let Ok(v) = HeaderValue::from_bytes(v) {
+                    h.append(WWW_AUTHENTICATE, v);
+                }
+            }
+            if let Some(c) = parse_challenge(&h) {
+                prop_assert!(c.grant_types.iter().all(|g| !g.is_empty()));
+            }
+        }
+
+        #[test]
+        fn challenge_like_text_never_panics(s in "(MsRtcOAuth|Bearer|msrtcoauth)?[ ,=\"a-z_:/.]{0,80}") {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&s) {
+                h.append(WWW_AUTHENTICATE, v);
+            }
+            let _ = parse_challenge(&h);
+        }
+
+        #[test]
+        fn any_token_body_gives_a_bounded_lifetime_or_nothing(body in proptest::collection::vec(any::<u8>(), 0..300), n in any::<f64>()) {
+            // Tiny claims (even ones that round to zero) are the lifetime floor's business.
+            if let Some((_, _, life)) = parse_token_reply(&body) {
+                prop_assert!(life <= Duration::from_secs(365 * 86400));
+            }
+            let json = format!(r#"{{"access_token":"a","expires_in":{}}}"#, serde_json::json!(n));
+            if let Some((_, _, life)) = parse_token_reply(json.as_bytes()) {
+                prop_assert!(life <= Duration::from_secs(365 * 86400));
+            }
+        }
+
+        #[test]
+        fn only_header_safe_tokens_become_authorization_values(t in "[ -~\r\n\t\u{0}]{0,40}", a in "[ -~\r\n\u{7f}]{0,60}") {
+            if let Some(v) = authorization_value(&t, &a) {
+                prop_assert!(HeaderValue::from_str(&v).is_ok());
+                prop_assert!(!v.contains('\r') && !v.contains('\n'));
+            }
+        }
+    }
+
+    #[test]
+    fn expires_in_reads_numbers_and_numeric_strings() {
+        let life = |b: &str| parse_token_reply(b.as_bytes()).map(|t| t.2);
+        assert_eq!(
+            life(r#"{"access_token":"a","expires_in":30}"#),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            life(r#"{"access_token":"a","expires_in":"28800"}"#),
+            Some(Duration::from_secs(28800))
+        );
+        for odd in ["-5", "0", "\"soon\"", "null", "\"1e400\""] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{odd}}}"#);
+            assert_eq!(life(&body), Some(Duration::from_secs(3600)), "{odd}");
+        }
+        assert_eq!(life(r#"{"expires_in":30}"#), None);
+        assert_eq!(
+            life(r#"{"access_token":"a","expires_in":1e400}"#),
+            None,
+            "not JSON"
+        );
+    }
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();

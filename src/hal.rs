@@ -137,6 +137,31 @@ impl Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn json_like() -> impl Strategy<Value = String> {
+        "[{}\\[\\]\":,_a-z0-9 ]{0,120}".prop_map(|s| s)
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_give_a_resource_or_a_protocol_error(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let base = Url::parse("http://127.0.0.1/ucwa/").unwrap();
+            if let Err(e) = Resource::parse(Step::Events, &base, &body) {
+                prop_assert_eq!(e.status(), crate::error::Status::Protocol);
+            }
+        }
+
+        #[test]
+        fn json_shaped_text_never_panics_and_links_resolve_or_vanish(body in json_like(), rel in "[a-z]{1,8}") {
+            let base = Url::parse("http://127.0.0.1/ucwa/").unwrap();
+            if let Ok(r) = Resource::parse(Step::Events, &base, body.as_bytes()) {
+                let _ = r.link(&rel);
+                let _ = r.embedded(&rel);
+                let _ = r.str_prop(&rel);
+            }
+        }
+    }
 
     #[test]
     fn links_resolve_against_their_base_and_keep_server_query() {

@@ -209,7 +209,16 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
                 let step_result = if e.is_application_gone() {
                     match inner.recreation_wait() {
                         Some(budget_wait) => {
+                            // The budget is spent: the host hears Lost now, and the channel
+                            // retries at the slow pace until the budget frees up.
                             wait = wait.max(budget_wait.min(pacing::MAX_BACKOFF));
+                            if !lost {
+                                lost = true;
+                                inner.emit(Event::ConnectionStateChanged {
+                                    state: ConnectionState::Lost,
+                                    reason: Some(e.clone()),
+                                });
+                            }
                             Err(e)
                         }
                         None => inner.recover_application(generation, e, false).await,
@@ -387,5 +396,43 @@ async fn housekeeping(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver
         if !pause(&mut stop, wake.saturating_duration_since(Instant::now())).await {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(body: &[u8]) -> Result<EventSet, Error> {
+        let base = Url::parse("http://127.0.0.1/ucwa/oauth/v1/applications/1/events").unwrap();
+        parse_event_set(&Resource::parse(Step::Events, &base, body)?)
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_answer_bytes_give_a_set_or_an_error(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn event_shaped_answers_never_panic(rels in proptest::collection::vec("[a-z]{0,9}", 0..20), hrefs in proptest::collection::vec("[a-z/?=:.%#]{0,30}", 0..20), next in "[a-z/?=&]{0,20}") {
+            let events: Vec<serde_json::Value> = rels.iter().zip(hrefs.iter().cycle()).map(|(r, h)| serde_json::json!({"link": {"rel": r, "href": h}, "type": "updated", "_embedded": {r: {"availability": 7}}})).collect();
+            let body = serde_json::json!({"_links": {"next": {"href": next}}, "sender": [{"events": events}, 5, {"events": "x"}]});
+            if let Ok(set) = parse(body.to_string().as_bytes()) {
+                prop_assert!(set.events.len() <= rels.len());
+            }
+        }
+    }
+
+    #[test]
+    fn an_event_answer_without_a_next_link_is_a_protocol_error() {
+        let e = parse(br#"{"sender":[]}"#).err().unwrap();
+        assert_eq!(e.status(), crate::Status::Protocol);
+        let set = parse(br#"{"_links":{"resync":{"href":"events?ack=1"}}}"#)
+            .ok()
+            .unwrap();
+        assert!(set.events.is_empty());
+        assert_eq!(set.next.query(), Some("ack=1"));
     }
 }

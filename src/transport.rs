@@ -285,3 +285,33 @@ pub fn server_error(step: Step, reply: &Reply) -> Error {
         path: reply.url.path().to_string(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_retry_after_is_a_whole_number_of_seconds_or_ignored(v in proptest::collection::vec(any::<u8>(), 0..40)) {
+            if let Some(d) = parse_retry_after(&v) {
+                prop_assert!(d.as_secs() < 10_000_000_000);
+                prop_assert_eq!(d.subsec_nanos(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_delta_seconds_only() {
+        assert_eq!(parse_retry_after(b" 3 "), Some(Duration::from_secs(3)));
+        for odd in [
+            &b""[..],
+            b"-1",
+            b"1.5",
+            b"Wed, 21 Oct 2015 07:28:00 GMT",
+            b"99999999999999",
+        ] {
+            assert_eq!(parse_retry_after(odd), None);
+        }
+    }
+}

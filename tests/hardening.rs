@@ -1,0 +1,638 @@
+//! The client is never a danger to its host or to the pool: tried as a hostile or misbehaving
+//! server would (the simulator's fault kinds), every response body stays within its cap,
+//! tokens go only where they came from, every loop stays paced, secrets never reach host
+//! text, no application is left behind, the CA file is read once and safely, and header-bound
+//! strings are checked. Each test asserts on what the simulator saw as well as on what the
+//! client returned.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ucwa::{Availability, ConnectionState, Event, Status};
+use ucwa_sim::{Fault, FaultAction, ForeignChallenge, Sim, SimConfig};
+
+fn fault(route: &str, count: u32, action: FaultAction) -> Fault {
+    Fault {
+        route: Some(route.into()),
+        path_contains: None,
+        method: None,
+        count,
+        action,
+    }
+}
+
+fn respond(route: &str, count: u32, status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
+    fault(
+        route,
+        count,
+        FaultAction::Respond {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.into(),
+        },
+    )
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+fn count(sim: &Sim, method: &str, route: &str) -> usize {
+    sim.log()
+        .iter()
+        .filter(|e| e.method == method && e.route == route)
+        .count()
+}
+
+/// Every event that arrives within `limit`.
+fn drain_events(c: &ucwa::Client, limit: Duration) -> Vec<Event> {
+    let end = std::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < end {
+        match c.next_event(Duration::from_millis(50)) {
+            Ok(Some(e)) => seen.push(e),
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    seen
+}
+
+/// Every text an error carries, as the host can read it.
+fn error_text(e: &ucwa::Error) -> String {
+    format!("{e} | code={:?} subcode={:?} {e:?}", e.code(), e.subcode())
+}
+
+// ----- 1. bounded bodies -------------------------------------------------------------------
+
+#[test]
+fn a_300_mib_presence_body_is_refused_as_protocol_without_being_read() {
+    let sim = start(fast_config());
+    let c = available(&sim);
+    sim.inject_fault(fault(
+        "presence",
+        1,
+        FaultAction::Oversized {
+            status: 200,
+            bytes: 300 * 1024 * 1024,
+        },
+    ));
+    let e = c.presence().unwrap_err();
+    assert_eq!(e.status(), Status::Protocol, "{e}");
+    assert!(e.to_string().contains("larger than 4194304 bytes"), "{e}");
+    // The client goes on with its next call on a fresh connection.
+    assert_eq!(c.presence().unwrap().availability, Availability::Online);
+    assert_eq!(count(&sim, "GET", "presence"), 2);
+}
+
+#[test]
+fn an_endless_body_on_discovery_token_or_error_is_cut_at_the_cap() {
+    for route in ["discovery", "token"] {
+        let sim = start(fast_config());
+        sim.inject_fault(fault(route, 1, FaultAction::Endless { status: 200 }));
+        let c = client(&sim);
+        c.set_option("max_body_bytes", "65536").unwrap();
+        let e = c.sign_in(ALICE, ALICE_PW).unwrap_err();
+        assert_eq!(e.status(), Status::Protocol, "{route}: {e}");
+        assert!(e.to_string().contains("larger than 65536 bytes"), "{e}");
+        assert_eq!(
+            count(&sim, if route == "token" { "POST" } else { "GET" }, route),
+            1
+        );
+    }
+    // An error body (a 500 that never ends) is refused the same way.
+    let sim = start(fast_config());
+    let c = available(&sim);
+    sim.inject_fault(fault("note", 1, FaultAction::Endless { status: 500 }));
+    let e = c.set_note("x").unwrap_err();
+    assert_eq!(e.status(), Status::Protocol, "{e}");
+}
+
+#[test]
+fn an_endless_event_channel_answer_is_cut_and_the_channel_recovers() {
+    let sim = start(fast_config());
+    let c = available(&sim);
+    sim.inject_fault(fault("events", 1, FaultAction::Endless { status: 200 }));
+    let seen = wait_event(&c, Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovered,
+                ..
+            }
+        )
+    });
+    let reason = seen.iter().find_map(|e| match e {
+        Event::ConnectionStateChanged {
+            state: ConnectionState::Recovering,
+            reason: Some(r),
+        } => Some(r.clone()),
+        _ => None,
+    });
+    let reason = reason.expect("the cut answer is reported");
+    assert_eq!(reason.status(), Status::Protocol, "{reason}");
+    assert!(eventually(Duration::from_secs(5), || {
+        sim.user(ALICE).unwrap().applications[0].parked_pgets == 1
+    }));
+}
+
+// ----- 2. tokens bound to where they came from -----------------------------------------------
+
+#[test]
+fn a_foreign_origin_reflecting_the_pools_challenge_gets_no_token() {
+    let sim = start(SimConfig {
+        foreign_challenge: ForeignChallenge::Reflect,
+        ..fast_config()
+    });
+    let foreign = sim.foreign_url().expect("the foreign listener runs");
+    let c = available(&sim);
+    let tokens_before = count(&sim, "POST", "token");
+    // The event channel's `next` points at the foreign origin, which answers with pool 1's
+    // own challenge: a naive client fetches a fresh pool-1 token and hands it over.
+    let next = format!("{}ucwa/oauth/v1/applications/1/events?ack=2", foreign);
+    sim.inject_fault(respond(
+        "events",
+        1,
+        200,
+        &[JSON],
+        &format!(r#"{{"_links":{{"next":{{"href":"{next}"}}}},"sender":[]}}"#),
+    ));
+    let seen = wait_event(
+        &c,
+        Duration::from_secs(10),
+        |e| matches!(e, Event::ConnectionStateChanged { state: ConnectionState::Recovering, reason: Some(r) } if r.status() == Status::Insecure),
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, Event::ConnectionStateChanged { reason: Some(r), .. } if r.status() == Status::Insecure)),
+        "the reflected challenge is refused as insecure: {seen:?}"
+    );
+    let log = sim.log();
+    let at_foreign: Vec<_> = log.iter().filter(|e| e.pool == "foreign").collect();
+    assert!(!at_foreign.is_empty(), "the client did follow the link");
+    assert!(
+        at_foreign.iter().all(|e| !e.authorization),
+        "no request to the foreign origin carried a token: {at_foreign:?}"
+    );
+    assert_eq!(
+        count(&sim, "POST", "token"),
+        tokens_before,
+        "no token was fetched for the foreign origin"
+    );
+}
+
+#[test]
+fn sign_in_through_a_reflecting_foreign_applications_link_is_insecure_and_sends_no_token() {
+    let sim = start(SimConfig {
+        foreign_challenge: ForeignChallenge::Reflect,
+        foreign_apps_users: vec![ALICE.into()],
+        ..fast_config()
+    });
+    let c = client(&sim);
+    let e = c.sign_in(ALICE, ALICE_PW).unwrap_err();
+    assert_eq!(e.status(), Status::Insecure, "{e}");
+    let log = sim.log();
+    assert!(log.iter().any(|e| e.pool == "foreign"));
+    assert!(log
+        .iter()
+        .filter(|e| e.pool == "foreign")
+        .all(|e| !e.authorization));
+    assert_eq!(count(&sim, "POST", "token"), 1, "only the pool's own token");
+}
+
+// ----- 3. every loop paced and bounded ---------------------------------------------------------
+
+/// Requests of every kind the client sent in the window.
+fn requests_between(sim: &Sim, from_seq: u64) -> Vec<ucwa_sim::LogEntry> {
+    sim.log().into_iter().filter(|e| e.seq > from_seq).collect()
+}
+
+fn last_seq(sim: &Sim) -> u64 {
+    sim.log().last().map_or(0, |e| e.seq)
+}
+
+#[test]
+fn every_pget_answering_application_not_found_creates_only_a_handful_of_applications() {
+    let sim = start(fast_config());
+    let c = available(&sim);
+    let from = last_seq(&sim);
+    sim.inject_fault(respond(
+        "events",
+        0,
+        404,
+        &[JSON],
+        r#"{"code":"NotFound","subcode":"ApplicationNotFound","message":"gone"}"#,
+    ));
+    std::thread::sleep(Duration::from_secs(12));
+    let window = requests_between(&sim, from);
+    let created = window
+        .iter()
+        .filter(|e| e.route == "applications" && e.method == "POST")
+        .count();
+    assert!(
+        (1..=4).contains(&created),
+        "at most the recreation budget: {created}"
+    );
+    assert!(
+        window.len() < 80,
+        "the ladder is paced, not a storm: {} requests in 12 s",
+        window.len()
+    );
+    let seen = drain_events(&c, Duration::from_millis(200));
+    let lost = seen.iter().any(|e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Lost,
+                ..
+            }
+        )
+    });
+    assert!(
+        lost || created < 4,
+        "a spent budget is reported as Lost: {seen:?}"
+    );
+    sim.clear_faults();
+    drop(c);
+    assert!(eventually(Duration::from_secs(5), || sim
+        .user(ALICE)
+        .unwrap()
+        .applications
+        .is_empty()));
+}
+
+#[test]
+fn every_pget_answering_make_me_available_required_is_paced() {
+    let sim = start(fast_config());
+    let _c = available(&sim);
+    let from = last_seq(&sim);
+    sim.inject_fault(respond(
+        "events",
+        0,
+        409,
+        &[JSON],
+        r#"{"code":"Conflict","subcode":"MakeMeAvailableRequired"}"#,
+    ));
+    std::thread::sleep(Duration::from_secs(10));
+    let window = requests_between(&sim, from);
+    let pgets = window.iter().filter(|e| e.route == "events").count();
+    assert!(pgets <= 20, "{pgets} P-GETs in 10 s");
+    assert!(window.len() <= 100, "{} requests in 10 s", window.len());
+}
+
+#[test]
+fn instant_empty_pget_answers_and_self_resync_are_spaced_out() {
+    for body in [
+        r#"{"_links":{"next":{"href":"events?ack=7"}},"sender":[]}"#,
+        r#"{"_links":{"resync":{"href":"events"}}}"#,
+    ] {
+        let sim = start(fast_config());
+        let c = client(&sim);
+        c.set_option("event_timeout_s", "20").unwrap();
+        c.sign_in(ALICE, ALICE_PW).unwrap();
+        c.make_me_available(Availability::Online).unwrap();
+        let from = last_seq(&sim);
+        sim.inject_fault(respond("events", 0, 200, &[JSON], body));
+        std::thread::sleep(Duration::from_secs(10));
+        let pgets = requests_between(&sim, from)
+            .iter()
+            .filter(|e| e.route == "events")
+            .count();
+        // Unpaced, this is thousands per second; paced, a few free answers and then a
+        // doubling spacing (0.5, 1, 2, 4, 8 s...).
+        assert!(pgets <= 15, "{body}: {pgets} P-GETs in 10 s");
+        assert!(pgets >= 3, "{body}: the channel keeps trying: {pgets}");
+    }
+}
+
+#[test]
+fn a_token_claiming_a_nanosecond_of_life_is_not_renewed_in_a_loop() {
+    let sim = start(fast_config());
+    let minted = sim.mint_token(ALICE, 3600.0).expect("minted");
+    sim.inject_fault(respond(
+        "token",
+        0,
+        200,
+        &[JSON],
+        &format!(
+            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":1e-9}}"#,
+            minted.access_token
+        ),
+    ));
+    let c = available(&sim);
+    c.set_availability(Availability::Busy).unwrap();
+    std::thread::sleep(Duration::from_secs(8));
+    let grants = count(&sim, "POST", "token");
+    assert_eq!(grants, 1, "renewed at most at the floor rate (60 s)");
+    assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
+}
+
+#[test]
+fn a_run_of_short_lived_tokens_is_an_authentication_failure_with_a_clear_message() {
+    let sim = start(fast_config());
+    let minted = sim.mint_token(ALICE, 3600.0).expect("minted");
+    sim.inject_fault(respond(
+        "token",
+        0,
+        200,
+        &[JSON],
+        &format!(
+            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":0.5}}"#,
+            minted.access_token
+        ),
+    ));
+    let c = client(&sim);
+    c.set_option("min_token_lifetime_s", "1").unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Online).unwrap();
+    let seen = wait_event(
+        &c,
+        Duration::from_secs(8),
+        |e| matches!(e, Event::ConnectionStateChanged { state: ConnectionState::Lost, reason: Some(r) } if r.status() == Status::Authentication),
+    );
+    let reason = seen
+        .iter()
+        .find_map(|e| match e {
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Lost,
+                reason: Some(r),
+            } => Some(r.to_string()),
+            _ => None,
+        })
+        .expect("a Lost event with the reason");
+    assert!(reason.contains("tokens in a row"), "{reason}");
+    std::thread::sleep(Duration::from_secs(2));
+    let grants = count(&sim, "POST", "token");
+    assert!(
+        grants <= 6,
+        "renewals at the 1 s floor with backoff: {grants}"
+    );
+}
+
+// ----- 4. secrets never leave in text ----------------------------------------------------------
+
+const ODD_PASSWORD: &str = "p@ss w0rd/+&=ä";
+
+fn odd_user_sim() -> Sim {
+    start(SimConfig {
+        users: vec![(ALICE.into(), ODD_PASSWORD.into())],
+        ..fast_config()
+    })
+}
+
+fn assert_no_password(text: &str) {
+    let form: String = url::form_urlencoded::byte_serialize(ODD_PASSWORD.as_bytes()).collect();
+    for needle in [ODD_PASSWORD, form.as_str(), "w0rd"] {
+        assert!(!text.contains(needle), "{needle:?} leaked in {text}");
+    }
+}
+
+#[test]
+fn a_password_echoed_by_the_token_endpoint_is_redacted() {
+    let sim = odd_user_sim();
+    sim.inject_fault(fault("token", 1, FaultAction::EchoSecrets { status: 400 }));
+    let c = client(&sim);
+    let e = c.sign_in(ALICE, ODD_PASSWORD).unwrap_err();
+    assert_eq!(e.status(), Status::Authentication);
+    let text = error_text(&e);
+    assert_no_password(&text);
+    assert!(text.contains("[redacted]"), "{text}");
+    assert_eq!(count(&sim, "POST", "token"), 1);
+}
+
+#[test]
+fn a_token_echoed_in_a_ucwa_message_or_diagnostics_is_redacted_in_errors_and_events() {
+    let sim = odd_user_sim();
+    let c = client(&sim);
+    c.sign_in(ALICE, ODD_PASSWORD).unwrap();
+    c.make_me_available(Availability::Online).unwrap();
+    sim.inject_fault(fault(
+        "presence",
+        1,
+        FaultAction::EchoSecrets { status: 400 },
+    ));
+    let e = c.set_availability(Availability::Busy).unwrap_err();
+    assert_eq!(e.status(), Status::Server);
+    let text = error_text(&e);
+    assert!(!text.contains("cwt="), "the token leaked: {text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert_no_password(&text);
+
+    sim.inject_fault(fault("events", 1, FaultAction::EchoSecrets { status: 500 }));
+    let seen = wait_event(&c, Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                reason: Some(_),
+                ..
+            }
+        )
+    });
+    let reasons: Vec<String> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::ConnectionStateChanged {
+                reason: Some(r), ..
+            } => Some(error_text(r)),
+            _ => None,
+        })
+        .collect();
+    assert!(!reasons.is_empty(), "{seen:?}");
+    for r in reasons {
+        assert!(!r.contains("cwt="), "the token leaked in an event: {r}");
+        assert!(r.contains("[redacted]"), "{r}");
+    }
+}
+
+// ----- 5. no orphaned applications -------------------------------------------------------------
+
+#[test]
+fn three_hundred_sign_in_and_free_cycles_leave_no_application() {
+    let sim = start(fast_config());
+    for _ in 0..300 {
+        let c = available(&sim);
+        drop(c);
+    }
+    assert!(eventually(Duration::from_secs(10), || sim
+        .user(ALICE)
+        .unwrap()
+        .applications
+        .is_empty()));
+    let created = count(&sim, "POST", "applications");
+    assert_eq!(created, 300, "no application was recreated during free");
+}
+
+#[test]
+fn three_hundred_sign_out_cycles_leave_no_application() {
+    let sim = start(fast_config());
+    let c = client(&sim);
+    for _ in 0..300 {
+        c.sign_in(ALICE, ALICE_PW).unwrap();
+        c.make_me_available(Availability::Online).unwrap();
+        c.sign_out().unwrap();
+    }
+    assert!(eventually(Duration::from_secs(10), || sim
+        .user(ALICE)
+        .unwrap()
+        .applications
+        .is_empty()));
+    assert_eq!(count(&sim, "POST", "applications"), 300);
+    assert_eq!(count(&sim, "DELETE", "application"), 300);
+}
+
+// ----- 6. ca_file read once, safely ------------------------------------------------------------
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_device_as_ca_file_is_refused_at_once_and_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("ucwa-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let made = std::process::Command::new("mkfifo").arg(&dir).status();
+    let c = Client::new("http://127.0.0.1:9/").unwrap();
+    if made.is_ok_and(|s| s.success()) {
+        let e = c.set_option("ca_file", dir.to_str().unwrap()).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument);
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        let _ = std::fs::remove_file(&dir);
+    }
+    let e = c.set_option("ca_file", "/dev/zero").unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+}
+
+use ucwa::Client;
+
+#[test]
+fn the_ca_file_is_read_once_so_deleting_it_later_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("ucwa-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let sim = start(SimConfig {
+        tls: true,
+        ca_out: Some(ca.clone()),
+        ..fast_config()
+    });
+    let c = client(&sim);
+    c.set_option("ca_file", ca.to_str().unwrap()).unwrap();
+    std::fs::remove_file(&ca).unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Busy).unwrap();
+    assert_eq!(c.presence().unwrap().availability, Availability::Busy);
+    // A large file is refused and the loaded bundle stays in use.
+    std::fs::write(&ca, vec![b'A'; 2 * 1024 * 1024]).unwrap();
+    let e = c.set_option("ca_file", ca.to_str().unwrap()).unwrap_err();
+    assert!(e.to_string().contains("larger than"), "{e}");
+    c.set_availability(Availability::Away).unwrap();
+    assert_eq!(sim.user(ALICE).unwrap().availability, "Away");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ----- 7. header-bound strings -----------------------------------------------------------------
+
+#[test]
+fn control_characters_in_header_bound_options_are_refused_and_change_nothing() {
+    let sim = start(fast_config());
+    let c = client(&sim);
+    for (k, v) in [
+        ("user_agent", "ok\r\nX-Evil: 1"),
+        ("culture", "en-US\n"),
+        ("endpoint_id", "id\u{7}"),
+        ("allowed_hosts", "a.example,\r\nb"),
+    ] {
+        let e = c.set_option(k, v).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument, "{k}");
+    }
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    let apps = sim.user(ALICE).unwrap().applications;
+    assert!(apps[0].user_agent.starts_with("ucwa/"), "{apps:?}");
+}
+
+#[test]
+fn a_server_token_with_crlf_is_a_protocol_error_not_a_network_one() {
+    let sim = start(fast_config());
+    sim.inject_fault(respond(
+        "token",
+        1,
+        200,
+        &[JSON],
+        r#"{"access_token":"abc\r\nX-Evil: 1","token_type":"Bearer","expires_in":3600}"#,
+    ));
+    let c = client(&sim);
+    let e = c.sign_in(ALICE, ALICE_PW).unwrap_err();
+    assert_eq!(e.status(), Status::Protocol, "{e}");
+    let after: Vec<_> = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.route == "user")
+        .collect();
+    assert_eq!(after.len(), 1, "the bad token was never sent: {after:?}");
+}
+
+// ----- 8. event fan-out bounded ----------------------------------------------------------------
+
+fn event_set(hrefs: impl Iterator<Item = String>) -> String {
+    let events: Vec<String> = hrefs
+        .map(|h| format!(r#"{{"link":{{"rel":"presence","href":"{h}"}},"type":"updated"}}"#))
+        .collect();
+    format!(
+        r#"{{"_links":{{"next":{{"href":"events?ack=50"}}}},"sender":[{{"rel":"me","href":"me","events":[{}]}}]}}"#,
+        events.join(",")
+    )
+}
+
+#[test]
+fn thousands_of_link_only_events_for_one_resource_cost_one_get() {
+    let sim = start(fast_config());
+    let c = available(&sim);
+    let presence = sim
+        .log()
+        .iter()
+        .find(|e| e.route == "presence")
+        .map(|e| e.path.clone());
+    let presence = presence.unwrap_or_else(|| {
+        c.presence().unwrap();
+        sim.log()
+            .iter()
+            .find(|e| e.route == "presence")
+            .unwrap()
+            .path
+            .clone()
+    });
+    // Let the events that followed makeMeAvailable settle first.
+    std::thread::sleep(Duration::from_millis(500));
+    drain_events(&c, Duration::from_millis(100));
+    let gets_before = count(&sim, "GET", "presence");
+    sim.inject_fault(respond(
+        "events",
+        1,
+        200,
+        &[JSON],
+        &event_set((0..3000).map(|_| presence.clone())),
+    ));
+    assert!(eventually(Duration::from_secs(5), || count(
+        &sim, "GET", "presence"
+    ) > gets_before));
+    let seen = drain_events(&c, Duration::from_millis(500));
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(e, Event::PresenceChanged(_)))
+            .count(),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(count(&sim, "GET", "presence") - gets_before, 1);
+
+    // Thousands of distinct resources: capped per set.
+    let before = count(&sim, "GET", "presence") + count(&sim, "GET", "other");
+    sim.inject_fault(respond(
+        "events",
+        1,
+        200,
+        &[JSON],
+        &event_set((0..2000).map(|i| format!("{presence}?n={i}"))),
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    let after = count(&sim, "GET", "presence") + count(&sim, "GET", "other");
+    assert!(after - before <= 8, "{} follow-up GETs", after - before);
+}
