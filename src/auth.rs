@@ -220,14 +220,15 @@ pub async fn password_grant(
     if !reply.is_success() {
         return Err(server_error(Step::Token, &reply));
     }
-    let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|_| Error::Protocol {
-        step: Step::Token,
-        detail: "token endpoint answered without a JSON access_token".into(),
-        http_status: Some(reply.status),
-        path: token_url.path().to_string(),
-    })?;
-    let token_type = parsed.token_type.unwrap_or_else(|| "Bearer".into());
-    let access = Zeroizing::new(parsed.access_token);
+    let (access_token, token_type, life) =
+        parse_token_reply(&reply.body).ok_or_else(|| Error::Protocol {
+            step: Step::Token,
+            detail: "token endpoint answered without a JSON access_token".into(),
+            http_status: Some(reply.status),
+            path: token_url.path().to_string(),
+        })?;
+    let token_type = token_type.unwrap_or_else(|| "Bearer".into());
+    let access = Zeroizing::new(access_token);
     let authorization = authorization_value(&token_type, &access).ok_or_else(|| Error::Protocol {
         step: Step::Token,
         detail: "the token endpoint sent a token that cannot be used as a header (control characters or a malformed token_type)".into(),
@@ -239,14 +240,14 @@ pub async fn password_grant(
         authorization: Zeroizing::new(authorization),
         access_token: access,
         issued,
-        expires: issued + lifetime(parsed.expires_in),
+        expires: issued + life,
         floor,
         token_url: token_url.clone(),
         generation,
     })
 }
 
-/// Reads a token endpoint's success body (kept apart from the exchange for the tests).
+/// Reads a token endpoint's success body: the access token, its type and its lifetime.
 fn parse_token_reply(body: &[u8]) -> Option<(String, Option<String>, Duration)> {
     let parsed: TokenReply = serde_json::from_slice(body).ok()?;
     Some((
