@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 {
     const test_case *const tables[] = {
         header_tests, robustness_tests, flow_tests, event_tests, concurrency_tests,
+        hardening_tests,
     };
     const char *filter = argc > 1 ? argv[1] : NULL;
     const char *limit = getenv("UCWA_TEST_TIMEOUT_S");

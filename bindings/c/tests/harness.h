@@ -29,6 +29,7 @@ extern const test_case robustness_tests[];
 extern const test_case event_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case header_tests[];
+extern const test_case hardening_tests[];
 
 /* Records a failure of the running test, with where and why. */
 void harness_fail(const char *file, int line, const char *fmt, ...)
