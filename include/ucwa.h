@@ -279,9 +279,13 @@ ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_e
 /**
  * Sets an option by key. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file,
  * modalities, keepalive_interval_s (0 = off), event_timeout_s, event_channel,
- * enforce_presence, allowed_hosts, retry_after_max_s (see the README for meanings and
- * defaults). Options that shape the application (user_agent, culture, endpoint_id,
- * modalities) apply from the next sign-in or makeMeAvailable; the others at once.
+ * enforce_presence, allowed_hosts, retry_after_max_s, max_body_bytes (default 4 MiB: a longer
+ * response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster)
+ * (see the README for meanings and defaults). Options that shape the application
+ * (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
+ * makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
+ * endpoint_id, modalities, allowed_hosts) must hold no control characters. ca_file must be a
+ * regular file of at most 1 MiB; it is read and parsed here, once, and never again.
  *
  * - key, value: NUL-terminated UTF-8.
  * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
@@ -462,7 +466,9 @@ uint32_t ucwa_error_status(const ucwa_error *error);
 
 /**
  * A message for people, e.g. "set presence: server answered 409 Conflict/MakeMeAvailableRequired: ...".
- * It never contains a token or a password.
+ * It never contains a token or a password: text quoted from a server (its message, OAuth
+ * error description, X-Ms-diagnostics) has every secret the client holds replaced with
+ * "[redacted]", control characters removed, and at most 300 characters.
  * Returns a borrowed string, valid until ucwa_error_free(error); for an invalid handle a static
  * "invalid ucwa_error handle". Thread-safe.
  */

@@ -71,9 +71,13 @@ pub extern "C" fn ucwa_client_new(
 
 /// Sets an option by key. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file,
 /// modalities, keepalive_interval_s (0 = off), event_timeout_s, event_channel,
-/// enforce_presence, allowed_hosts, retry_after_max_s (see the README for meanings and
-/// defaults). Options that shape the application (user_agent, culture, endpoint_id,
-/// modalities) apply from the next sign-in or makeMeAvailable; the others at once.
+/// enforce_presence, allowed_hosts, retry_after_max_s, max_body_bytes (default 4 MiB: a longer
+/// response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster)
+/// (see the README for meanings and defaults). Options that shape the application
+/// (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
+/// makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
+/// endpoint_id, modalities, allowed_hosts) must hold no control characters. ca_file must be a
+/// regular file of at most 1 MiB; it is read and parsed here, once, and never again.
 ///
 /// - key, value: NUL-terminated UTF-8.
 /// - out_error: may be NULL; else receives an owned error on failure and NULL on success.

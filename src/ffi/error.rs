@@ -82,7 +82,9 @@ pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
 }
 
 /// A message for people, e.g. "set presence: server answered 409 Conflict/MakeMeAvailableRequired: ...".
-/// It never contains a token or a password.
+/// It never contains a token or a password: text quoted from a server (its message, OAuth
+/// error description, X-Ms-diagnostics) has every secret the client holds replaced with
+/// "[redacted]", control characters removed, and at most 300 characters.
 /// Returns a borrowed string, valid until ucwa_error_free(error); for an invalid handle a static
 /// "invalid ucwa_error handle". Thread-safe.
 #[no_mangle]
