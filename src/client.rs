@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::engine;
 use crate::error::{Error, Result, Step};
 use crate::events::NoEvent;
-use crate::session::{Inner, TextField};
+use crate::resources::TextField;
+use crate::session::Session;
 use crate::types::{Availability, Event, Presence};
 
 /// How long `close` (and so `ucwa_client_free`) may spend signing out.
@@ -19,13 +20,13 @@ pub const CLOSE_SIGN_OUT_BOUND: Duration = Duration::from_secs(5);
 /// When the last clone is dropped the client is closed (as by [`Client::close`]).
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: Arc<Session>,
     _closer: Arc<CloseOnDrop>,
 }
 
-/// Closes the session when the last `Client` clone goes; the supervisor's tasks hold `Inner`
+/// Closes the session when the last `Client` clone goes; the supervisor's tasks hold `Session`
 /// but not this, so they cannot keep an abandoned client alive.
-struct CloseOnDrop(Arc<Inner>);
+struct CloseOnDrop(Arc<Session>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
@@ -33,7 +34,7 @@ impl Drop for CloseOnDrop {
     }
 }
 
-fn close(inner: &Arc<Inner>) {
+fn close(inner: &Arc<Session>) {
     if inner.is_closed() {
         return;
     }
@@ -57,7 +58,7 @@ impl Client {
     /// `server` is a discovery URL (`https://lyncdiscover.contoso.com`, `http://127.0.0.1:8080/`)
     /// or a bare SIP domain (`contoso.com`). Nothing is sent until `sign_in`.
     pub fn new(server: &str) -> Result<Client> {
-        let inner = Arc::new(Inner::new(server)?);
+        let inner = Arc::new(Session::new(server)?);
         Ok(Client {
             _closer: Arc::new(CloseOnDrop(inner.clone())),
             inner,

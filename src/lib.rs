@@ -8,6 +8,7 @@
 //! Module map:
 //! - [`client`]: the blocking public API ([`Client`]);
 //! - `session`: one session's state and protocol operations with synchronous recovery;
+//! - `resources`: the resource shapes the session and supervisor read (beside `hal`);
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
@@ -28,6 +29,7 @@ mod events;
 mod hal;
 mod pacing;
 mod redact;
+mod resources;
 mod security;
 mod session;
 mod supervisor;

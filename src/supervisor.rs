@@ -20,13 +20,14 @@ use url::Url;
 use crate::error::{Error, Step};
 use crate::hal::Resource;
 use crate::pacing::{self, EventPacer, Health, LADDER};
-use crate::session::{presence_from, Inner, Payload, Phase, TextField};
+use crate::resources::{presence_from, TextField};
+use crate::session::{Payload, Phase, Session};
 use crate::types::{Availability, ConnectionState, Event};
 
 /// Follow-up GETs (for events that carry only a link) one event set may cause.
 pub(crate) const MAX_FOLLOW_UPS: usize = 8;
 
-pub fn start(inner: Arc<Inner>, session: u64, stop: watch::Receiver<bool>) {
+pub fn start(inner: Arc<Session>, session: u64, stop: watch::Receiver<bool>) {
     let engine = crate::engine::handle();
     if inner.options().event_channel {
         engine.spawn(event_loop(inner.clone(), session, stop.clone()));
@@ -34,7 +35,7 @@ pub fn start(inner: Arc<Inner>, session: u64, stop: watch::Receiver<bool>) {
     engine.spawn(housekeeping(inner, session, stop));
 }
 
-fn current(inner: &Inner, session: u64) -> bool {
+fn current(inner: &Session, session: u64) -> bool {
     let st = inner.state();
     st.session == session && st.phase != Phase::Idle && !st.ending && !inner.is_closed()
 }
@@ -109,7 +110,7 @@ fn parse_event_set(res: &Resource) -> Result<EventSet, Error> {
     Ok(EventSet { next, events })
 }
 
-async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<bool>) {
+async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver<bool>) {
     let mut cursor: Option<(u64, Url)> = None;
     let mut health = Health::new();
     let mut pacer = EventPacer::default();
@@ -257,7 +258,7 @@ async fn event_loop(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<b
 
 /// Turns one event set into host events, and keeps presence true. Events that carry only a
 /// link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per set.
-async fn handle_events(inner: &Arc<Inner>, events: Vec<EventRef>) {
+async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
     let mut fetched: HashSet<Url> = HashSet::new();
     for ev in events {
         let rel = ev.rel.as_str();
@@ -314,7 +315,7 @@ async fn handle_events(inner: &Arc<Inner>, events: Vec<EventRef>) {
     }
 }
 
-async fn fetch(inner: &Inner, step: Step, url: &Url) -> Option<Resource> {
+async fn fetch(inner: &Session, step: Step, url: &Url) -> Option<Resource> {
     let reply = inner
         .call(step, Method::GET, url, Payload::Empty)
         .await
@@ -324,7 +325,7 @@ async fn fetch(inner: &Inner, step: Step, url: &Url) -> Option<Resource> {
 
 /// Idle, which the host never asks for, is answered at once with an activity report;
 /// with `enforce_presence`, a change made elsewhere is overwritten by the host's choice.
-async fn keep_true(inner: &Arc<Inner>, seen: Availability) {
+async fn keep_true(inner: &Arc<Session>, seen: Availability) {
     let (phase, desired) = {
         let st = inner.state();
         (st.phase, st.desired.availability)
@@ -346,7 +347,7 @@ async fn keep_true(inner: &Arc<Inner>, seen: Availability) {
     }
 }
 
-async fn housekeeping(inner: Arc<Inner>, session: u64, mut stop: watch::Receiver<bool>) {
+async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiver<bool>) {
     let mut next_report: Option<Instant> = None;
     let mut renew_failures: u32 = 0;
     let mut renew_not_before = Instant::now();

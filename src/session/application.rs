@@ -1,0 +1,203 @@
+//! The application: created (POST applications), refreshed (its links appear after
+//! makeMeAvailable), made available, and the calls to its links that recover once from an
+//! application the server lost.
+
+use reqwest::Method;
+use serde_json::json;
+use url::Url;
+use zeroize::Zeroizing;
+
+use super::{Payload, Phase, Session};
+use crate::error::{Error, Result, Step};
+use crate::hal::Resource;
+use crate::options::Options;
+use crate::resources::App;
+use crate::transport::{Body, Reply};
+use crate::types::Availability;
+
+impl Session {
+    pub(super) async fn create_application(
+        &self,
+        applications: &Url,
+        opts: &Options,
+    ) -> Result<App> {
+        let body = json!({
+            "userAgent": opts.user_agent,
+            "endpointId": opts.endpoint_id,
+            "culture": opts.culture,
+        });
+        let reply = self
+            .call(
+                Step::Application,
+                Method::POST,
+                applications,
+                Payload::Json(body),
+            )
+            .await?;
+        let res = Resource::parse(Step::Application, applications, &reply.body)?;
+        let generation = {
+            let mut st = self.state();
+            st.app_generation += 1;
+            st.app_generation
+        };
+        App::from_resource(&res, generation)
+    }
+
+    /// GET application: refreshes the links (they appear after makeMeAvailable).
+    pub(super) async fn refresh_application(&self, app: &App) -> Result<App> {
+        let reply = self
+            .call(
+                Step::Application,
+                Method::GET,
+                &app.self_url,
+                Payload::Empty,
+            )
+            .await?;
+        let res = Resource::parse(Step::Application, &app.self_url, &reply.body)?;
+        App::from_resource(&res, app.generation)
+    }
+
+    pub async fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
+        let _life = self.lifecycle_lock.lock().await;
+        self.ensure_open()?;
+        let app = self.current_app(Step::MakeMeAvailable)?;
+        let desired = (sign_in_as != Availability::Unspecified).then_some(sign_in_as);
+        let opts = self.options();
+        let result = self.make_available_on(&app, desired, &opts).await;
+        let result = match result {
+            Err(e) if e.is_application_gone() => {
+                self.recover_application(app.generation, e, true).await?;
+                // recovery made the new application available only if it was before
+                let app = self.current_app(Step::MakeMeAvailable)?;
+                self.make_available_on(&app, desired, &opts).await
+            }
+            other => other,
+        };
+        let refreshed = result?;
+        let mut st = self.state();
+        if st
+            .app
+            .as_ref()
+            .is_some_and(|a| a.generation == refreshed.generation)
+        {
+            st.app = Some(refreshed);
+            st.phase = Phase::Available;
+            if desired.is_some() {
+                st.desired.availability = desired;
+            }
+        }
+        Ok(())
+    }
+
+    /// POST makeMeAvailable on one application and read back its links.
+    pub(super) async fn make_available_on(
+        &self,
+        app: &App,
+        sign_in_as: Option<Availability>,
+        opts: &Options,
+    ) -> Result<App> {
+        if let Some(mma) = app.link("makeMeAvailable") {
+            let mut body = json!({ "supportedModalities": opts.modalities });
+            if let Some(name) = sign_in_as.and_then(Availability::wire_name) {
+                body["signInAs"] = json!(name);
+            }
+            match self
+                .call(
+                    Step::MakeMeAvailable,
+                    Method::POST,
+                    mma,
+                    Payload::Json(body),
+                )
+                .await
+            {
+                Ok(_) => {}
+                // Already available (e.g. a second call): the goal holds; read the links.
+                Err(e) if e.is_subcode(409, "AlreadyExists") => {}
+                Err(e) => return Err(e),
+            }
+        } else if app.link("presence").is_none() {
+            return Err(Error::Protocol {
+                step: Step::MakeMeAvailable,
+                detail: "the application has neither a makeMeAvailable nor a presence link".into(),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            });
+        }
+        let refreshed = self.refresh_application(app).await?;
+        if refreshed.link("presence").is_none() {
+            return Err(Error::Protocol {
+                step: Step::MakeMeAvailable,
+                detail: "no presence link after makeMeAvailable".into(),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            });
+        }
+        Ok(refreshed)
+    }
+
+    /// A request to one of the application's links, recovering once from an application the
+    /// server forgot (404) or a lost makeMeAvailable (409 MakeMeAvailableRequired).
+    pub(super) async fn app_call(
+        &self,
+        step: Step,
+        rel: &str,
+        method: Method,
+        payload: Payload,
+    ) -> Result<Reply> {
+        for attempt in 0..2 {
+            let app = self.available_app(step)?;
+            let url = app.link(rel).cloned().ok_or_else(|| Error::Protocol {
+                step,
+                detail: format!("the application has no `{rel}` link"),
+                http_status: None,
+                path: app.self_url.path().to_string(),
+            })?;
+            match self.call(step, method.clone(), &url, payload.clone()).await {
+                Err(e) if attempt == 0 && e.is_application_gone() => {
+                    self.recover_application(app.generation, e, true).await?;
+                }
+                Err(e) if attempt == 0 && e.is_subcode(409, "MakeMeAvailableRequired") => {
+                    self.restore_availability(app.generation, e, true).await?;
+                }
+                Err(e) if e.is_gone() => {
+                    self.end_session(Some(e.clone()));
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+        Err(Error::Internal("app_call retried past its bound".into()))
+    }
+
+    /// Makes a freshly created application the session's, unless the session ended meanwhile
+    /// (signed out or freed while recovery ran): then it is deleted at once with the token it
+    /// was created with, so recovery never leaves an application behind.
+    pub(super) async fn adopt_or_delete(
+        &self,
+        app: App,
+        authorization: Option<Zeroizing<String>>,
+    ) -> bool {
+        {
+            let mut st = self.state();
+            if st.phase != Phase::Idle && !st.ending && !self.is_closed() {
+                st.app = Some(app);
+                return true;
+            }
+        }
+        let opts = self.options();
+        if let Ok(http) = crate::engine::http_client(opts.ca.as_deref()) {
+            let ex = self.exchange(&http, &opts, opts.timeout);
+            let auth = authorization.as_ref().map(|a| a.as_str());
+            let _ = ex
+                .send(
+                    Step::SignOut,
+                    Method::DELETE,
+                    &app.self_url,
+                    auth,
+                    Body::Empty,
+                )
+                .await;
+        }
+        false
+    }
+}

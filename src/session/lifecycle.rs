@@ -1,0 +1,162 @@
+//! Sign-in (discovery, the user resource and its redirects, the first application) and
+//! sign-out (the session marked ending, a running recovery waited for, then the DELETE).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use url::Url;
+use zeroize::Zeroizing;
+
+use super::{Desired, Payload, Phase, Session};
+use crate::discovery;
+use crate::error::{Error, Result, Step};
+use crate::hal::Resource;
+use crate::options::Options;
+use crate::security::TrustedHosts;
+use crate::types::{ConnectionState, Event};
+
+/// How many user→redirect hops sign-in follows.
+const MAX_USER_HOPS: usize = 5;
+
+impl Session {
+    pub async fn sign_in(self: &Arc<Self>, username: &str, password: &str) -> Result<()> {
+        let username = username.trim();
+        let domain = username
+            .trim_start_matches("sip:")
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "username must be a sign-in address like user@contoso.com".into(),
+                )
+            })?;
+        if password.is_empty() {
+            return Err(Error::InvalidArgument("password is empty".into()));
+        }
+        let _life = self.lifecycle_lock.lock().await;
+        self.ensure_open()?;
+        let opts = self.options();
+        {
+            let mut st = self.state();
+            if st.phase != Phase::Idle {
+                return Err(Error::InvalidState(
+                    "already signed in; sign out first".into(),
+                ));
+            }
+            st.username = Some(username.trim_start_matches("sip:").to_string());
+            st.password = Some(Zeroizing::new(password.to_string()));
+            st.recreations.reset();
+            st.short_tokens = 0;
+            st.trusted =
+                TrustedHosts::new(Some(&domain), self.candidates.first(), &opts.allowed_hosts);
+            st.tokens.clear();
+            st.desired = Desired::default();
+            self.sync_secrets(&st);
+        }
+        match self.sign_in_steps(&opts).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.state().forget();
+                self.secrets.clear();
+                Err(e)
+            }
+        }
+    }
+
+    pub(super) async fn sign_in_steps(self: &Arc<Self>, opts: &Options) -> Result<()> {
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
+        let ex = self.exchange(&http, opts, opts.timeout);
+        let trusted = self.state().trusted.clone();
+        let user_url = discovery::discover(&ex, &self.candidates, &trusted).await?;
+        let applications = self.resolve_user(user_url).await?;
+        self.state().applications_url = Some(applications.clone());
+        let app = self.create_application(&applications, opts).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let session = {
+            let mut st = self.state();
+            st.session += 1;
+            st.app = Some(app);
+            st.phase = Phase::SignedIn;
+            st.stop = Some(stop_tx);
+            st.session
+        };
+        self.events.set_idle(false);
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Connected,
+            reason: None,
+        });
+        crate::supervisor::start(self.clone(), session, stop_rx);
+        Ok(())
+    }
+
+    /// GET user (answering challenges), following `redirect` hops, to the applications URL.
+    pub(super) async fn resolve_user(&self, mut user_url: Url) -> Result<Url> {
+        for _ in 0..MAX_USER_HOPS {
+            let reply = self
+                .call(Step::User, Method::GET, &user_url, Payload::Empty)
+                .await?;
+            let user = Resource::parse(Step::User, &user_url, &reply.body)?;
+            if let Some(apps) = user.link("applications") {
+                return Ok(apps);
+            }
+            let redirect = user.require_link(Step::User, "redirect")?;
+            let reply = self
+                .call(Step::User, Method::GET, &redirect, Payload::Empty)
+                .await?;
+            let redirect_res = Resource::parse(Step::User, &redirect, &reply.body)?;
+            user_url = redirect_res.require_link(Step::User, "user")?;
+        }
+        Err(Error::Protocol {
+            step: Step::User,
+            detail: format!("more than {MAX_USER_HOPS} user redirects"),
+            http_status: None,
+            path: user_url.path().to_string(),
+        })
+    }
+
+    /// DELETE the application, then forget the session. The session is forgotten even when
+    /// the DELETE fails (the server ends an abandoned application by itself).
+    pub async fn sign_out(&self) -> Result<()> {
+        let _life = self.lifecycle_lock.lock().await;
+        {
+            let mut st = self.state();
+            if st.phase == Phase::Idle {
+                return Err(Error::InvalidState("not signed in".into()));
+            }
+            st.ending = true;
+            if let Some(stop) = st.stop.take() {
+                let _ = stop.send(true);
+            }
+        }
+        // A recovery already running finishes first, so the application it may create is
+        // the one deleted below; any later one refuses to start (`ending`).
+        let _recovery = self.recovery_lock.lock().await;
+        let app = self.state().app.clone();
+        let result = match app {
+            Some(app) => match self
+                .call(Step::SignOut, Method::DELETE, &app.self_url, Payload::Empty)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_application_gone() || e.is_gone() => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        };
+        self.state().forget();
+        self.secrets.clear();
+        self.emit(Event::SignedOut { reason: None });
+        self.events.set_idle(true);
+        result
+    }
+
+    /// Signs out as part of free: bounded by `bound`, ignoring failures.
+    pub async fn sign_out_bounded(&self, bound: Duration) {
+        let active = self.state().phase != Phase::Idle;
+        if active {
+            let _ = tokio::time::timeout(bound, self.sign_out()).await;
+        }
+    }
+}

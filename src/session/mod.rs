@@ -1,0 +1,279 @@
+//! One client's session: its state (phase, credentials, per-origin tokens, the application and
+//! its links, the host's desired state), its locks, and how it ends. The protocol operations
+//! live in the files beside this one, each a room of its own:
+//!
+//! - `request`: the authenticated exchange (tokens, the 401 challenge, Retry-After);
+//! - `lifecycle`: sign-in and sign-out;
+//! - `application`: creating, refreshing and making available the application, and calls to
+//!   its links;
+//! - `presence`: setting and reading availability, note and location, reporting activity;
+//! - `recovery`: the one table of what an error calls for, and the steps that recover.
+//!
+//! State sits behind a short-held std mutex and is never locked across an await; operations that
+//! must not run twice at once (token renewal, application recovery) take async locks and
+//! compare generations, so concurrent callers recover once and then all retry.
+
+mod application;
+mod lifecycle;
+mod presence;
+mod recovery;
+mod request;
+
+pub use request::Payload;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::auth::Token;
+use crate::discovery;
+use crate::error::{Error, Result, Step};
+use crate::events::EventQueue;
+use crate::options::Options;
+use crate::pacing::{self, Budget};
+use crate::redact::Secrets;
+use crate::resources::{App, TextField};
+use crate::security::TrustedHosts;
+use crate::types::{Availability, Event};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not signed in (never, or signed out).
+    Idle,
+    /// An application exists; not yet made available.
+    SignedIn,
+    /// makeMeAvailable succeeded: presence can be read and set.
+    Available,
+}
+
+/// Counts an operation in flight for as long as it lives, also when its future is dropped
+/// half-way (a call that timed out).
+struct InFlight<'a>(&'a AtomicU32);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU32) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What the host asked for; re-applied after recovery.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub availability: Option<Availability>,
+    pub note: Option<String>,
+    pub location: Option<String>,
+}
+
+impl Desired {
+    fn text_mut(&mut self, field: TextField) -> &mut Option<String> {
+        match field {
+            TextField::Note => &mut self.note,
+            TextField::Location => &mut self.location,
+        }
+    }
+}
+
+pub struct State {
+    pub phase: Phase,
+    /// Set by sign-out (and so by free) before its DELETE: from then on nothing may create an
+    /// application or recover one, so our own DELETE can never be mistaken for a lost
+    /// application and answered with a new one nobody deletes.
+    pub ending: bool,
+    /// Bumped at every sign-in; supervisor tasks of an older session stop.
+    pub session: u64,
+    username: Option<String>,
+    password: Option<Zeroizing<String>>,
+    trusted: TrustedHosts,
+    applications_url: Option<Url>,
+    tokens: HashMap<String, Token>,
+    token_generation: u64,
+    pub app: Option<App>,
+    app_generation: u64,
+    pub desired: Desired,
+    /// How the server showed the host's availability when it differed (desired, shown).
+    rendering: Option<(Availability, Availability)>,
+    /// Applications recovery created recently: at most a handful per window.
+    recreations: Budget,
+    /// Tokens in a row that claimed to live less than the floor.
+    short_tokens: u32,
+    /// Stops the supervisor tasks of the current session.
+    pub stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl State {
+    /// Drops everything secret and session-bound (sign-out, free, a 410).
+    fn forget(&mut self) {
+        self.phase = Phase::Idle;
+        self.ending = false;
+        self.username = None;
+        self.password = None;
+        self.tokens.clear();
+        self.app = None;
+        self.applications_url = None;
+        self.desired = Desired::default();
+        self.rendering = None;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+    }
+}
+
+pub struct Session {
+    candidates: Vec<Url>,
+    /// Replaced whole on every change, so a call reads a consistent snapshot without copying.
+    options: Mutex<Arc<Options>>,
+    state: Mutex<State>,
+    auth_lock: tokio::sync::Mutex<()>,
+    recovery_lock: tokio::sync::Mutex<()>,
+    /// Serializes sign-in, make-available and sign-out against each other.
+    lifecycle_lock: tokio::sync::Mutex<()>,
+    closed: AtomicBool,
+    /// The password and tokens held now, scrubbed from every server text (see `redact`).
+    secrets: Secrets,
+    /// Host presence POSTs in flight; enforcement waits for them.
+    presence_posts: AtomicU32,
+    pub events: EventQueue,
+    requests: AtomicU64,
+}
+
+impl Session {
+    pub fn new(server: &str) -> Result<Session> {
+        let candidates = discovery::candidates(server)?;
+        let events = EventQueue::default();
+        events.set_idle(true);
+        Ok(Session {
+            candidates,
+            options: Mutex::new(Arc::new(Options::default())),
+            state: Mutex::new(State {
+                phase: Phase::Idle,
+                ending: false,
+                session: 0,
+                username: None,
+                password: None,
+                trusted: TrustedHosts::default(),
+                applications_url: None,
+                tokens: HashMap::new(),
+                token_generation: 0,
+                app: None,
+                app_generation: 0,
+                desired: Desired::default(),
+                rendering: None,
+                recreations: Budget::new(pacing::RECREATIONS, pacing::RECREATION_WINDOW),
+                short_tokens: 0,
+                stop: None,
+            }),
+            auth_lock: Default::default(),
+            recovery_lock: Default::default(),
+            lifecycle_lock: Default::default(),
+            closed: AtomicBool::new(false),
+            secrets: Secrets::default(),
+            presence_posts: AtomicU32::new(0),
+            events,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn options(&self) -> Arc<Options> {
+        self.options
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_option(&self, key: &str, value: &str) -> Result<()> {
+        let mut o = self.options.lock().unwrap_or_else(|p| p.into_inner());
+        let mut updated = Options::clone(&o);
+        updated.set(key, value)?;
+        if key == "ca_file" {
+            crate::engine::http_client(updated.ca.as_deref())?;
+        }
+        *o = Arc::new(updated);
+        Ok(())
+    }
+
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn ensure_open(&self) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::InvalidState("the client was freed".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Marks the client closed: every call in flight stops at its next step.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let mut st = self.state();
+        st.forget();
+        drop(st);
+        self.secrets.clear();
+        self.events.close();
+    }
+
+    /// Makes the scrubber hold exactly the secrets the session holds now.
+    pub(super) fn sync_secrets(&self, st: &State) {
+        let tokens = st.tokens.values().flat_map(|t| t.secrets());
+        let password = st.password.as_ref().map(|p| p.as_str());
+        self.secrets.replace_all(password.into_iter().chain(tokens));
+    }
+
+    pub fn current_app(&self, step: Step) -> Result<App> {
+        let st = self.state();
+        match (&st.phase, &st.app) {
+            (Phase::Idle, _) | (_, None) => {
+                Err(Error::InvalidState(format!("{step}: not signed in")))
+            }
+            (_, Some(app)) => Ok(app.clone()),
+        }
+    }
+
+    pub(super) fn available_app(&self, step: Step) -> Result<App> {
+        let app = self.current_app(step)?;
+        if self.state().phase != Phase::Available {
+            return Err(Error::InvalidState(format!(
+                "{step}: call make_me_available first"
+            )));
+        }
+        Ok(app)
+    }
+
+    /// The session ended without the host asking (a 410): tell the host, drop the secrets.
+    pub fn end_session(&self, reason: Option<Error>) {
+        let was_active = {
+            let mut st = self.state();
+            let active = st.phase != Phase::Idle;
+            st.forget();
+            active
+        };
+        self.secrets.clear();
+        if was_active {
+            self.emit(Event::SignedOut { reason });
+        }
+        self.events.set_idle(true);
+    }
+}

@@ -1,0 +1,158 @@
+//! Recovery: the steps that bring a session back — recreate the application the server lost
+//! (within its budget), make it available again, re-apply the desired state.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Desired, Payload, Phase, Session};
+use crate::error::{Error, Result, Step};
+use crate::pacing;
+use crate::resources::{App, TextField};
+use crate::security;
+use crate::types::{Availability, ConnectionState, Event};
+
+impl Session {
+    /// Recreates the application the server forgot and, if the host had made it available,
+    /// makes it available again and re-applies the desired note and location. Runs once for
+    /// concurrent callers: whoever comes second sees a newer generation and returns.
+    pub async fn recover_application(
+        &self,
+        seen_generation: u64,
+        cause: Error,
+        announce: bool,
+    ) -> Result<()> {
+        let _guard = self.recovery_lock.lock().await;
+        let (applications, was_available, desired) = {
+            let mut st = self.state();
+            match &st.app {
+                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
+                Some(app) if app.generation != seen_generation => return Ok(()),
+                None => return Err(Error::InvalidState("not signed in".into())),
+                Some(_) => {}
+            }
+            if let Err(wait) = st.recreations.take(Instant::now()) {
+                return Err(Error::InvalidState(format!(
+                    "the application was lost {} times within {} minutes; the next one is recreated in {} s",
+                    pacing::RECREATIONS,
+                    pacing::RECREATION_WINDOW.as_secs() / 60,
+                    wait.as_secs().max(1)
+                )));
+            }
+            (
+                st.applications_url.clone(),
+                st.phase == Phase::Available,
+                st.desired.clone(),
+            )
+        };
+        let applications =
+            applications.ok_or_else(|| Error::InvalidState("not signed in".into()))?;
+        if announce {
+            self.emit(Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(cause),
+            });
+        }
+        let opts = self.options();
+        let mut app = self.create_application(&applications, &opts).await?;
+        let authorization = {
+            let st = self.state();
+            let origin = security::origin(&app.self_url);
+            st.tokens.get(&origin).map(|t| t.authorization.clone())
+        };
+        if was_available {
+            app = match self
+                .make_available_on(&app, desired.availability, &opts)
+                .await
+            {
+                Ok(a) => a,
+                Err(e) => {
+                    // Keep it as the session's: the next recovery or sign-out deletes it.
+                    self.adopt_or_delete(app, authorization).await;
+                    return Err(e);
+                }
+            };
+        }
+        if !self.adopt_or_delete(app.clone(), authorization).await {
+            return Err(Error::InvalidState("signed out during recovery".into()));
+        }
+        if was_available {
+            self.reapply_desired(&app, &desired).await?;
+        }
+        self.emit(Event::ApplicationRecreated);
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovered,
+            reason: None,
+        });
+        Ok(())
+    }
+
+    /// How long until recovery may create another application, when its budget is used up.
+    pub fn recreation_wait(&self) -> Option<Duration> {
+        let wait = self.state().recreations.wait(Instant::now());
+        (!wait.is_zero()).then_some(wait)
+    }
+
+    /// makeMeAvailable again on the same application (the server put it back in lurker mode).
+    pub async fn restore_availability(
+        &self,
+        seen_generation: u64,
+        cause: Error,
+        announce: bool,
+    ) -> Result<()> {
+        let _guard = self.recovery_lock.lock().await;
+        let (app, desired) = {
+            let st = self.state();
+            match &st.app {
+                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
+                Some(app) if app.generation == seen_generation => (app.clone(), st.desired.clone()),
+                Some(_) => return Ok(()),
+                None => return Err(Error::InvalidState("not signed in".into())),
+            }
+        };
+        if announce {
+            self.emit(Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(cause),
+            });
+        }
+        let opts = self.options();
+        let app = self
+            .make_available_on(&app, desired.availability, &opts)
+            .await?;
+        self.state().app = Some(app.clone());
+        self.reapply_desired(&app, &desired).await?;
+        self.emit(Event::ConnectionStateChanged {
+            state: ConnectionState::Recovered,
+            reason: None,
+        });
+        Ok(())
+    }
+
+    pub(super) async fn reapply_desired(&self, app: &App, desired: &Desired) -> Result<()> {
+        let mut posts = Vec::new();
+        if let (Some(a), Some(url)) = (
+            desired.availability.and_then(Availability::wire_name),
+            app.link("presence"),
+        ) {
+            posts.push((Step::SetPresence, url, json!({ "availability": a })));
+        }
+        for (field, text) in [
+            (TextField::Note, &desired.note),
+            (TextField::Location, &desired.location),
+        ] {
+            if let (Some(t), Some(url)) = (
+                text.as_ref().filter(|t| !t.is_empty()),
+                app.link(field.rel()),
+            ) {
+                posts.push((field.step(), url, json!({ field.property(): t })));
+            }
+        }
+        for (step, url, body) in posts {
+            self.call(step, Method::POST, url, Payload::Json(body))
+                .await?;
+        }
+        Ok(())
+    }
+}

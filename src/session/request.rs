@@ -1,0 +1,323 @@
+//! The authenticated exchange: one UCWA request with everything a request needs — the transport
+//! check, this origin's token (renewed when due), the 401 challenge answered with the password
+//! grant (only for trusted origins), the other pool's 28032, and Retry-After.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+use zeroize::Zeroizing;
+
+use super::Session;
+use crate::auth::{self, parse_challenge, Challenge};
+use crate::error::{Error, Result, Step};
+use crate::options::Options;
+use crate::pacing;
+use crate::security;
+use crate::transport::{server_error, Body, Exchange, Reply};
+
+/// How many Retry-After waits one call honours before it gives up.
+const MAX_RETRY_AFTER: u32 = 2;
+
+/// A body that can be sent again on retry.
+#[derive(Clone)]
+pub enum Payload {
+    Empty,
+    Json(Value),
+}
+
+impl Payload {
+    fn body(&self) -> Body {
+        match self {
+            Payload::Empty => Body::Empty,
+            Payload::Json(v) => Body::Json(v.clone()),
+        }
+    }
+}
+
+impl Session {
+    /// The per-request settings of this client for one exchange.
+    pub(super) fn exchange<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        opts: &'a Options,
+        timeout: Duration,
+    ) -> Exchange<'a> {
+        Exchange {
+            http,
+            user_agent: &opts.user_agent,
+            timeout,
+            counter: &self.requests,
+            max_body: opts.max_body,
+            secrets: &self.secrets,
+        }
+    }
+
+    /// One UCWA request with everything a request needs: the transport check, the token for
+    /// this origin (renewed when due), the 401 challenge, Retry-After, and error mapping.
+    pub async fn call(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+    ) -> Result<Reply> {
+        let opts = self.options();
+        self.call_with(step, method, url, payload, &opts, opts.timeout)
+            .await
+    }
+
+    pub async fn call_with(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+        opts: &Options,
+        timeout: Duration,
+    ) -> Result<Reply> {
+        security::check_transport(step, url)?;
+        let origin = security::origin(url);
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
+        let ex = self.exchange(&http, opts, timeout);
+        // Token requests keep the ordinary timeout even when this call waits longer (a P-GET).
+        let token_ex = Exchange {
+            timeout: opts.timeout,
+            ..ex
+        };
+        let mut fresh_token = false;
+        let mut waits = 0;
+        loop {
+            self.ensure_open()?;
+            let (authorization, generation) = self.token_for(&token_ex, &origin).await;
+            let reply = ex
+                .send(
+                    step,
+                    method.clone(),
+                    url,
+                    authorization.as_ref().map(|a| a.as_str()),
+                    payload.body(),
+                )
+                .await;
+            let reply = reply?;
+            match reply.status {
+                200..=299 | 304 => return Ok(reply),
+                401 => {
+                    let Some(challenge) = parse_challenge(&reply.headers) else {
+                        return Err(Error::Authentication {
+                            step,
+                            detail: format!("401 without an MsRtcOAuth challenge [{}]", url.path()),
+                            http_status: Some(401),
+                            diagnostics: reply.diagnostics(),
+                        });
+                    };
+                    if fresh_token {
+                        return Err(Error::Authentication {
+                            step,
+                            detail: format!(
+                                "the server refused a token it had just issued [{}]",
+                                url.path()
+                            ),
+                            http_status: Some(401),
+                            diagnostics: reply.diagnostics(),
+                        });
+                    }
+                    self.authenticate(&token_ex, &origin, &reply.url, &challenge, generation)
+                        .await?;
+                    fresh_token = true;
+                }
+                500 if !fresh_token
+                    && authorization.is_some()
+                    && reply
+                        .header("x-ms-diagnostics")
+                        .is_some_and(|d| d.trim_start().starts_with("28032")) =>
+                {
+                    // "The web ticket is invalid": a token from another pool. Drop it; the
+                    // next attempt meets this pool's own challenge.
+                    self.drop_token(&origin, generation);
+                }
+                429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
+                    let wait = reply
+                        .retry_after()
+                        .unwrap_or_default()
+                        .min(opts.retry_after_max);
+                    waits += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(server_error(step, &reply)),
+            }
+        }
+    }
+
+    /// The Authorization value for an origin, renewing the token first when it is due.
+    pub(super) async fn token_for(
+        &self,
+        ex: &Exchange<'_>,
+        origin: &str,
+    ) -> (Option<Zeroizing<String>>, u64) {
+        let (current, due) = {
+            let st = self.state();
+            match st.tokens.get(origin) {
+                Some(t) => (
+                    Some((t.authorization.clone(), t.generation, t.token_url.clone())),
+                    Instant::now() >= t.renew_at(),
+                ),
+                None => (None, false),
+            }
+        };
+        match current {
+            Some((auth, generation, token_url)) if due => {
+                if self.renew(ex, origin, &token_url, generation).await.is_ok() {
+                    let st = self.state();
+                    if let Some(t) = st.tokens.get(origin) {
+                        return (Some(t.authorization.clone()), t.generation);
+                    }
+                }
+                (Some(auth), generation)
+            }
+            Some((auth, generation, _)) => (Some(auth), generation),
+            None => (None, 0),
+        }
+    }
+
+    pub(super) fn drop_token(&self, origin: &str, generation: u64) {
+        let mut st = self.state();
+        if st
+            .tokens
+            .get(origin)
+            .is_some_and(|t| t.generation == generation)
+        {
+            st.tokens.remove(origin);
+            self.sync_secrets(&st);
+        }
+    }
+
+    /// Answers a challenge: checks where the password would go and where the token would be
+    /// sent, then runs the password grant. A token is obtained only for an origin that itself
+    /// passes the host check, so a foreign origin that reflects the real pool's challenge gets
+    /// nothing.
+    pub(super) async fn authenticate(
+        &self,
+        ex: &Exchange<'_>,
+        origin: &str,
+        challenged_url: &Url,
+        challenge: &Challenge,
+        seen_generation: u64,
+    ) -> Result<()> {
+        let token_url = challenged_url
+            .join(&challenge.href)
+            .map_err(|_| Error::Protocol {
+                step: Step::Token,
+                detail: "the MsRtcOAuth challenge's href is not a URL".into(),
+                http_status: Some(401),
+                path: challenged_url.path().to_string(),
+            })?;
+        security::check_transport(Step::Token, &token_url)?;
+        let trusted = self.state().trusted.clone();
+        if !trusted.allows(challenged_url) {
+            return Err(Error::Insecure {
+                step: Step::Token,
+                detail: format!(
+                    "{} asked for a token (from {}); tokens are sent only to the sign-in domain, the discovery domain or an allowed host",
+                    challenged_url.host_str().unwrap_or("?"),
+                    token_url.host_str().unwrap_or("?")
+                ),
+            });
+        }
+        if !trusted.allows(&token_url) {
+            return Err(Error::Insecure {
+                step: Step::Token,
+                detail: format!(
+                    "{} asked for the password to be sent to {}, which is neither the sign-in domain, the discovery domain nor an allowed host",
+                    challenged_url.host_str().unwrap_or("?"),
+                    token_url.host_str().unwrap_or("?")
+                ),
+            });
+        }
+        if !challenge.grant_types.is_empty()
+            && !challenge.grant_types.iter().any(|g| g == "password")
+        {
+            return Err(Error::Authentication {
+                step: Step::Token,
+                detail: format!(
+                    "the server offers no password grant (it offers: {})",
+                    challenge.grant_types.join(", ")
+                ),
+                http_status: Some(401),
+                diagnostics: None,
+            });
+        }
+        self.renew(ex, origin, &token_url, seen_generation).await
+    }
+
+    /// Gets a new token for `origin` unless another caller already replaced `seen_generation`.
+    pub(super) async fn renew(
+        &self,
+        ex: &Exchange<'_>,
+        origin: &str,
+        token_url: &Url,
+        seen_generation: u64,
+    ) -> Result<()> {
+        let _guard = self.auth_lock.lock().await;
+        let (username, password, generation) = {
+            let mut st = self.state();
+            if let Some(t) = st.tokens.get(origin) {
+                if t.generation != seen_generation && Instant::now() < t.renew_at() {
+                    return Ok(());
+                }
+            }
+            let (Some(u), Some(p)) = (st.username.clone(), st.password.clone()) else {
+                return Err(Error::InvalidState(
+                    "not signed in: no credentials to authenticate with".into(),
+                ));
+            };
+            st.token_generation += 1;
+            (u, p, st.token_generation)
+        };
+        let floor = self.options().min_token_lifetime;
+        let credentials = (username.as_str(), password.as_str());
+        let token = auth::password_grant(ex, token_url, credentials, generation, floor).await?;
+        self.ensure_open()?;
+        let mut st = self.state();
+        if token.is_short() {
+            st.short_tokens += 1;
+        } else {
+            st.short_tokens = 0;
+        }
+        if st.password.is_some() {
+            st.tokens.insert(origin.to_string(), token);
+            self.sync_secrets(&st);
+        }
+        if st.short_tokens >= pacing::SHORT_TOKEN_RUN {
+            return Err(Error::Authentication {
+                step: Step::Token,
+                detail: format!(
+                    "the token endpoint issued {} tokens in a row that live less than {} s (min_token_lifetime_s); tokens are renewed no faster than that",
+                    st.short_tokens,
+                    floor.as_secs_f64()
+                ),
+                http_status: None,
+                diagnostics: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The earliest moment a held token should be renewed, for the supervisor.
+    pub fn next_renewal(&self) -> Option<(String, Url, u64, Instant)> {
+        let st = self.state();
+        st.tokens
+            .iter()
+            .map(|(o, t)| (o.clone(), t.token_url.clone(), t.generation, t.renew_at()))
+            .min_by_key(|x| x.3)
+    }
+
+    /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
+    pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
+        let opts = self.options();
+        let http = crate::engine::http_client(opts.ca.as_deref())?;
+        let ex = self.exchange(&http, &opts, opts.timeout);
+        self.renew(&ex, origin, token_url, generation).await
+    }
+}
