@@ -11,7 +11,7 @@ use crate::error::{Error, Result, Step};
 use crate::events::NoEvent;
 use crate::resources::TextField;
 use crate::session::Session;
-use crate::types::{Availability, Event, Presence};
+use crate::types::{Availability, Event, Presence, Settable};
 
 /// How long `close` (and so `ucwa_client_free`) may spend signing out.
 pub const CLOSE_SIGN_OUT_BOUND: Duration = Duration::from_secs(5);
@@ -95,30 +95,24 @@ impl Client {
             username.to_string(),
             zeroize::Zeroizing::new(password.to_string()),
         );
-        self.run(Step::User, async move { inner.sign_in(&u, &p).await })
+        let started = self.run(Step::User, async move { inner.sign_in(&u, &p).await })?;
+        crate::supervisor::start(self.inner.clone(), started);
+        Ok(())
     }
 
     /// makeMeAvailable; `sign_in_as` `Unspecified` lets the server choose. Starts activity reports.
     pub fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
-        if !(sign_in_as == Availability::Unspecified || sign_in_as.is_settable()) {
-            return Err(Error::InvalidArgument(format!(
-                "{sign_in_as:?} cannot be used to sign in"
-            )));
-        }
-        self.run(
-            Step::MakeMeAvailable,
-            self.inner.make_me_available(sign_in_as),
-        )
+        let goal = match sign_in_as {
+            Availability::Unspecified => None,
+            a => Some(Settable::new(a)?),
+        };
+        self.run(Step::MakeMeAvailable, self.inner.make_me_available(goal))
     }
 
     /// Sets one of the six settable availabilities; it becomes the state kept true.
     pub fn set_availability(&self, availability: Availability) -> Result<()> {
-        if !availability.is_settable() {
-            return Err(Error::InvalidArgument(format!(
-                "{availability:?} cannot be set"
-            )));
-        }
-        self.run(Step::SetPresence, self.inner.set_availability(availability))
+        let a = Settable::new(availability)?;
+        self.run(Step::SetPresence, self.inner.set_availability(a))
     }
 
     /// An empty POST on presence: the server derives availability again.

@@ -151,15 +151,10 @@ mod tests {
         let not_found = Url::parse(&format!("{}no/such/discovery/root", sim.root_url())).unwrap();
         let good = Url::parse(&sim.root_url()).unwrap();
         let counter = std::sync::atomic::AtomicU64::new(0);
-        let http = crate::engine::http_client(None).unwrap();
-        let ex = Exchange {
-            http: &http,
-            user_agent: "test",
-            timeout: std::time::Duration::from_secs(5),
-            counter: &counter,
-            max_body: crate::options::DEFAULT_MAX_BODY,
-            secrets: &crate::redact::Secrets::default(),
-        };
+        let opts = crate::options::Options::default();
+        let secrets = crate::redact::Secrets::default();
+        let timeout = std::time::Duration::from_secs(5);
+        let ex = Exchange::new(&opts, timeout, &counter, &secrets).unwrap();
         let trusted = TrustedHosts::new(Some("contoso.com"), Some(&good), &[]);
         let user =
             crate::engine::block_on(discover(&ex, &[refused, not_found, good], &trusted)).unwrap();

@@ -9,7 +9,6 @@ use std::fmt;
 /// Where in the protocol an error happened; it starts every error message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    Options,
     Discovery,
     Token,
     User,
@@ -22,13 +21,11 @@ pub enum Step {
     ReportActivity,
     Events,
     SignOut,
-    Recovery,
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Step::Options => "options",
             Step::Discovery => "discovery",
             Step::Token => "token",
             Step::User => "user",
@@ -41,7 +38,6 @@ impl fmt::Display for Step {
             Step::ReportActivity => "reportMyActivity",
             Step::Events => "event channel",
             Step::SignOut => "sign out",
-            Step::Recovery => "recovery",
         })
     }
 }
@@ -100,10 +96,6 @@ impl Status {
             Status::Insecure => c"refused as insecure",
             Status::Internal => c"internal error",
         }
-    }
-
-    pub fn describe(self) -> &'static str {
-        self.c_description().to_str().unwrap_or_default()
     }
 }
 

@@ -58,11 +58,7 @@ impl Resource {
     }
 
     /// Builds a resource from JSON that is already parsed (an event's `_embedded` part).
-    pub fn from_json(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
-        Self::from_value(step, base, value)
-    }
-
-    fn from_value(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
+    pub fn from_value(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
         // A shape error from serde quotes the offending value; only the kind of problem is
         // kept, so no server text reaches the error.
         let raw: RawResource = serde_json::from_value(value).map_err(|_| Error::Protocol {

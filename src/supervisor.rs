@@ -20,14 +20,15 @@ use url::Url;
 use crate::error::{Error, Step};
 use crate::hal::Resource;
 use crate::pacing::{self, EventPacer, Health, LADDER};
-use crate::resources::{presence_from, TextField};
-use crate::session::{Payload, Phase, Session};
+use crate::resources::{parse_event_set, presence_from, EventRef, TextField};
+use crate::session::{Payload, Recovery, Session, Started};
 use crate::types::{Availability, ConnectionState, Event};
 
 /// Follow-up GETs (for events that carry only a link) one event set may cause.
 pub(crate) const MAX_FOLLOW_UPS: usize = 8;
 
-pub fn start(inner: Arc<Session>, session: u64, stop: watch::Receiver<bool>) {
+pub fn start(inner: Arc<Session>, started: Started) {
+    let Started { session, stop } = started;
     let engine = crate::engine::handle();
     if inner.options().event_channel {
         engine.spawn(event_loop(inner.clone(), session, stop.clone()));
@@ -36,8 +37,7 @@ pub fn start(inner: Arc<Session>, session: u64, stop: watch::Receiver<bool>) {
 }
 
 fn current(inner: &Session, session: u64) -> bool {
-    let st = inner.state();
-    st.session == session && st.phase != Phase::Idle && !st.ending && !inner.is_closed()
+    inner.is_current(session)
 }
 
 /// Sleeps, or returns false at once when the session is stopped.
@@ -52,62 +52,6 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
         _ = tokio::time::sleep(d) => !*stop.borrow(),
         _ = stop.changed() => false,
     }
-}
-
-/// One event-channel answer: where to go next and the events it carried.
-struct EventSet {
-    next: Url,
-    events: Vec<EventRef>,
-}
-
-/// One event of an event set, as the protocol shapes it.
-#[derive(Debug)]
-struct EventRef {
-    rel: String,
-    kind: String,
-    target: Url,
-    embedded: Option<Resource>,
-}
-
-/// Reads an event-channel answer. Events that are not UCWA-shaped are skipped; a missing
-/// `next`/`resume`/`resync` link is a protocol error.
-fn parse_event_set(res: &Resource) -> Result<EventSet, Error> {
-    let next = res
-        .link("next")
-        .or_else(|| res.link("resume"))
-        .or_else(|| res.link("resync"))
-        .ok_or_else(|| Error::Protocol {
-            step: Step::Events,
-            detail: "event response has no next, resume or resync link".into(),
-            http_status: None,
-            path: res.base().path().to_string(),
-        })?;
-    let mut events = Vec::new();
-    let senders = res.raw("sender").and_then(|v| v.as_array());
-    for sender in senders.into_iter().flatten() {
-        let Some(list) = sender.get("events").and_then(|e| e.as_array()) else {
-            continue;
-        };
-        for ev in list {
-            let text = |ptr: &str| ev.pointer(ptr).and_then(|v| v.as_str()).unwrap_or_default();
-            let (rel, href, kind) = (text("/link/rel"), text("/link/href"), text("/type"));
-            let Ok(target) = res.base().join(href) else {
-                continue;
-            };
-            let embedded = ev
-                .get("_embedded")
-                .and_then(|e| e.get(rel))
-                .cloned()
-                .and_then(|v| Resource::from_json(Step::Events, res.base(), v).ok());
-            events.push(EventRef {
-                rel: rel.to_string(),
-                kind: kind.to_string(),
-                target,
-                embedded,
-            });
-        }
-    }
-    Ok(EventSet { next, events })
 }
 
 async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver<bool>) {
@@ -184,31 +128,36 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
                 }
                 pending = Some(set.events);
             }
-            Err(e) if e.is_gone() => {
-                inner.end_session(Some(e));
-                break;
-            }
-            Err(e) if e.is_subcode(409, "PGetReplaced") => {
-                // Ours is the only P-GET we send, so another instance replaced it: take the
-                // channel back after a pause rather than fight in a tight loop.
-                health.fail();
-                if !pause(&mut stop, health.delay()).await {
+            Err(e) => match Recovery::for_error(&e) {
+                Recovery::EndSession => {
+                    inner.end_session(Some(e));
                     break;
                 }
-            }
-            Err(e) => {
-                let failures = health.fail();
-                if !recovering {
-                    recovering = true;
-                    inner.emit(Event::ConnectionStateChanged {
-                        state: ConnectionState::Recovering,
-                        reason: Some(e.clone()),
-                    });
+                Recovery::RetakeChannel => {
+                    // Ours is the only P-GET we send, so another instance replaced it: take
+                    // the channel back after a pause rather than fight in a tight loop.
+                    health.fail();
+                    if !pause(&mut stop, health.delay()).await {
+                        break;
+                    }
                 }
-                let mut wait = health.delay();
-                // `recovering` was set above, so the ladder's own Recovering is not repeated.
-                let step_result = if e.is_application_gone() {
-                    match inner.recreation_wait() {
+                step => {
+                    let failures = health.fail();
+                    if !recovering {
+                        recovering = true;
+                        inner.emit(Event::ConnectionStateChanged {
+                            state: ConnectionState::Recovering,
+                            reason: Some(e.clone()),
+                        });
+                    }
+                    let mut wait = health.delay();
+                    // `recovering` was set above, so the ladder's own Recovering is not
+                    // repeated by the step.
+                    let budget = match step {
+                        Recovery::RecreateApplication => inner.recreation_wait(),
+                        _ => None,
+                    };
+                    let result = match budget {
                         Some(budget_wait) => {
                             // The budget is spent: the host hears Lost now, and the channel
                             // retries at the slow pace until the budget frees up.
@@ -222,36 +171,32 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
                             }
                             Err(e)
                         }
-                        None => inner.recover_application(generation, e, false).await,
-                    }
-                } else if e.is_subcode(409, "MakeMeAvailableRequired") {
-                    inner.restore_availability(generation, e, false).await
-                } else {
-                    Err(e)
-                };
-                // A recovery step that "succeeded" proves nothing until the channel holds:
-                // the failure count stays, so a server that loses every new application at
-                // once is met at the backoff pace, not in a loop.
-                match step_result {
-                    Ok(()) => {}
-                    Err(e) if e.is_gone() => {
-                        inner.end_session(Some(e));
-                        break;
-                    }
-                    Err(e) => {
-                        if failures >= LADDER && !lost {
-                            lost = true;
-                            inner.emit(Event::ConnectionStateChanged {
-                                state: ConnectionState::Lost,
-                                reason: Some(e),
-                            });
+                        None => inner.recover(step, generation, e, false).await,
+                    };
+                    // A recovery step that "succeeded" proves nothing until the channel
+                    // holds: the failure count stays, so a server that loses every new
+                    // application at once is met at the backoff pace, not in a loop.
+                    match result {
+                        Ok(()) => {}
+                        Err(e) if Recovery::for_error(&e) == Recovery::EndSession => {
+                            inner.end_session(Some(e));
+                            break;
+                        }
+                        Err(e) => {
+                            if failures >= LADDER && !lost {
+                                lost = true;
+                                inner.emit(Event::ConnectionStateChanged {
+                                    state: ConnectionState::Lost,
+                                    reason: Some(e),
+                                });
+                            }
                         }
                     }
+                    if !pause(&mut stop, wait).await {
+                        break;
+                    }
                 }
-                if !pause(&mut stop, wait).await {
-                    break;
-                }
-            }
+            },
         }
     }
 }
@@ -326,11 +271,8 @@ async fn fetch(inner: &Session, step: Step, url: &Url) -> Option<Resource> {
 /// Idle, which the host never asks for, is answered at once with an activity report;
 /// with `enforce_presence`, a change made elsewhere is overwritten by the host's choice.
 async fn keep_true(inner: &Arc<Session>, seen: Availability) {
-    let (phase, desired) = {
-        let st = inner.state();
-        (st.phase, st.desired.availability)
-    };
-    if phase != Phase::Available {
+    let (available, desired) = inner.availability_goal();
+    if !available {
         return;
     }
     // Only Idle is unambiguous: Away may be the user's own choice on another device, and an
@@ -352,7 +294,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
     let mut renew_failures: u32 = 0;
     let mut renew_not_before = Instant::now();
     while current(&inner, session) {
-        let available = inner.state().phase == Phase::Available;
+        let (available, _) = inner.availability_goal();
         let interval = inner.options().keepalive_interval;
         let now = Instant::now();
         match (available, interval) {
@@ -397,43 +339,5 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
         if !pause(&mut stop, wake.saturating_duration_since(Instant::now())).await {
             break;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn parse(body: &[u8]) -> Result<EventSet, Error> {
-        let base = Url::parse("http://127.0.0.1/ucwa/oauth/v1/applications/1/events").unwrap();
-        parse_event_set(&Resource::parse(Step::Events, &base, body)?)
-    }
-
-    proptest! {
-        #[test]
-        fn any_event_answer_bytes_give_a_set_or_an_error(body in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = parse(&body);
-        }
-
-        #[test]
-        fn event_shaped_answers_never_panic(rels in proptest::collection::vec("[a-z]{0,9}", 0..20), hrefs in proptest::collection::vec("[a-z/?=:.%#]{0,30}", 0..20), next in "[a-z/?=&]{0,20}") {
-            let events: Vec<serde_json::Value> = rels.iter().zip(hrefs.iter().cycle()).map(|(r, h)| serde_json::json!({"link": {"rel": r, "href": h}, "type": "updated", "_embedded": {r: {"availability": 7}}})).collect();
-            let body = serde_json::json!({"_links": {"next": {"href": next}}, "sender": [{"events": events}, 5, {"events": "x"}]});
-            if let Ok(set) = parse(body.to_string().as_bytes()) {
-                prop_assert!(set.events.len() <= rels.len());
-            }
-        }
-    }
-
-    #[test]
-    fn an_event_answer_without_a_next_link_is_a_protocol_error() {
-        let e = parse(br#"{"sender":[]}"#).err().unwrap();
-        assert_eq!(e.status(), crate::Status::Protocol);
-        let set = parse(br#"{"_links":{"resync":{"href":"events?ack=1"}}}"#)
-            .ok()
-            .unwrap();
-        assert!(set.events.is_empty());
-        assert_eq!(set.next.query(), Some("ack=1"));
     }
 }

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, ServerError, Step};
 use crate::hal::Resource;
+use crate::options::Options;
 use crate::redact::Secrets;
 
 /// How many characters of a server's message an error quotes.
@@ -96,10 +97,11 @@ pub fn parse_retry_after(value: &[u8]) -> Option<Duration> {
     v.parse::<u64>().ok().map(Duration::from_secs)
 }
 
-/// Static per-request settings of a client.
-#[derive(Clone, Copy)]
+/// Static per-request settings of a client, and the HTTP client (with its connection pool)
+/// that carries them: the foreground runtime's own during a blocking call, else the engine's.
+#[derive(Clone)]
 pub struct Exchange<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: reqwest::Client,
     pub user_agent: &'a str,
     pub timeout: Duration,
     /// The owning client's request counter; every attempt counts, answered or not.
@@ -110,7 +112,33 @@ pub struct Exchange<'a> {
     pub secrets: &'a Secrets,
 }
 
-impl Exchange<'_> {
+impl<'a> Exchange<'a> {
+    /// The exchange for a client's options; the HTTP client is chosen here, by the TLS
+    /// configuration, so callers never reach into the engine.
+    pub fn new(
+        opts: &'a Options,
+        timeout: Duration,
+        counter: &'a AtomicU64,
+        secrets: &'a Secrets,
+    ) -> Result<Exchange<'a>, Error> {
+        Ok(Exchange {
+            http: crate::engine::http_client(opts.ca.as_deref())?,
+            user_agent: &opts.user_agent,
+            timeout,
+            counter,
+            max_body: opts.max_body,
+            secrets,
+        })
+    }
+
+    /// The same exchange with another timeout.
+    pub fn with_timeout(&self, timeout: Duration) -> Exchange<'a> {
+        Exchange {
+            timeout,
+            ..self.clone()
+        }
+    }
+
     /// Sends one request and reads the whole response. `authorization` is the full header value
     /// (`Bearer cwt=...`); the caller decides whether this origin may receive it.
     pub async fn send(
@@ -208,6 +236,12 @@ impl Exchange<'_> {
         }
         Ok(body)
     }
+}
+
+/// Checks that an HTTP client can be built for these options (their CA bundle), so a bad
+/// `ca_file` is refused where the host set it.
+pub fn check_tls(opts: &Options) -> Result<(), Error> {
+    crate::engine::http_client(opts.ca.as_deref()).map(|_| ())
 }
 
 /// Whether a request failed because its pooled connection was already dead (closed or reset

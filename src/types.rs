@@ -79,16 +79,38 @@ impl Availability {
     }
 
     /// Validates a host-supplied value that is to be set on the server.
-    pub(crate) fn settable_from_u32(value: u32) -> Result<Availability, Error> {
-        match Availability::from_u32(value) {
-            Some(a) if a.is_settable() => Ok(a),
-            Some(a) => Err(Error::InvalidArgument(format!(
-                "availability {value} ({a:?}) cannot be set; only 1..6 (Online..OffWork) can"
-            ))),
-            None => Err(Error::InvalidArgument(format!(
-                "availability {value} is out of range (0..10)"
-            ))),
+    /// An availability number as the C ABI passes it; out of range is an invalid argument.
+    pub(crate) fn from_abi(value: u32) -> Result<Availability, Error> {
+        Availability::from_u32(value).ok_or_else(|| {
+            Error::InvalidArgument(format!("availability {value} is out of range (0..10)"))
+        })
+    }
+}
+
+/// An availability the host may set (one of the six PreferredAvailability values), checked
+/// once where it enters (the Rust API); the core takes it as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Settable(Availability);
+
+impl Settable {
+    pub fn new(a: Availability) -> Result<Settable, Error> {
+        if a.is_settable() {
+            Ok(Settable(a))
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "availability {} ({a:?}) cannot be set; only 1..6 (Online..OffWork) can",
+                a as u32
+            )))
         }
+    }
+
+    pub fn get(self) -> Availability {
+        self.0
+    }
+
+    /// The PreferredAvailability token sent in POST presence / makeMeAvailable `signInAs`.
+    pub fn wire_name(self) -> &'static str {
+        self.0.wire_name().unwrap_or("Online")
     }
 }
 
@@ -171,12 +193,16 @@ mod tests {
         }
         assert_eq!(Availability::from_u32(11), None);
         assert_eq!(Availability::from_wire("Inactive"), Availability::Unknown);
-        assert!(Availability::settable_from_u32(7).is_err());
-        assert!(Availability::settable_from_u32(0).is_err());
-        assert!(Availability::settable_from_u32(99).is_err());
-        assert_eq!(
-            Availability::settable_from_u32(6).unwrap().wire_name(),
-            Some("Offwork")
-        );
+        assert!(Settable::new(Availability::IdleOnline).is_err());
+        assert!(Settable::new(Availability::Unspecified).is_err());
+        assert!(Availability::from_abi(99).is_err());
+        let off = Settable::new(Availability::from_abi(6).unwrap()).unwrap();
+        assert_eq!(off.wire_name(), "Offwork");
+        for a in Availability::ALL.iter().filter(|a| a.is_settable()) {
+            assert_eq!(
+                Settable::new(*a).unwrap().wire_name(),
+                a.wire_name().unwrap()
+            );
+        }
     }
 }

@@ -137,11 +137,7 @@ pub extern "C" fn ucwa_make_me_available(
 ) -> ucwa_status {
     ffi_status!(out_error, {
         let c = self::client(client)?;
-        let a = match Availability::from_u32(sign_in_as) {
-            Some(Availability::Unspecified) => Availability::Unspecified,
-            _ => Availability::settable_from_u32(sign_in_as)?,
-        };
-        c.make_me_available(a)
+        c.make_me_available(Availability::from_abi(sign_in_as)?)
     })
 }
 
@@ -160,7 +156,7 @@ pub extern "C" fn ucwa_set_availability(
 ) -> ucwa_status {
     ffi_status!(out_error, {
         let c = self::client(client)?;
-        c.set_availability(Availability::settable_from_u32(availability)?)
+        c.set_availability(Availability::from_abi(availability)?)
     })
 }
 

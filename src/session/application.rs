@@ -7,13 +7,13 @@ use serde_json::json;
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{Payload, Phase, Session};
+use super::{Payload, Phase, Recovery, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::options::Options;
 use crate::resources::App;
 use crate::transport::{Body, Reply};
-use crate::types::Availability;
+use crate::types::Settable;
 
 impl Session {
     pub(super) async fn create_application(
@@ -57,11 +57,10 @@ impl Session {
         App::from_resource(&res, app.generation)
     }
 
-    pub async fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
+    /// makeMeAvailable; `desired` (None: let the server choose) becomes the state kept true.
+    pub async fn make_me_available(&self, desired: Option<Settable>) -> Result<()> {
         let _life = self.lifecycle_lock.lock().await;
-        self.ensure_open()?;
         let app = self.current_app(Step::MakeMeAvailable)?;
-        let desired = (sign_in_as != Availability::Unspecified).then_some(sign_in_as);
         let opts = self.options();
         let result = self.make_available_on(&app, desired, &opts).await;
         let result = match result {
@@ -93,13 +92,13 @@ impl Session {
     pub(super) async fn make_available_on(
         &self,
         app: &App,
-        sign_in_as: Option<Availability>,
+        sign_in_as: Option<Settable>,
         opts: &Options,
     ) -> Result<App> {
         if let Some(mma) = app.link("makeMeAvailable") {
             let mut body = json!({ "supportedModalities": opts.modalities });
-            if let Some(name) = sign_in_as.and_then(Availability::wire_name) {
-                body["signInAs"] = json!(name);
+            if let Some(a) = sign_in_as {
+                body["signInAs"] = json!(a.wire_name());
             }
             match self
                 .call(
@@ -152,18 +151,19 @@ impl Session {
                 http_status: None,
                 path: app.self_url.path().to_string(),
             })?;
-            match self.call(step, method.clone(), &url, payload.clone()).await {
-                Err(e) if attempt == 0 && e.is_application_gone() => {
-                    self.recover_application(app.generation, e, true).await?;
+            let e = match self.call(step, method.clone(), &url, payload.clone()).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            match Recovery::for_error(&e) {
+                r if attempt == 0 && r.repairs() => {
+                    self.recover(r, app.generation, e, true).await?;
                 }
-                Err(e) if attempt == 0 && e.is_subcode(409, "MakeMeAvailableRequired") => {
-                    self.restore_availability(app.generation, e, true).await?;
-                }
-                Err(e) if e.is_gone() => {
+                Recovery::EndSession => {
                     self.end_session(Some(e.clone()));
                     return Err(e);
                 }
-                other => return other,
+                _ => return Err(e),
             }
         }
         Err(Error::Internal("app_call retried past its bound".into()))
@@ -185,8 +185,7 @@ impl Session {
             }
         }
         let opts = self.options();
-        if let Ok(http) = crate::engine::http_client(opts.ca.as_deref()) {
-            let ex = self.exchange(&http, &opts, opts.timeout);
+        if let Ok(ex) = self.exchange(&opts, opts.timeout) {
             let auth = authorization.as_ref().map(|a| a.as_str());
             let _ = ex
                 .send(

@@ -1,14 +1,13 @@
 //! Sign-in (discovery, the user resource and its redirects, the first application) and
 //! sign-out (the session marked ending, a running recovery waited for, then the DELETE).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{Desired, Payload, Phase, Session};
+use super::{Desired, Payload, Phase, Session, Started};
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
@@ -20,7 +19,8 @@ use crate::types::{ConnectionState, Event};
 const MAX_USER_HOPS: usize = 5;
 
 impl Session {
-    pub async fn sign_in(self: &Arc<Self>, username: &str, password: &str) -> Result<()> {
+    /// Signs in; the caller starts the supervisor with what this returns.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<Started> {
         let username = username.trim();
         let domain = username
             .trim_start_matches("sip:")
@@ -36,7 +36,6 @@ impl Session {
             return Err(Error::InvalidArgument("password is empty".into()));
         }
         let _life = self.lifecycle_lock.lock().await;
-        self.ensure_open()?;
         let opts = self.options();
         {
             let mut st = self.state();
@@ -56,7 +55,7 @@ impl Session {
             self.sync_secrets(&st);
         }
         match self.sign_in_steps(&opts).await {
-            Ok(()) => Ok(()),
+            Ok(started) => Ok(started),
             Err(e) => {
                 self.state().forget();
                 self.secrets.clear();
@@ -65,15 +64,14 @@ impl Session {
         }
     }
 
-    pub(super) async fn sign_in_steps(self: &Arc<Self>, opts: &Options) -> Result<()> {
-        let http = crate::engine::http_client(opts.ca.as_deref())?;
-        let ex = self.exchange(&http, opts, opts.timeout);
+    pub(super) async fn sign_in_steps(&self, opts: &Options) -> Result<Started> {
+        let ex = self.exchange(opts, opts.timeout)?;
         let trusted = self.state().trusted.clone();
         let user_url = discovery::discover(&ex, &self.candidates, &trusted).await?;
         let applications = self.resolve_user(user_url).await?;
         self.state().applications_url = Some(applications.clone());
         let app = self.create_application(&applications, opts).await?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let session = {
             let mut st = self.state();
             st.session += 1;
@@ -87,8 +85,7 @@ impl Session {
             state: ConnectionState::Connected,
             reason: None,
         });
-        crate::supervisor::start(self.clone(), session, stop_rx);
-        Ok(())
+        Ok(Started { session, stop })
     }
 
     /// GET user (answering challenges), following `redirect` hops, to the applications URL.

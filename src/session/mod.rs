@@ -19,7 +19,15 @@ mod presence;
 mod recovery;
 mod request;
 
+pub use recovery::Recovery;
 pub use request::Payload;
+
+/// A signed-in session, as handed to whoever starts its supervisor: its number (a newer
+/// sign-in replaces it) and the signal that stops its tasks.
+pub struct Started {
+    pub session: u64,
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -37,7 +45,7 @@ use crate::pacing::{self, Budget};
 use crate::redact::Secrets;
 use crate::resources::{App, TextField};
 use crate::security::TrustedHosts;
-use crate::types::{Availability, Event};
+use crate::types::{Availability, Event, Settable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -69,7 +77,7 @@ impl Drop for InFlight<'_> {
 /// What the host asked for; re-applied after recovery.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
-    pub availability: Option<Availability>,
+    pub availability: Option<Settable>,
     pub note: Option<String>,
     pub location: Option<String>,
 }
@@ -183,7 +191,7 @@ impl Session {
         })
     }
 
-    pub fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -199,7 +207,7 @@ impl Session {
         let mut updated = Options::clone(&o);
         updated.set(key, value)?;
         if key == "ca_file" {
-            crate::engine::http_client(updated.ca.as_deref())?;
+            crate::transport::check_tls(&updated)?;
         }
         *o = Arc::new(updated);
         Ok(())
@@ -240,6 +248,19 @@ impl Session {
         let tokens = st.tokens.values().flat_map(|t| t.secrets());
         let password = st.password.as_ref().map(|p| p.as_str());
         self.secrets.replace_all(password.into_iter().chain(tokens));
+    }
+
+    /// Whether `session` is still the running one (not signed out, not ending, not freed).
+    pub fn is_current(&self, session: u64) -> bool {
+        let st = self.state();
+        st.session == session && st.phase != Phase::Idle && !st.ending && !self.is_closed()
+    }
+
+    /// Whether makeMeAvailable succeeded, and the availability the host wants kept.
+    pub fn availability_goal(&self) -> (bool, Option<Availability>) {
+        let st = self.state();
+        let desired = st.desired.availability.map(Settable::get);
+        (st.phase == Phase::Available, desired)
     }
 
     pub fn current_app(&self, step: Step) -> Result<App> {

@@ -8,20 +8,16 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{InFlight, Payload, Session, State};
-use crate::error::{Error, Result, Step};
+use crate::error::{Result, Step};
 use crate::hal::Resource;
 use crate::resources::{presence_from, TextField};
-use crate::types::{Availability, Presence};
+use crate::types::{Availability, Presence, Settable};
 
 impl Session {
-    pub async fn set_availability(&self, a: Availability) -> Result<()> {
-        let name = a
-            .wire_name()
-            .filter(|_| a.is_settable())
-            .ok_or_else(|| Error::InvalidArgument(format!("availability {a:?} cannot be set")))?;
+    pub async fn set_availability(&self, a: Settable) -> Result<()> {
         self.available_app(Step::SetPresence)?;
-        self.post_availability(Some(a), Payload::Json(json!({ "availability": name })))
-            .await
+        let body = json!({ "availability": a.wire_name() });
+        self.post_availability(Some(a), Payload::Json(body)).await
     }
 
     pub async fn reset_availability(&self) -> Result<()> {
@@ -33,7 +29,7 @@ impl Session {
     /// host's own change for one made elsewhere. A failed POST restores the previous choice.
     pub(super) async fn post_availability(
         &self,
-        desired: Option<Availability>,
+        desired: Option<Settable>,
         payload: Payload,
     ) -> Result<()> {
         let previous = std::mem::replace(&mut self.state().desired.availability, desired);
@@ -98,9 +94,9 @@ impl Session {
         let Some(desired) = self.state().desired.availability else {
             return Ok(());
         };
-        let shown_as = |st: &State, seen: Availability| st.rendering == Some((desired, seen));
+        let shown_as = |st: &State, seen: Availability| st.rendering == Some((desired.get(), seen));
         let now = self.get_presence().await?.availability;
-        if now == desired
+        if now == desired.get()
             || matches!(now, Availability::IdleOnline | Availability::IdleBusy)
             || shown_as(&self.state(), now)
         {
@@ -114,8 +110,8 @@ impl Session {
         }
         self.set_availability(desired).await?;
         let after = self.get_presence().await?.availability;
-        if after != desired {
-            self.state().rendering = Some((desired, after));
+        if after != desired.get() {
+            self.state().rendering = Some((desired.get(), after));
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
-//! Recovery: the steps that bring a session back — recreate the application the server lost
-//! (within its budget), make it available again, re-apply the desired state.
+//! Recovery: the one table of what an error calls for ([`Recovery::for_error`]), used by the
+//! synchronous calls and the supervisor alike, and the steps that carry it out — recreate the
+//! application the server lost (within its budget), make it available again, re-apply the
+//! desired state.
 
 use std::time::{Duration, Instant};
 
@@ -11,9 +13,69 @@ use crate::error::{Error, Result, Step};
 use crate::pacing;
 use crate::resources::{App, TextField};
 use crate::security;
-use crate::types::{Availability, ConnectionState, Event};
+use crate::types::{ConnectionState, Event, Settable};
+
+/// What an error from the server calls for. The one decision table of the library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// 404 `ApplicationNotFound`: the server lost the application; create it again.
+    RecreateApplication,
+    /// 409 `MakeMeAvailableRequired`: back in lurker mode; makeMeAvailable again.
+    RestoreAvailability,
+    /// 410: the session is over for good; tell the host.
+    EndSession,
+    /// 409 `PGetReplaced`: another P-GET took the event channel; take it back after a pause.
+    RetakeChannel,
+    /// Anything else: nothing to repair; the same request may be tried again later.
+    None,
+}
+
+impl Recovery {
+    pub fn for_error(e: &Error) -> Recovery {
+        if e.is_application_gone() {
+            Recovery::RecreateApplication
+        } else if e.is_subcode(409, "MakeMeAvailableRequired") {
+            Recovery::RestoreAvailability
+        } else if e.is_gone() {
+            Recovery::EndSession
+        } else if e.is_subcode(409, "PGetReplaced") {
+            Recovery::RetakeChannel
+        } else {
+            Recovery::None
+        }
+    }
+
+    /// Whether the failed request is worth repeating once this step succeeded.
+    pub fn repairs(self) -> bool {
+        matches!(
+            self,
+            Recovery::RecreateApplication | Recovery::RestoreAvailability
+        )
+    }
+}
 
 impl Session {
+    /// Carries out the repairing steps of the table for an error seen on application
+    /// `generation` (`announce`: tell the host it is recovering). Steps that repair nothing
+    /// (end, retake, none) are the caller's to take.
+    pub async fn recover(
+        &self,
+        step: Recovery,
+        generation: u64,
+        cause: Error,
+        announce: bool,
+    ) -> Result<()> {
+        match step {
+            Recovery::RecreateApplication => {
+                self.recover_application(generation, cause, announce).await
+            }
+            Recovery::RestoreAvailability => {
+                self.restore_availability(generation, cause, announce).await
+            }
+            Recovery::EndSession | Recovery::RetakeChannel | Recovery::None => Err(cause),
+        }
+    }
+
     /// Recreates the application the server forgot and, if the host had made it available,
     /// makes it available again and re-applies the desired note and location. Runs once for
     /// concurrent callers: whoever comes second sees a newer generation and returns.
@@ -133,7 +195,7 @@ impl Session {
     pub(super) async fn reapply_desired(&self, app: &App, desired: &Desired) -> Result<()> {
         let mut posts = Vec::new();
         if let (Some(a), Some(url)) = (
-            desired.availability.and_then(Availability::wire_name),
+            desired.availability.map(Settable::wire_name),
             app.link("presence"),
         ) {
             posts.push((Step::SetPresence, url, json!({ "availability": a })));

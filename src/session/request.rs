@@ -40,18 +40,10 @@ impl Session {
     /// The per-request settings of this client for one exchange.
     pub(super) fn exchange<'a>(
         &'a self,
-        http: &'a reqwest::Client,
         opts: &'a Options,
         timeout: Duration,
-    ) -> Exchange<'a> {
-        Exchange {
-            http,
-            user_agent: &opts.user_agent,
-            timeout,
-            counter: &self.requests,
-            max_body: opts.max_body,
-            secrets: &self.secrets,
-        }
+    ) -> Result<Exchange<'a>> {
+        Exchange::new(opts, timeout, &self.requests, &self.secrets)
     }
 
     /// One UCWA request with everything a request needs: the transport check, the token for
@@ -79,13 +71,9 @@ impl Session {
     ) -> Result<Reply> {
         security::check_transport(step, url)?;
         let origin = security::origin(url);
-        let http = crate::engine::http_client(opts.ca.as_deref())?;
-        let ex = self.exchange(&http, opts, timeout);
+        let ex = self.exchange(opts, timeout)?;
         // Token requests keep the ordinary timeout even when this call waits longer (a P-GET).
-        let token_ex = Exchange {
-            timeout: opts.timeout,
-            ..ex
-        };
+        let token_ex = ex.with_timeout(opts.timeout);
         let mut fresh_token = false;
         let mut waits = 0;
         loop {
@@ -316,8 +304,7 @@ impl Session {
     /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
     pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
         let opts = self.options();
-        let http = crate::engine::http_client(opts.ca.as_deref())?;
-        let ex = self.exchange(&http, &opts, opts.timeout);
+        let ex = self.exchange(&opts, opts.timeout)?;
         self.renew(&ex, origin, token_url, generation).await
     }
 }
