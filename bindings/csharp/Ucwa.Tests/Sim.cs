@@ -124,6 +124,9 @@ namespace Ucwa.Tests
             req.Method = method;
             req.Timeout = 10000;
             req.Proxy = null; // loopback only: never route control calls through an environment proxy
+            // A fresh connection per control call: Mono does not retry a request body written to
+            // a pooled connection the simulator has meanwhile closed ("Operation aborted").
+            req.KeepAlive = false;
             if (jsonBody != null)
             {
                 byte[] bytes = Encoding.UTF8.GetBytes(jsonBody);
