@@ -1,6 +1,6 @@
 // Ucwa.Tests/Sim.cs: the ucwa-sim fixture. Each test starts its own simulator on 127.0.0.1:0,
-// reads the discovery URL from its first stdout line, talks to its /_sim/ control API over
-// HttpWebRequest, and kills it on Dispose, so tests share nothing.
+// reads the discovery URL from its first stdout line, talks to its /_sim/ control API over a
+// plain loopback socket, and kills it on Dispose, so tests share nothing.
 
 using System;
 using System.Collections.Generic;
@@ -118,50 +118,94 @@ namespace Ucwa.Tests
 
         // ---- control API ----
 
+        /// <summary>One control request; returns the body of a 2xx answer, else throws.</summary>
+        /// <remarks>A minimal HTTP/1.1 exchange over its own loopback connection
+        /// (<c>Connection: close</c>), as the C harness does: Mono's HttpWebRequest
+        /// occasionally aborted a request body write ("Operation aborted") in these tests.</remarks>
         public string Request(string method, string path, string jsonBody)
         {
-            var req = (HttpWebRequest)WebRequest.Create(Origin + path);
-            req.Method = method;
-            req.Timeout = 10000;
-            req.Proxy = null; // loopback only: never route control calls through an environment proxy
-            // A fresh connection per control call: Mono does not retry a request body written to
-            // a pooled connection the simulator has meanwhile closed ("Operation aborted").
-            req.KeepAlive = false;
-            if (jsonBody != null)
-            {
-                byte[] bytes = Encoding.UTF8.GetBytes(jsonBody);
-                req.ContentType = "application/json";
-                req.ContentLength = bytes.Length;
-                using (Stream s = req.GetRequestStream())
-                {
-                    s.Write(bytes, 0, bytes.Length);
-                }
-            }
-            else if (method == "POST")
-            {
-                req.ContentLength = 0;
-            }
+            var uri = new Uri(Origin);
+            byte[] body = jsonBody == null ? new byte[0] : Encoding.UTF8.GetBytes(jsonBody);
+            string head = method + " " + path + " HTTP/1.1\r\nHost: " + uri.Authority +
+                "\r\nConnection: close\r\nContent-Length: " + body.Length +
+                (jsonBody == null ? "" : "\r\nContent-Type: application/json") + "\r\n\r\n";
+            byte[] raw;
             try
             {
-                using (var resp = (HttpWebResponse)req.GetResponse())
-                using (var reader = new StreamReader(resp.GetResponseStream(), Encoding.UTF8))
+                using (var tcp = new System.Net.Sockets.TcpClient())
                 {
-                    return reader.ReadToEnd();
-                }
-            }
-            catch (WebException e)
-            {
-                string detail = "";
-                var resp = e.Response as HttpWebResponse;
-                if (resp != null)
-                {
-                    using (var reader = new StreamReader(resp.GetResponseStream(), Encoding.UTF8))
+                    tcp.ReceiveTimeout = 10000;
+                    tcp.SendTimeout = 10000;
+                    tcp.Connect(uri.Host, uri.Port);
+                    using (var stream = tcp.GetStream())
                     {
-                        detail = " " + (int)resp.StatusCode + " " + reader.ReadToEnd();
+                        byte[] h = Encoding.ASCII.GetBytes(head);
+                        stream.Write(h, 0, h.Length);
+                        stream.Write(body, 0, body.Length);
+                        var all = new MemoryStream();
+                        stream.CopyTo(all);
+                        raw = all.ToArray();
                     }
                 }
-                throw new InvalidOperationException("sim control " + method + " " + path + " failed:" + detail + " " + e.Message, e);
             }
+            catch (Exception e) when (e is IOException || e is System.Net.Sockets.SocketException)
+            {
+                throw new InvalidOperationException("sim control " + method + " " + path + " failed: " + e.Message, e);
+            }
+            int split = IndexOf(raw, Encoding.ASCII.GetBytes("\r\n\r\n"), 0);
+            string[] headers = split < 0 ? new string[0]
+                : Encoding.ASCII.GetString(raw, 0, split).Split(new[] { "\r\n" }, StringSplitOptions.None);
+            if (headers.Length == 0 || !headers[0].StartsWith("HTTP/1.", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("sim control " + method + " " + path + " failed: no HTTP answer");
+            }
+            int status = int.Parse(headers[0].Split(' ')[1]);
+            byte[] payload = new byte[raw.Length - split - 4];
+            Array.Copy(raw, split + 4, payload, 0, payload.Length);
+            foreach (string line in headers)
+            {
+                if (line.StartsWith("transfer-encoding:", StringComparison.OrdinalIgnoreCase) &&
+                    line.IndexOf("chunked", StringComparison.OrdinalIgnoreCase) >= 0)
+                {
+                    payload = Dechunk(payload);
+                }
+            }
+            string text = Encoding.UTF8.GetString(payload);
+            if (status < 200 || status > 299)
+            {
+                throw new InvalidOperationException("sim control " + method + " " + path + " failed: " + status + " " + text);
+            }
+            return text;
+        }
+
+        private static int IndexOf(byte[] haystack, byte[] needle, int from)
+        {
+            for (int i = from; i + needle.Length <= haystack.Length; i++)
+            {
+                int j = 0;
+                while (j < needle.Length && haystack[i + j] == needle[j]) j++;
+                if (j == needle.Length) return i;
+            }
+            return -1;
+        }
+
+        /// <summary>Decodes a chunked body; chunk sizes count bytes.</summary>
+        private static byte[] Dechunk(byte[] chunked)
+        {
+            var output = new MemoryStream();
+            byte[] crlf = { 13, 10 };
+            int pos = 0;
+            while (pos < chunked.Length)
+            {
+                int eol = IndexOf(chunked, crlf, pos);
+                if (eol < 0) break;
+                string sizeText = Encoding.ASCII.GetString(chunked, pos, eol - pos).Split(';')[0].Trim();
+                int size = Convert.ToInt32(sizeText, 16);
+                if (size == 0 || eol + 2 + size > chunked.Length) break;
+                output.Write(chunked, eol + 2, size);
+                pos = eol + 2 + size + 2;
+            }
+            return output.ToArray();
         }
 
         public List<LogEntry> Log()
