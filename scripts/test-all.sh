@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of ucwa from a clean clone on Debian with Rust: formatting and lints, the Rust
 # suites (library, C ABI, keep-alive, simulator), the C suite under AddressSanitizer, the Python
-# suite (pytest) and the C# suite (Mono). Installs what it needs (you are root). Every suite runs
-# even when an earlier one fails; the last line totals them, and the exit code is non-zero if any
-# suite failed or ran no test.
+# suite (pytest), the C# suite (Mono), and the Windows build (scripts/build-windows.sh: ucwa.dll,
+# ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh).
+# Installs what it needs (you are root). Every suite runs even when an earlier one fails; the
+# last line totals them, and the exit code is non-zero if any suite failed or ran no test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,8 +12,11 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
 apt_updated=0
-need() { # need COMMAND PACKAGE...
-  command -v "$1" >/dev/null 2>&1 && return 0
+need() { # need COMMAND-OR-PATH PACKAGE...   (a path: present when that file or directory exists)
+  case "$1" in
+    */*) [ -e "$1" ] && return 0 ;;
+    *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+  esac
   if [ "$apt_updated" = 0 ]; then apt-get update -qq >/dev/null; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${@:2}" >/dev/null
 }
@@ -22,20 +26,30 @@ need make make
 need python3 python3
 need mcs mono-mcs
 need mono mono-runtime
+# The Windows cross-build and Wine (see scripts/windows/env.sh for why Debian's Rust).
+need /usr/bin/rustc rustc-web
+need /usr/bin/cargo cargo-web
+need /usr/lib/rustlib/src/rust/library/std rust-web-src
+need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64
+need x86_64-w64-mingw32-g++ g++-mingw-w64-x86-64
+need /usr/lib/wine/wine64 wine64
 
 failed_suites=()
 passed=0
 failed=0
+timings=()
 
 # run NAME COMMAND...: runs a suite, keeps its output, and adds its counts to the totals.
 run() {
   local name=$1; shift
   echo "===== $name"
+  local start=$SECONDS
   "$@" 2>&1 | tee "$logs/$name.log"
   local rc=${PIPESTATUS[0]}
+  timings+=("$name $((SECONDS - start)) s")
   local p f
   case "$name" in
-    rust)
+    rust|windows-rust)
       p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/$name.log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
       f=$(grep -Eo '[0-9]+ failed;' "$logs/$name.log" | awk '{s+=$1} END {print s+0}') ;;
     python)
@@ -49,21 +63,40 @@ run() {
   esac
   p=${p:-0}; f=${f:-0}
   passed=$((passed + p)); failed=$((failed + f))
+  # A suite that ran nothing failed, whatever its exit status says.
   if [ "$rc" != 0 ] || [ "$p" = 0 ]; then
     failed_suites+=("$name (exit $rc, $p passed)")
   fi
 }
 
-echo "===== lint (cargo fmt --check, cargo clippy -D warnings)"
-if ! { cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings; }; then
-  failed_suites+=("lint")
-fi
+# step NAME COMMAND...: a step without test counts (lint, a build); it fails or it does not.
+step() {
+  local name=$1; shift
+  echo "===== $name"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  [ "$rc" = 0 ] || failed_suites+=("$name")
+  timings+=("$name $((SECONDS - start)) s")
+  return "$rc"
+}
+
+lint() { cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings; }
+step "lint (cargo fmt --check, cargo clippy -D warnings)" lint || true
 run rust cargo test --workspace
 run c bash bindings/c/run-tests.sh
 run python bash bindings/python/run-tests.sh
 run csharp bash bindings/csharp/run-tests.sh
+if step windows-build bash scripts/build-windows.sh; then
+  run windows-rust bash scripts/test-windows.sh rust
+  run windows-c bash scripts/test-windows.sh c
+  step windows-packages bash scripts/package-windows.sh || true
+else
+  # Without a fresh build the Windows suites would test stale or missing artifacts.
+  failed_suites+=("windows-rust (not run)" "windows-c (not run)" "windows-packages (not run)")
+fi
 
 echo "===== summary"
+printf 'time: %s\n' "${timings[@]}"
 if [ ${#failed_suites[@]} -gt 0 ]; then
   printf 'failed suite: %s\n' "${failed_suites[@]}"
   [ "$failed" = 0 ] && failed=${#failed_suites[@]}

@@ -8,6 +8,8 @@ use ucwa::ffi::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+// Not on Windows (see Cargo.toml): the Linux suite regenerates the header for every platform.
+#[cfg(not(windows))]
 #[test]
 fn committed_header_matches_cbindgen_output() {
     let config = cbindgen::Config::from_file(Path::new(ROOT).join("cbindgen.toml")).unwrap();

@@ -5,6 +5,8 @@
 #   build/nuget/Ucwa/README.md
 #   build/nuget/Ucwa/lib/netstandard2.0/Ucwa.dll (+ Ucwa.xml)   built here with mcs
 #   build/nuget/Ucwa/runtimes/linux-x64/native/libucwa.so       the Cargo build's library
+#   build/nuget/Ucwa/runtimes/win-x64/native/ucwa.dll           the Windows cross-build's, when
+#                                                               there is one (scripts/build-windows.sh)
 # It also stages the native library in Ucwa/runtimes/linux-x64/native/ (git-ignored), where
 # `dotnet pack Ucwa/Ucwa.csproj` picks it up, and finally loads the laid-out Ucwa.dll on mono
 # with only runtimes/linux-x64/native on the loader path to prove the two belong together.
@@ -14,7 +16,10 @@
 # later through their mscorlib facade, but the layout check is what this script is for.
 #
 # Environment: UCWA_LIBRARY overrides target/debug/libucwa.so (use a release build for a
-# package you publish; built with cargo only when missing).
+# package you publish; built with cargo only when missing). UCWA_WINDOWS_LIBRARY overrides
+# target/windows/dist/ucwa.dll; without either, the package is Linux-only. The Windows DLL
+# cannot be loaded here (no .NET on Windows): the check is that it exports every entry point
+# NativeMethods.cs imports, under the P/Invoke name "ucwa" that Windows resolves to ucwa.dll.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -38,6 +43,25 @@ cp "$lib" "$out/runtimes/$rid/native/libucwa.so"
 cp "$lib" "$here/Ucwa/runtimes/$rid/native/libucwa.so"
 cp "$here/README.md" "$out/README.md"
 
+win_lib="${UCWA_WINDOWS_LIBRARY:-$root/target/windows/dist/ucwa.dll}"
+win_file=
+if [ -f "$win_lib" ]; then
+  mkdir -p "$out/runtimes/win-x64/native" "$here/Ucwa/runtimes/win-x64/native"
+  cp "$win_lib" "$out/runtimes/win-x64/native/ucwa.dll"
+  cp "$win_lib" "$here/Ucwa/runtimes/win-x64/native/ucwa.dll"
+  win_file='    <file src="runtimes/win-x64/native/ucwa.dll" target="runtimes/win-x64/native" />'
+  imported=$(grep -Eo 'static extern [^(]+ (ucwa_[a-z0-9_]+)\(' "$here"/Ucwa/NativeMethods.cs |
+    grep -Eo 'ucwa_[a-z0-9_]+' | sort -u)
+  exported=$(x86_64-w64-mingw32-objdump -p "$win_lib" |
+    sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | awk '/\[ *[0-9]+\]/ {print $NF}' | sort -u)
+  missing=$(comm -23 <(echo "$imported") <(echo "$exported"))
+  if [ -z "$imported" ] || [ -n "$missing" ]; then
+    echo "win-x64/native/ucwa.dll lacks entry points NativeMethods.cs imports: ${missing:-(none found)}" >&2
+    exit 1
+  fi
+  echo "win-x64: ucwa.dll exports all $(echo "$imported" | wc -l) entry points NativeMethods.cs imports"
+fi
+
 cat > "$out/Ucwa.nuspec" <<NUSPEC
 <?xml version="1.0" encoding="utf-8"?>
 <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
@@ -58,6 +82,7 @@ cat > "$out/Ucwa.nuspec" <<NUSPEC
     <file src="lib/netstandard2.0/Ucwa.dll" target="lib/netstandard2.0" />
     <file src="lib/netstandard2.0/Ucwa.xml" target="lib/netstandard2.0" />
     <file src="runtimes/$rid/native/libucwa.so" target="runtimes/$rid/native" />
+$win_file
   </files>
 </package>
 NUSPEC

@@ -7,6 +7,9 @@
 #                                   target/debug; `cargo build -p ucwa` runs when neither exists)
 #   UCWA_WHEEL_STRIP=0              keep debug info in the shipped copy (default: strip it; a
 #                                   debug build is ~60 MB with it, a few MB without)
+#   UCWA_WHEEL_PLATFORM=win_amd64   tag the wheel for another platform than this one; with
+#                                   UCWA_LIBRARY=target/windows/dist/ucwa.dll this is the
+#                                   Windows wheel (scripts/package-windows.sh builds it so)
 #
 # The package is staged in a temporary directory so the source tree never holds a copy of the
 # library that could shadow a fresher workspace build. The wheel is tagged py3-none-<platform>
@@ -19,10 +22,16 @@ out=${1:-$here/dist}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
-case "$(uname -s)" in
-  Darwin) libname=libucwa.dylib ;;
-  MINGW*|MSYS*|CYGWIN*) libname=ucwa.dll ;;
-  *) libname=libucwa.so ;;
+case "${UCWA_LIBRARY:-}" in
+  *.dll) libname=ucwa.dll ;;
+  *.dylib) libname=libucwa.dylib ;;
+  *.so) libname=libucwa.so ;;
+  *)
+    case "$(uname -s)" in
+      Darwin) libname=libucwa.dylib ;;
+      MINGW*|MSYS*|CYGWIN*) libname=ucwa.dll ;;
+      *) libname=libucwa.so ;;
+    esac ;;
 esac
 
 lib=${UCWA_LIBRARY:-}
@@ -51,8 +60,15 @@ if [ "${UCWA_WHEEL_STRIP:-1}" != 0 ] && command -v strip >/dev/null 2>&1 && [ "$
   strip --strip-debug "$stage/ucwa/_native/$libname"
 fi
 
+if [ -n "${UCWA_WHEEL_PLATFORM:-}" ]; then
+  # bdist_wheel reads its platform from setup.cfg; the tag then names that platform, not ours.
+  printf '[bdist_wheel]\nplat_name = %s\n' "$UCWA_WHEEL_PLATFORM" > "$stage/setup.cfg"
+fi
+
 python3 -m pip wheel --no-deps --disable-pip-version-check -w "$out" "$stage" >&2
-wheel=$(ls -t "$out"/ucwa-*.whl | head -n 1)
+# The distribution is ucwa-presence (the name ucwa on PyPI is another project); its wheels are
+# named ucwa_presence-*.whl. The import name stays ucwa.
+wheel=$(ls -t "$out"/ucwa_presence-*.whl | head -n 1)
 case "$wheel" in
   *-none-any.whl) echo "build_wheel: $wheel is not platform-tagged" >&2; exit 1 ;;
 esac

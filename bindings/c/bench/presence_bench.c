@@ -22,8 +22,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,14 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <valgrind/callgrind.h>
 
 #include "json.h"
+#include "portable.h"
 #include "ucwa.h"
 
 #ifndef UCWA_SIM_DEFAULT
@@ -52,7 +49,7 @@ static const char *const PATH_USERS[PATH_COUNT] = { "alice@contoso.com", "carol@
 static const char *const PATH_PASSWORDS[PATH_COUNT] = { "alice-password", "carol-password",
                                                         "bob-password" };
 
-static pid_t g_sim_pid = -1;
+static portable_proc g_sim; /* common/portable.h: the launcher shared with the tests and demo */
 
 static void die(const char *fmt, ...)
 {
@@ -62,10 +59,7 @@ static void die(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
     va_end(ap);
-    if (g_sim_pid > 0) {
-        kill(g_sim_pid, SIGKILL);
-        waitpid(g_sim_pid, NULL, 0);
-    }
+    portable_stop(&g_sim, 0);
     exit(1);
 }
 
@@ -107,52 +101,10 @@ static void start_sim(char *url, size_t url_len)
                            "--user", "alice@contoso.com:alice-password",
                            "--user", "bob@contoso.com:bob-password",
                            "--user", "carol@contoso.com:carol-password", NULL };
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        die("pipe2: %s", strerror(errno));
+    char err[512];
+    if (!portable_start_sim(&g_sim, argv, url, url_len, 15000, err, sizeof err)) {
+        die("%s", err);
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        die("fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* the simulator dies with the bench */
-        if (getppid() != parent) {
-            _exit(127);
-        }
-        dup2(fds[1], STDOUT_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && !getenv("UCWA_SIM_STDERR")) {
-            dup2(devnull, STDERR_FILENO);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    g_sim_pid = pid;
-    size_t len = 0;
-    for (;;) {
-        struct pollfd p = { fds[0], POLLIN, 0 };
-        if (poll(&p, 1, 15000) <= 0) {
-            die("ucwa-sim printed no URL within 15 s");
-        }
-        char c;
-        if (read(fds[0], &c, 1) != 1) {
-            die("ucwa-sim exited before printing its URL");
-        }
-        if (c == '\n') {
-            break;
-        }
-        if (len + 1 < url_len) {
-            url[len++] = c;
-        }
-    }
-    url[len] = '\0';
-    if (len && url[len - 1] == '\r') {
-        url[--len] = '\0';
-    }
-    close(fds[0]);
     if (strncmp(url, "http://127.0.0.1:", 17) != 0) {
         die("unexpected first line from ucwa-sim: %s", url);
     }
@@ -160,20 +112,7 @@ static void start_sim(char *url, size_t url_len)
 
 static void stop_sim(void)
 {
-    if (g_sim_pid <= 0) {
-        return;
-    }
-    kill(g_sim_pid, SIGTERM);
-    for (int i = 0; i < 500; i++) {
-        if (waitpid(g_sim_pid, NULL, WNOHANG) == g_sim_pid) {
-            g_sim_pid = -1;
-            return;
-        }
-        usleep(10000);
-    }
-    kill(g_sim_pid, SIGKILL);
-    waitpid(g_sim_pid, NULL, 0);
-    g_sim_pid = -1;
+    portable_stop(&g_sim, 5000);
 }
 
 /* ----- libcurl helpers ----------------------------------------------------------------- */

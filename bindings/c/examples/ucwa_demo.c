@@ -16,23 +16,21 @@
  */
 #define _GNU_SOURCE
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 #ifdef __linux__
-#include <sys/prctl.h>
+#include <unistd.h>
 #endif
 
+#include "portable.h"
 #include "ucwa.h"
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
 
 #ifndef UCWA_SIM_DEFAULT
 #define UCWA_SIM_DEFAULT ""
@@ -110,15 +108,15 @@ static int step_end(uint32_t status, ucwa_error *err)
 
 /* ----- the bundled simulator ------------------------------------------------------------ */
 
+/* Processes go through common/portable.h, shared with the C tests and the benchmark. */
 typedef struct sim_process {
-    pid_t pid;
-    int stdout_fd;
+    portable_proc proc;
     char url[256];
 } sim_process;
 
 static int is_executable(const char *path)
 {
-    return path && *path && access(path, X_OK) == 0;
+    return portable_is_executable(path);
 }
 
 /* Finds ucwa-sim: --sim, $UCWA_SIM, beside this program, the workspace's target/debug (seen
@@ -134,6 +132,7 @@ static int find_sim(const char *explicit_path, char *out, size_t out_len)
         snprintf(out, out_len, "%s", env);
         return is_executable(out);
     }
+#ifdef __linux__
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -160,6 +159,7 @@ static int find_sim(const char *explicit_path, char *out, size_t out_len)
             }
         }
     }
+#endif
     const char *fallback[] = { UCWA_SIM_DEFAULT, "target/debug/ucwa-sim", "../../target/debug/ucwa-sim" };
     for (size_t i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
         if (is_executable(fallback[i])) {
@@ -172,92 +172,20 @@ static int find_sim(const char *explicit_path, char *out, size_t out_len)
 
 static void stop_sim(sim_process *sim)
 {
-    if (sim->pid <= 0) {
-        return;
-    }
-    kill(sim->pid, SIGTERM);
     /* Give it 3 s to exit on SIGTERM, then make sure. */
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(sim->pid, NULL, WNOHANG) == sim->pid) {
-            sim->pid = 0;
-            break;
-        }
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
-    if (sim->pid > 0) {
-        kill(sim->pid, SIGKILL);
-        waitpid(sim->pid, NULL, 0);
-        sim->pid = 0;
-    }
-    if (sim->stdout_fd >= 0) {
-        close(sim->stdout_fd);
-        sim->stdout_fd = -1;
-    }
+    portable_stop(&sim->proc, 3000);
 }
 
 /* Starts the simulator and reads its first stdout line, the discovery root URL. */
 static int start_sim(const char *path, sim_process *sim)
 {
-    int fds[2];
-    sim->pid = 0;
-    sim->stdout_fd = -1;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        fprintf(stderr, "pipe: %s\n", strerror(errno));
+    const char *argv[] = { path, "--listen", "127.0.0.1:0", NULL };
+    char err[512];
+    if (!portable_start_sim(&sim->proc, argv, sim->url, sizeof sim->url, 15000, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
         return 0;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "fork: %s\n", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return 0;
-    }
-    if (pid == 0) {
-#ifdef __linux__
-        /* The simulator goes away with the demo, even if the demo is killed. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent) {
-            _exit(127);
-        }
-#else
-        (void)parent;
-#endif
-        dup2(fds[1], STDOUT_FILENO);
-        execl(path, path, "--listen", "127.0.0.1:0", (char *)NULL);
-        fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    sim->pid = pid;
-    sim->stdout_fd = fds[0];
-
-    /* One byte at a time so nothing after the first line is taken from the pipe. */
-    size_t len = 0;
-    for (;;) {
-        char c;
-        ssize_t r = read(sim->stdout_fd, &c, 1);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            fprintf(stderr, "ucwa-sim exited before printing its URL\n");
-            stop_sim(sim);
-            return 0;
-        }
-        if (c == '\n') {
-            break;
-        }
-        if (len + 1 < sizeof sim->url) {
-            sim->url[len++] = c;
-        }
-    }
-    while (len > 0 && (sim->url[len - 1] == '\r' || sim->url[len - 1] == ' ')) {
-        len--;
-    }
-    sim->url[len] = '\0';
-    return len > 0;
+    return sim->url[0] != '\0';
 }
 
 /* ----- the flow ------------------------------------------------------------------------- */

@@ -1,14 +1,23 @@
 /*
  * harness.c: the runner of the C test suite (owned by bindings/c/tests).
  *
- * Runs every test of every table in its own forked child (see harness.h for why), with a
+ * Runs every test of every table in a fresh child process (see harness.h for why), with a
  * per-test time limit, prints one line per test and, as its LAST line, exactly
- * "N passed, M failed". Exits non-zero when a test failed or when no test ran.
+ * "N passed, M failed". Exits non-zero when a test failed or when no test ran. The tables are
+ * every `const test_case NAME[]` of the tests/test_*.c files: the Makefile lists them in a
+ * generated file (harness_tables), so a new test file joins the run without editing this one.
  *
- * Usage: ucwa_tests [SUBSTRING]   runs only the tests whose name contains SUBSTRING.
+ * The child: on POSIX a fork of the runner, in its own process group so that whatever it
+ * started goes down with it; on Windows the runner's own executable started again with
+ * "--run-one NAME" (Windows has no fork), whose simulators die with it through the job objects
+ * of common/portable.c.
+ *
+ * Usage: ucwa_tests [SUBSTRING...]   runs only the tests whose name contains one of them.
  * UCWA_TEST_TIMEOUT_S overrides the per-test limit (default 120 s; valgrind is slow).
  */
+#ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
+#endif
 
 #include "harness.h"
 
@@ -18,10 +27,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#ifdef _WIN32
+#include <windows.h>
+#else
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#endif
+
+#include "portable.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* Leak checking on even without ASAN_OPTIONS, and a leak report exits with 23 (not the 1 of a
@@ -82,16 +98,12 @@ ucwa_client *track_client(ucwa_client *client)
 
 int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return portable_now_ms();
 }
 
 void sleep_ms(int ms)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
+    portable_sleep_ms(ms);
 }
 
 const char *status_name(uint32_t status)
@@ -128,6 +140,52 @@ static int run_in_child(const test_case *t)
     return current_failures == 0 ? 0 : 1;
 }
 
+#ifdef _WIN32
+/* Starts this executable again for one test, waits with a time limit; 1 when it passed. */
+static int run_one(const test_case *t, int timeout_s)
+{
+    fflush(stdout);
+    fflush(stderr);
+    char self[MAX_PATH];
+    DWORD n = GetModuleFileNameA(NULL, self, sizeof self);
+    if (n == 0 || n >= sizeof self) {
+        printf("FAIL %s: GetModuleFileName: error %lu\n", t->name, GetLastError());
+        return 0;
+    }
+    const char *argv[] = { self, "--run-one", t->name, NULL };
+    portable_proc child;
+    char err[256];
+    int64_t start = now_ms();
+    if (!portable_spawn(&child, argv, 0, err, sizeof err)) {
+        printf("FAIL %s: %s\n", t->name, err);
+        return 0;
+    }
+    int status = -1;
+    int r = portable_wait(&child, timeout_s * 1000, &status);
+    /* Killing the child closes its handles, and with them the jobs of its simulators. */
+    portable_stop(&child, 0);
+    double secs = (double)(now_ms() - start) / 1000.0;
+    if (r == 0) {
+        printf("FAIL %s: no result after %d s (hung; killed)\n", t->name, timeout_s);
+        return 0;
+    }
+    if (r < 0) {
+        printf("FAIL %s: cannot wait for the test process\n", t->name);
+        return 0;
+    }
+    if (status == 0) {
+        printf("PASS %s (%.2f s)\n", t->name, secs);
+        return 1;
+    }
+    if (status == 1) {
+        printf("FAIL %s (%.2f s)\n", t->name, secs);
+    } else {
+        /* e.g. 0xC0000005: an access violation; 0xC0000135: a DLL not found */
+        printf("FAIL %s: crashed or exited with 0x%08X (%.2f s)\n", t->name, (unsigned)status, secs);
+    }
+    return 0;
+}
+#else
 /* Forks, runs the test, waits with a time limit; returns 1 when it passed. */
 static int run_one(const test_case *t, int timeout_s)
 {
@@ -185,24 +243,45 @@ static int run_one(const test_case *t, int timeout_s)
     return 0;
 }
 
+#endif
+
 int main(int argc, char **argv)
 {
-    const test_case *const tables[] = {
-        header_tests, robustness_tests, flow_tests, event_tests, concurrency_tests,
-        hardening_tests,
-    };
-    const char *filter = argc > 1 ? argv[1] : NULL;
+#ifdef _WIN32
+    if (argc == 3 && strcmp(argv[1], "--run-one") == 0) {
+        /* A crash ends the test process with its exception code (reported by the runner)
+         * instead of opening an error dialog or a debugger. */
+        SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX);
+        for (size_t i = 0; harness_tables[i]; i++) {
+            for (const test_case *t = harness_tables[i]; t->name; t++) {
+                if (strcmp(t->name, argv[2]) == 0) {
+                    return run_in_child(t);
+                }
+            }
+        }
+        printf("    no test named %s\n", argv[2]);
+        return 2;
+    }
+#endif
+    char **filters = argv + 1;
+    int filter_count = argc - 1;
     const char *limit = getenv("UCWA_TEST_TIMEOUT_S");
     int timeout_s = limit && atoi(limit) > 0 ? atoi(limit) : 120;
     int passed = 0;
     int failed = 0;
     int64_t start = now_ms();
 
+#ifndef _WIN32
     /* A simulator whose stdout reader went away must not take the runner with it. */
     signal(SIGPIPE, SIG_IGN);
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        for (const test_case *t = tables[i]; t->name; t++) {
-            if (filter && !strstr(t->name, filter)) {
+#endif
+    for (size_t i = 0; harness_tables[i]; i++) {
+        for (const test_case *t = harness_tables[i]; t->name; t++) {
+            int wanted = filter_count == 0;
+            for (int f = 0; f < filter_count && !wanted; f++) {
+                wanted = strstr(t->name, filters[f]) != NULL;
+            }
+            if (!wanted) {
                 continue;
             }
             if (run_one(t, timeout_s)) {

@@ -2,25 +2,12 @@
  * sim.c: the ucwa-sim fixture and control-API client declared in sim.h
  * (owned by bindings/c/tests).
  */
-#define _GNU_SOURCE
-
 #include "sim.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -31,22 +18,7 @@
 static void sim_stop(void *arg)
 {
     sim *s = arg;
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        int status;
-        int64_t deadline = now_ms() + 5000;
-        while (waitpid(s->pid, &status, WNOHANG) == 0) {
-            if (now_ms() > deadline) {
-                kill(s->pid, SIGKILL);
-                waitpid(s->pid, &status, 0);
-                break;
-            }
-            sleep_ms(5);
-        }
-    }
-    if (s->stdout_fd >= 0) {
-        close(s->stdout_fd);
-    }
+    portable_stop(&s->proc, 5000);
     free(s);
 }
 
@@ -55,10 +27,6 @@ sim *sim_start(const char *const *extra_args)
     const char *path = getenv("UCWA_SIM");
     if (!path || !*path) {
         path = UCWA_SIM_DEFAULT;
-    }
-    if (access(path, X_OK) != 0) {
-        harness_fail(__FILE__, __LINE__, "ucwa-sim not found at %s (build it: cargo build -p ucwa-sim, or set UCWA_SIM)", path);
-        return NULL;
     }
     const char *argv[48];
     size_t n = 0;
@@ -73,95 +41,24 @@ sim *sim_start(const char *const *extra_args)
     }
     argv[n] = NULL;
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        harness_fail(__FILE__, __LINE__, "pipe2: %s", strerror(errno));
-        return NULL;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        harness_fail(__FILE__, __LINE__, "fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return NULL;
-    }
-    if (pid == 0) {
-        /* The simulator dies with its test even if the test crashes. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) {
-            _exit(127);
-        }
-        dup2(fds[1], STDOUT_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0 && !getenv("UCWA_SIM_STDERR")) {
-            dup2(devnull, STDERR_FILENO);
-        }
-        execv(path, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-
     sim *s = calloc(1, sizeof *s);
     if (!s) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(fds[0]);
+        harness_fail(__FILE__, __LINE__, "out of memory");
         return NULL;
     }
-    s->pid = pid;
-    s->stdout_fd = fds[0];
+    char err[512];
+    if (!portable_start_sim(&s->proc, argv, s->url, sizeof s->url, 15000, err, sizeof err)) {
+        harness_fail(__FILE__, __LINE__, "%s (build it: cargo build -p ucwa-sim, or set UCWA_SIM)", err);
+        free(s);
+        return NULL;
+    }
     harness_defer(sim_stop, s);
-
-    /* The first line is the URL; read byte by byte so nothing after it is consumed. */
-    size_t len = 0;
-    int64_t deadline = now_ms() + 15000;
-    for (;;) {
-        struct pollfd p = { s->stdout_fd, POLLIN, 0 };
-        int left = (int)(deadline - now_ms());
-        if (left <= 0 || poll(&p, 1, left) <= 0) {
-            harness_fail(__FILE__, __LINE__, "ucwa-sim printed no URL within 15 s");
-            return NULL;
-        }
-        char c;
-        ssize_t r = read(s->stdout_fd, &c, 1);
-        if (r <= 0) {
-            harness_fail(__FILE__, __LINE__, "ucwa-sim exited before printing its URL");
-            return NULL;
-        }
-        if (c == '\n') {
-            break;
-        }
-        if (len + 1 < sizeof s->url) {
-            s->url[len++] = c;
-        }
-    }
-    s->url[len] = '\0';
-    if (len > 0 && s->url[len - 1] == '\r') {
-        s->url[--len] = '\0';
-    }
     const char *colon = strrchr(s->url, ':');
     if (strncmp(s->url, "http://127.0.0.1:", 17) != 0 || !colon || (s->port = atoi(colon + 1)) <= 0) {
         harness_fail(__FILE__, __LINE__, "unexpected first line from ucwa-sim: %s", s->url);
         return NULL;
     }
     return s;
-}
-
-static int send_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return 0;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 1;
 }
 
 /* Decodes a chunked body in place; returns its length, or -1 when malformed. */
@@ -196,19 +93,8 @@ int sim_http(const sim *s, const char *method, const char *path, const char *bod
     if (out_body) {
         *out_body = NULL;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    struct timeval tv = { 15, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)s->port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        close(fd);
+    portable_socket fd = portable_connect_loopback(s->port, 15);
+    if (fd == PORTABLE_NO_SOCKET) {
         return -1;
     }
     size_t body_len = body ? strlen(body) : 0;
@@ -218,9 +104,9 @@ int sim_http(const sim *s, const char *method, const char *path, const char *bod
                       "Accept: application/json\r\n%sContent-Length: %zu\r\n\r\n",
                       method, path, s->port,
                       body ? "Content-Type: application/json\r\n" : "", body_len);
-    if (hl <= 0 || (size_t)hl >= sizeof head || !send_all(fd, head, (size_t)hl) ||
-        (body_len && !send_all(fd, body, body_len))) {
-        close(fd);
+    if (hl <= 0 || (size_t)hl >= sizeof head || !portable_send_all(fd, head, (size_t)hl) ||
+        (body_len && !portable_send_all(fd, body, body_len))) {
+        portable_close_socket(fd);
         return -1;
     }
 
@@ -240,10 +126,7 @@ int sim_http(const sim *s, const char *method, const char *path, const char *bod
             buf = bigger;
             cap *= 2;
         }
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
+        long r = portable_recv(fd, buf + len, cap - len - 1);
         if (r <= 0) {
             break;
         }
@@ -263,7 +146,7 @@ int sim_http(const sim *s, const char *method, const char *path, const char *bod
             break;
         }
     }
-    close(fd);
+    portable_close_socket(fd);
     if (!buf) {
         return -1;
     }

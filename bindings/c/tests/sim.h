@@ -3,6 +3,8 @@
  *
  * sim_start launches one simulator on 127.0.0.1:0, reads its first stdout line (the discovery
  * root URL) and registers its shutdown with the harness, so every test gets its own server.
+ * Processes and sockets go through common/portable.h (POSIX and Windows; with
+ * UCWA_SIM_BROKER set, the simulator is started by the broker, see there).
  * The control API (/_sim/...) is spoken with a minimal HTTP/1.1 client over a loopback socket,
  * and its JSON is parsed with json.h so tests assert on exactly what the server saw.
  */
@@ -10,15 +12,14 @@
 #define UCWA_TESTS_SIM_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "json.h"
+#include "portable.h"
 #include "ucwa.h"
 
 typedef struct sim {
-    pid_t pid;
-    int stdout_fd;
-    char url[256];   /* discovery root, e.g. "http://127.0.0.1:41234/" */
+    portable_proc proc; /* the simulator process (or its broker connection) */
+    char url[256];      /* discovery root, e.g. "http://127.0.0.1:41234/" */
     int port;
 } sim;
 

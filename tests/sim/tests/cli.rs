@@ -45,6 +45,10 @@ impl Running {
             .expect("a line on stdout")
     }
 
+    /// Sends a signal with kill(1). The signal tests are Unix-only: Windows has no signal to
+    /// send a console process that does not share our console (ucwa-sim stops on Ctrl+C there,
+    /// which only its own console can send), and `Drop` stops it with TerminateProcess.
+    #[cfg(unix)]
     fn signal(&self, sig: &str) {
         let status = Command::new("kill")
             .args([sig, &self.child.id().to_string()])
@@ -54,6 +58,7 @@ impl Running {
     }
 
     /// Waits (bounded) for the process to exit and returns whether it exited successfully.
+    #[cfg(unix)]
     fn wait_exit(&mut self) -> bool {
         let end = Instant::now() + Duration::from_secs(10);
         while Instant::now() < end {
@@ -75,6 +80,7 @@ impl Drop for Running {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn prints_the_root_url_alone_as_its_first_line_and_exits_cleanly_on_sigterm() {
     let mut sim = Running::start(&[]);
@@ -101,6 +107,7 @@ fn prints_the_root_url_alone_as_its_first_line_and_exits_cleanly_on_sigterm() {
     assert!(sim.wait_exit(), "exit status 0 on SIGTERM");
 }
 
+#[cfg(unix)]
 #[test]
 fn exits_cleanly_on_sigint() {
     let mut sim = Running::start(&["--listen", "127.0.0.1:0"]);
