@@ -4,9 +4,9 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::handles::Registry;
+use super::handles::{Handled, Registry};
 use super::strings::{arg, opt_arg, to_owned_c};
-use super::{ucwa_error, ucwa_status};
+use super::{ucwa_availability, ucwa_error, ucwa_status};
 use crate::error::{Error, Step};
 use crate::types::Availability;
 use crate::Client;
@@ -17,10 +17,18 @@ pub struct ucwa_client {
     _private: (),
 }
 
-pub(crate) static CLIENTS: Registry<Client> = Registry::new();
+static CLIENTS: Registry<Client> = Registry::new();
 
-pub(crate) fn client(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
-    CLIENTS.get(handle as usize).ok_or_else(|| {
+impl Handled for Client {
+    type C = ucwa_client;
+    fn registry() -> &'static Registry<Client> {
+        &CLIENTS
+    }
+}
+
+/// The live client behind a handle, or INVALID_HANDLE.
+pub(crate) fn lookup(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
+    Client::lookup(handle).ok_or_else(|| {
         Error::InvalidHandle(
             "the ucwa_client handle is NULL, freed or not one this library made".into(),
         )
@@ -64,7 +72,7 @@ pub extern "C" fn ucwa_client_new(
         let server = arg(server, "server")?;
         require_out(out_client, "out_client")?;
         let c = Client::new(server)?;
-        write_out(out_client, CLIENTS.insert(c) as *mut ucwa_client);
+        write_out(out_client, c.into_handle());
         Ok(())
     })
 }
@@ -91,8 +99,7 @@ pub extern "C" fn ucwa_client_set_option(
     value: *const c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.set_option(arg(key, "key")?, arg(value, "value")?)
     })
 }
@@ -115,8 +122,7 @@ pub extern "C" fn ucwa_sign_in(
     password: *const c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.sign_in(arg(username, "username")?, arg(password, "password")?)
     })
 }
@@ -135,8 +141,7 @@ pub extern "C" fn ucwa_make_me_available(
     sign_in_as: u32,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.make_me_available(Availability::from_abi(sign_in_as)?)
     })
 }
@@ -154,8 +159,7 @@ pub extern "C" fn ucwa_set_availability(
     availability: u32,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.set_availability(Availability::from_abi(availability)?)
     })
 }
@@ -171,10 +175,7 @@ pub extern "C" fn ucwa_reset_availability(
     client: *mut ucwa_client,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
-        c.reset_availability()
-    })
+    ffi_client!(client, out_error, |c| { c.reset_availability() })
 }
 
 /// Reads the user's presence from the server.
@@ -193,15 +194,17 @@ pub extern "C" fn ucwa_get_presence(
     out_activity: *mut *mut c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         require_out(out_availability, "out_availability")?;
         let p = c.presence()?;
         let activity = match (&p.activity, out_activity.is_null()) {
             (Some(a), false) => to_owned_c(Step::GetPresence, a)?,
             _ => std::ptr::null_mut(),
         };
-        write_out(out_availability, p.availability as u32);
+        write_out(
+            out_availability,
+            ucwa_availability::from(p.availability) as u32,
+        );
         write_out(out_activity, activity);
         Ok(())
     })
@@ -220,8 +223,7 @@ pub extern "C" fn ucwa_set_note(
     message: *const c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.set_note(opt_arg(message, "message")?.unwrap_or(""))
     })
 }
@@ -240,8 +242,7 @@ pub extern "C" fn ucwa_get_note(
     out_message: *mut *mut c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         require_out(out_message, "out_message")?;
         let note = c.note()?;
         let s = match note {
@@ -266,8 +267,7 @@ pub extern "C" fn ucwa_set_location(
     location: *const c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         c.set_location(opt_arg(location, "location")?.unwrap_or(""))
     })
 }
@@ -286,8 +286,7 @@ pub extern "C" fn ucwa_get_location(
     out_location: *mut *mut c_char,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         require_out(out_location, "out_location")?;
         let loc = c.location()?;
         let s = match loc {
@@ -309,10 +308,7 @@ pub extern "C" fn ucwa_report_activity(
     client: *mut ucwa_client,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
-        c.report_activity()
-    })
+    ffi_client!(client, out_error, |c| { c.report_activity() })
 }
 
 /// Signs out: stops the keep-alive, DELETEs the application, and forgets the token, the
@@ -328,10 +324,7 @@ pub extern "C" fn ucwa_sign_out(
     client: *mut ucwa_client,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
-        c.sign_out()
-    })
+    ffi_client!(client, out_error, |c| { c.sign_out() })
 }
 
 /// Frees a client: stops its background work, signs out (bounded to 5 s), and wipes its
@@ -343,7 +336,7 @@ pub extern "C" fn ucwa_sign_out(
 #[no_mangle]
 pub extern "C" fn ucwa_client_free(client: *mut ucwa_client) {
     ffi_value!((), {
-        if let Some(c) = CLIENTS.remove(client as usize) {
+        if let Some(c) = Client::release(client) {
             c.close();
         }
     })
@@ -361,8 +354,7 @@ pub extern "C" fn ucwa_client_request_count(
     out_count: *mut u64,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = self::client(client)?;
+    ffi_client!(client, out_error, |c| {
         require_out(out_count, "out_count")?;
         write_out(out_count, c.request_count());
         Ok(())

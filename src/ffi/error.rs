@@ -4,8 +4,8 @@
 use std::any::Any;
 use std::ffi::{c_char, CString};
 
-use super::handles::Registry;
-use super::strings::lendable;
+use super::handles::{Handled, Registry};
+use super::strings::{lendable, lent};
 use super::ucwa_status;
 use crate::error::{Error, Status};
 
@@ -23,7 +23,14 @@ pub(crate) struct ErrorObj {
     subcode: Option<CString>,
 }
 
-pub(crate) static ERRORS: Registry<ErrorObj> = Registry::new();
+static ERRORS: Registry<ErrorObj> = Registry::new();
+
+impl Handled for ErrorObj {
+    type C = ucwa_error;
+    fn registry() -> &'static Registry<ErrorObj> {
+        &ERRORS
+    }
+}
 
 /// Registers an owned error object for `e` and returns its handle.
 pub(crate) fn new_error(e: &Error) -> *mut ucwa_error {
@@ -34,7 +41,7 @@ pub(crate) fn new_error(e: &Error) -> *mut ucwa_error {
         code: e.code().map(lendable),
         subcode: e.subcode().map(lendable),
     };
-    ERRORS.insert(obj) as *mut ucwa_error
+    obj.into_handle()
 }
 
 /// Ends an `ffi_status!` body: the status, and the owned error (or NULL) in `out_error`.
@@ -52,7 +59,7 @@ pub(crate) fn finish(
         // one `ucwa_error *` when it is not NULL.
         unsafe { *out_error = err };
     } else if !err.is_null() {
-        ERRORS.remove(err as usize);
+        ErrorObj::release(err);
     }
     status
 }
@@ -66,19 +73,14 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
     format!("a bug in ucwa was caught at the C boundary ({what}); please report it")
 }
 
-fn get(error: *const ucwa_error) -> Option<std::sync::Arc<ErrorObj>> {
-    ERRORS.get(error as usize)
-}
-
 /// The status of an error (one of the ucwa_status values).
 /// Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
-    ffi_value!(ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32, {
-        get(error).map_or(ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32, |e| {
-            e.status as u32
-        })
-    })
+    let invalid = ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32;
+    ffi_read!(error => ErrorObj, invalid, |e: &ErrorObj| ucwa_status::from(
+        e.status
+    ) as u32)
 }
 
 /// A message for people, e.g. "set presence: server answered 409 Conflict/MakeMeAvailableRequired: ...".
@@ -89,30 +91,22 @@ pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
 /// "invalid ucwa_error handle". Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_message(error: *const ucwa_error) -> *const c_char {
-    ffi_value!(c"invalid ucwa_error handle".as_ptr(), {
-        match get(error) {
-            Some(e) => e.message.as_ptr(),
-            None => c"invalid ucwa_error handle".as_ptr(),
-        }
-    })
+    let invalid = c"invalid ucwa_error handle".as_ptr();
+    ffi_read!(error => ErrorObj, invalid, |e: &ErrorObj| e.message.as_ptr())
 }
 
 /// The HTTP status of the response behind the error; 0 when there was no HTTP response or the
 /// handle is invalid. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_http_status(error: *const ucwa_error) -> u16 {
-    ffi_value!(0, { get(error).map_or(0, |e| e.http_status) })
+    ffi_read!(error => ErrorObj, 0, |e: &ErrorObj| e.http_status)
 }
 
 /// The UCWA error "code" (e.g. "Conflict"); NULL if the server sent none or the handle is
 /// invalid. Returns a borrowed string, valid until ucwa_error_free(error). Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        get(error)
-            .and_then(|e| e.code.as_ref().map(|c| c.as_ptr()))
-            .unwrap_or(std::ptr::null())
-    })
+    ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.code))
 }
 
 /// The UCWA error "subcode" (e.g. "MakeMeAvailableRequired"); NULL if the server sent none or
@@ -120,11 +114,7 @@ pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
 /// Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_subcode(error: *const ucwa_error) -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        get(error)
-            .and_then(|e| e.subcode.as_ref().map(|c| c.as_ptr()))
-            .unwrap_or(std::ptr::null())
-    })
+    ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.subcode))
 }
 
 /// Frees an error object; its borrowed strings die with it.
@@ -132,6 +122,6 @@ pub extern "C" fn ucwa_error_subcode(error: *const ucwa_error) -> *const c_char 
 #[no_mangle]
 pub extern "C" fn ucwa_error_free(error: *mut ucwa_error) {
     ffi_value!((), {
-        ERRORS.remove(error as usize);
+        ErrorObj::release(error);
     })
 }

@@ -2,16 +2,15 @@
 //! ever runs host code; read with accessors, freed with `ucwa_event_free`.
 
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::client::{client as lookup_client, write_out};
+use super::client::write_out;
 use super::error::new_error;
-use super::handles::Registry;
-use super::strings::lendable;
-use super::{ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_status};
+use super::handles::{Handled, Registry};
+use super::strings::{lendable, lent};
+use super::{ucwa_availability, ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_status};
 use crate::error::Error;
-use crate::types::{Availability, ConnectionState, Event};
+use crate::types::Event;
 
 /// One event from a client's keep-alive supervisor. Opaque; read it with the ucwa_event_*
 /// accessors and free it with ucwa_event_free.
@@ -27,8 +26,11 @@ pub(crate) struct EventObj {
 
 static EVENTS: Registry<EventObj> = Registry::new();
 
-fn get(event: *const ucwa_event) -> Option<Arc<EventObj>> {
-    EVENTS.get(event as usize)
+impl Handled for EventObj {
+    type C = ucwa_event;
+    fn registry() -> &'static Registry<EventObj> {
+        &EVENTS
+    }
 }
 
 /// Waits up to timeout_ms for the client's next event (0 = just look).
@@ -48,8 +50,7 @@ pub extern "C" fn ucwa_client_next_event(
     out_event: *mut *mut ucwa_event,
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
-    ffi_status!(out_error, {
-        let c = lookup_client(client)?;
+    ffi_client!(client, out_error, |c| {
         if out_event.is_null() {
             return Err(Error::InvalidArgument("out_event is NULL".into()));
         }
@@ -64,11 +65,12 @@ pub extern "C" fn ucwa_client_next_event(
                     }
                     _ => (None, None),
                 };
-                EVENTS.insert(EventObj {
+                EventObj {
                     event,
                     activity,
                     text,
-                }) as *mut ucwa_event
+                }
+                .into_handle()
             }
         };
         write_out(out_event, handle);
@@ -80,25 +82,20 @@ pub extern "C" fn ucwa_client_next_event(
 /// handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
-    ffi_value!(0, {
-        get(event).map_or(ucwa_event_kind::UCWA_EVENT_KIND_NONE as u32, |e| {
-            e.event.kind() as u32
-        })
-    })
+    let none = ucwa_event_kind::UCWA_EVENT_KIND_NONE as u32;
+    ffi_read!(event => EventObj, none, |e: &EventObj| ucwa_event_kind::from(
+        e.event.kind()
+    ) as u32)
 }
 
 /// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
 /// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
-    ffi_value!(0, {
-        match get(event).as_deref() {
-            Some(EventObj {
-                event: Event::PresenceChanged(p),
-                ..
-            }) => p.availability as u32,
-            _ => Availability::Unspecified as u32,
-        }
+    let none = ucwa_availability::UCWA_AVAILABILITY_UNSPECIFIED as u32;
+    ffi_read!(event => EventObj, none, |e: &EventObj| match &e.event {
+        Event::PresenceChanged(p) => ucwa_availability::from(p.availability) as u32,
+        _ => none,
     })
 }
 
@@ -107,18 +104,16 @@ pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
 /// or an invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_activity(event: *const ucwa_event) -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        get(event)
-            .and_then(|e| e.activity.as_ref().map(|s| s.as_ptr()))
-            .unwrap_or(std::ptr::null())
-    })
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.activity))
 }
 
-fn text_of(event: *const ucwa_event, kind: ucwa_event_kind) -> *const c_char {
-    get(event)
-        .filter(|e| e.event.kind() as u32 == kind as u32)
-        .and_then(|e| e.text.as_ref().map(|s| s.as_ptr()))
-        .unwrap_or(std::ptr::null())
+/// The lent text of an event of `kind` (NULL for any other kind).
+fn text_of(e: &EventObj, kind: ucwa_event_kind) -> *const c_char {
+    if ucwa_event_kind::from(e.event.kind()) == kind {
+        lent(&e.text)
+    } else {
+        std::ptr::null()
+    }
 }
 
 /// For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
@@ -126,9 +121,10 @@ fn text_of(event: *const ucwa_event, kind: ucwa_event_kind) -> *const c_char {
 /// invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        text_of(event, ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED)
-    })
+    ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
+        e,
+        ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED
+    ))
 }
 
 /// For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
@@ -136,34 +132,20 @@ pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
 /// invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_location(event: *const ucwa_event) -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        text_of(event, ucwa_event_kind::UCWA_EVENT_KIND_LOCATION_CHANGED)
-    })
+    ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
+        e,
+        ucwa_event_kind::UCWA_EVENT_KIND_LOCATION_CHANGED
+    ))
 }
 
 /// For UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED: the new state (a ucwa_connection_state
 /// value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_connection_state(event: *const ucwa_event) -> u32 {
-    ffi_value!(0, {
-        match get(event).as_deref() {
-            Some(EventObj {
-                event: Event::ConnectionStateChanged { state, .. },
-                ..
-            }) => match state {
-                ConnectionState::Connected => {
-                    ucwa_connection_state::UCWA_CONNECTION_STATE_CONNECTED as u32
-                }
-                ConnectionState::Recovering => {
-                    ucwa_connection_state::UCWA_CONNECTION_STATE_RECOVERING as u32
-                }
-                ConnectionState::Recovered => {
-                    ucwa_connection_state::UCWA_CONNECTION_STATE_RECOVERED as u32
-                }
-                ConnectionState::Lost => ucwa_connection_state::UCWA_CONNECTION_STATE_LOST as u32,
-            },
-            _ => ucwa_connection_state::UCWA_CONNECTION_STATE_NONE as u32,
-        }
+    let none = ucwa_connection_state::UCWA_CONNECTION_STATE_NONE as u32;
+    ffi_read!(event => EventObj, none, |e: &EventObj| match &e.event {
+        Event::ConnectionStateChanged { state, .. } => ucwa_connection_state::from(*state) as u32,
+        _ => none,
     })
 }
 
@@ -172,18 +154,12 @@ pub extern "C" fn ucwa_event_connection_state(event: *const ucwa_event) -> u32 {
 /// (e.g. a sign-out the host asked for) or the handle is invalid. Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_event_reason(event: *const ucwa_event) -> *mut ucwa_error {
-    ffi_value!(std::ptr::null_mut(), {
-        match get(event).as_deref() {
-            Some(EventObj {
-                event:
-                    Event::ConnectionStateChanged {
-                        reason: Some(r), ..
-                    }
-                    | Event::SignedOut { reason: Some(r) },
-                ..
-            }) => new_error(r),
-            _ => std::ptr::null_mut(),
+    ffi_read!(event => EventObj, std::ptr::null_mut(), |e: &EventObj| match &e.event {
+        Event::ConnectionStateChanged {
+            reason: Some(r), ..
         }
+        | Event::SignedOut { reason: Some(r) } => new_error(r),
+        _ => std::ptr::null_mut(),
     })
 }
 
@@ -192,6 +168,6 @@ pub extern "C" fn ucwa_event_reason(event: *const ucwa_event) -> *mut ucwa_error
 #[no_mangle]
 pub extern "C" fn ucwa_event_free(event: *mut ucwa_event) {
     ffi_value!((), {
-        EVENTS.remove(event as usize);
+        EventObj::release(event);
     })
 }

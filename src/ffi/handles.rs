@@ -2,7 +2,9 @@
 //! stale, doubled or garbage handle is an error instead of memory corruption.
 //!
 //! Ids come from one counter shared by every registry, so a handle of one type is never valid
-//! as another. The value handed to C is the id itself, shaped like an aligned pointer.
+//! as another. The value handed to C is the id itself, shaped like an aligned pointer. Each
+//! object type names its opaque C type and its registry once ([`Handled`]); the casts between
+//! pointers and ids happen only in this file.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,5 +54,28 @@ impl<T> Registry<T> {
             return None;
         }
         self.lock().remove(&id)
+    }
+}
+
+/// An object handed to C as an opaque handle of type `C`.
+pub trait Handled: Sized + Send + Sync + 'static {
+    /// The opaque C type that stands for the object.
+    type C;
+
+    fn registry() -> &'static Registry<Self>;
+
+    /// Registers the object and returns its handle.
+    fn into_handle(self) -> *mut Self::C {
+        Self::registry().insert(self) as *mut Self::C
+    }
+
+    /// The live object behind a handle (NULL, freed and garbage handles give `None`).
+    fn lookup(handle: *const Self::C) -> Option<Arc<Self>> {
+        Self::registry().get(handle as usize)
+    }
+
+    /// Unregisters a handle; `None` when it was not live.
+    fn release(handle: *const Self::C) -> Option<Arc<Self>> {
+        Self::registry().remove(handle as usize)
     }
 }

@@ -9,6 +9,10 @@
 
 #[macro_use]
 mod boundary;
+
+// Its own group, so that rustfmt keeps it first and the header lists the version functions first.
+mod version;
+
 mod client;
 mod error;
 mod event;
@@ -21,11 +25,26 @@ pub use client::*;
 pub use error::*;
 pub use event::*;
 pub use strings::ucwa_string_free;
+pub use version::*;
 
-use std::ffi::c_char;
+use crate::types::{Availability, ConnectionState, EventKind};
+use crate::Status;
 
-/// The ABI version: bumped on any incompatible change to this header. Bindings check it.
-pub const UCWA_ABI_VERSION: u32 = 1;
+/// The one mapping between a Rust enum and its C twin: each pair of variants is listed once,
+/// their numeric values are checked equal when the crate compiles, and `From` is generated, so
+/// either side may be passed on as `u32`.
+macro_rules! abi_mirror {
+    ($rust:ident => $abi:ident { $($r:ident => $a:ident),* $(,)? }) => {
+        $(const _: () = assert!($rust::$r as u32 == $abi::$a as u32);)*
+        impl From<$rust> for $abi {
+            fn from(v: $rust) -> $abi {
+                match v {
+                    $($rust::$r => $abi::$a),*
+                }
+            }
+        }
+    };
+}
 
 /// The status every fallible call returns. Values are fixed forever; none is ever reused.
 #[repr(u32)]
@@ -55,27 +74,6 @@ pub enum ucwa_status {
     UCWA_ERROR_INSECURE = 10,
     /// A bug (a caught panic); the process keeps running.
     UCWA_ERROR_INTERNAL = 11,
-}
-
-impl From<crate::Status> for ucwa_status {
-    fn from(s: crate::Status) -> Self {
-        use crate::Status as S;
-        use ucwa_status::*;
-        match s {
-            S::Ok => UCWA_OK,
-            S::InvalidArgument => UCWA_ERROR_INVALID_ARGUMENT,
-            S::InvalidHandle => UCWA_ERROR_INVALID_HANDLE,
-            S::InvalidState => UCWA_ERROR_INVALID_STATE,
-            S::Network => UCWA_ERROR_NETWORK,
-            S::Timeout => UCWA_ERROR_TIMEOUT,
-            S::Tls => UCWA_ERROR_TLS,
-            S::Authentication => UCWA_ERROR_AUTHENTICATION,
-            S::Server => UCWA_ERROR_SERVER,
-            S::Protocol => UCWA_ERROR_PROTOCOL,
-            S::Insecure => UCWA_ERROR_INSECURE,
-            S::Internal => UCWA_ERROR_INTERNAL,
-        }
-    }
 }
 
 /// An availability. 1..6 can be set; 7..10 are only ever read; 0 means "let the server
@@ -139,25 +137,47 @@ pub enum ucwa_connection_state {
     UCWA_CONNECTION_STATE_LOST = 4,
 }
 
-/// The ABI version this library implements (UCWA_ABI_VERSION when it was built).
-/// Never fails; thread-safe.
-#[no_mangle]
-pub extern "C" fn ucwa_abi_version() -> u32 {
-    ffi_value!(0, { UCWA_ABI_VERSION })
-}
+abi_mirror!(Status => ucwa_status {
+    Ok => UCWA_OK,
+    InvalidArgument => UCWA_ERROR_INVALID_ARGUMENT,
+    InvalidHandle => UCWA_ERROR_INVALID_HANDLE,
+    InvalidState => UCWA_ERROR_INVALID_STATE,
+    Network => UCWA_ERROR_NETWORK,
+    Timeout => UCWA_ERROR_TIMEOUT,
+    Tls => UCWA_ERROR_TLS,
+    Authentication => UCWA_ERROR_AUTHENTICATION,
+    Server => UCWA_ERROR_SERVER,
+    Protocol => UCWA_ERROR_PROTOCOL,
+    Insecure => UCWA_ERROR_INSECURE,
+    Internal => UCWA_ERROR_INTERNAL,
+});
 
-/// The library version, e.g. "0.1.0".
-/// Returns a static string: never free it. Never fails; thread-safe.
-#[no_mangle]
-pub extern "C" fn ucwa_version() -> *const c_char {
-    ffi_value!(std::ptr::null(), {
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-    })
-}
+abi_mirror!(Availability => ucwa_availability {
+    Unspecified => UCWA_AVAILABILITY_UNSPECIFIED,
+    Online => UCWA_AVAILABILITY_ONLINE,
+    Busy => UCWA_AVAILABILITY_BUSY,
+    DoNotDisturb => UCWA_AVAILABILITY_DO_NOT_DISTURB,
+    BeRightBack => UCWA_AVAILABILITY_BE_RIGHT_BACK,
+    Away => UCWA_AVAILABILITY_AWAY,
+    OffWork => UCWA_AVAILABILITY_OFF_WORK,
+    IdleOnline => UCWA_AVAILABILITY_IDLE_ONLINE,
+    IdleBusy => UCWA_AVAILABILITY_IDLE_BUSY,
+    Offline => UCWA_AVAILABILITY_OFFLINE,
+    Unknown => UCWA_AVAILABILITY_UNKNOWN,
+});
 
-/// A short English description of a status value, e.g. "invalid handle"; an unknown value gets
-/// "unknown status". Returns a static string: never free it. Never fails; thread-safe.
-#[no_mangle]
-pub extern "C" fn ucwa_status_str(status: u32) -> *const c_char {
-    ffi_value!(c"unknown status".as_ptr(), { strings::status_str(status) })
-}
+abi_mirror!(EventKind => ucwa_event_kind {
+    PresenceChanged => UCWA_EVENT_KIND_PRESENCE_CHANGED,
+    NoteChanged => UCWA_EVENT_KIND_NOTE_CHANGED,
+    LocationChanged => UCWA_EVENT_KIND_LOCATION_CHANGED,
+    ConnectionStateChanged => UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED,
+    ApplicationRecreated => UCWA_EVENT_KIND_APPLICATION_RECREATED,
+    SignedOut => UCWA_EVENT_KIND_SIGNED_OUT,
+});
+
+abi_mirror!(ConnectionState => ucwa_connection_state {
+    Connected => UCWA_CONNECTION_STATE_CONNECTED,
+    Recovering => UCWA_CONNECTION_STATE_RECOVERING,
+    Recovered => UCWA_CONNECTION_STATE_RECOVERED,
+    Lost => UCWA_CONNECTION_STATE_LOST,
+});

@@ -47,6 +47,11 @@ pub fn to_owned_c(step: crate::Step, s: &str) -> Result<*mut c_char, Error> {
     Ok(ptr)
 }
 
+/// The borrowed C view of an optional lent string (NULL when absent).
+pub fn lent(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+}
+
 /// A C copy of a string for an object that lends it out (errors, events); interior NULs are
 /// dropped because these strings are for people to read.
 pub fn lendable(s: &str) -> CString {
