@@ -12,6 +12,10 @@
  * - Outputs are written only on success. out_error may be NULL; when it is not, it receives an
  *   owned error (free with ucwa_error_free) on failure and NULL on success.
  * - Owned strings are freed with ucwa_string_free; borrowed ones say until when they live.
+ * - Every call that talks to the server finishes within its time bound: one exchange within
+ *   the timeout_ms option, a whole call (with its recovery and retries) within 4 x timeout_ms.
+ * - Each function lists the statuses it returns; any function that returns a status may also
+ *   return UCWA_ERROR_INTERNAL (a caught bug: the process keeps running).
  */
 
 #ifndef UCWA_H
@@ -269,10 +273,8 @@ const char *ucwa_status_str(uint32_t status);
  *   or a bare SIP domain ("contoso.com": lyncdiscoverinternal.<d>, then lyncdiscover.<d>,
  *   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
  * - out_client: receives the new handle on success; free it with ucwa_client_free.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
- * Thread-safe.
  */
 ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_error **out_error);
 
@@ -288,10 +290,8 @@ ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_e
  * regular file of at most 1 MiB; it is read and parsed here, once, and never again.
  *
  * - key, value: NUL-terminated UTF-8.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, unknown key, bad value; nothing changes).
- * Thread-safe.
  */
 ucwa_status ucwa_client_set_option(ucwa_client *client,
                                    const char *key,
@@ -306,10 +306,8 @@ ucwa_status ucwa_client_set_option(ucwa_client *client,
  * sent only to token endpoints on the sign-in domain, the discovery domain or allowed_hosts,
  * and never logged or put into an error message.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT, INVALID_STATE (already signed in), NETWORK,
- * TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE. Thread-safe.
+ * TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_sign_in(ucwa_client *client,
                          const char *username,
@@ -321,10 +319,10 @@ ucwa_status ucwa_sign_in(ucwa_client *client,
  * keep-alive (activity reports every keepalive_interval_s).
  *
  * - sign_in_as: UCWA_AVAILABILITY_UNSPECIFIED (0) lets the server choose, or 1..6.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT (7..10 or out of range; nothing is sent),
- * INVALID_STATE (not signed in), and the network/server errors of ucwa_sign_in. Thread-safe.
+ * INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+ * INSECURE.
  */
 ucwa_status ucwa_make_me_available(ucwa_client *client,
                                    uint32_t sign_in_as,
@@ -333,11 +331,9 @@ ucwa_status ucwa_make_me_available(ucwa_client *client,
 /**
  * Sets the availability (1..6); it becomes the state the keep-alive keeps true. One request.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT (0, 7..10 or out of range; nothing is sent),
- * INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, SERVER…
- * Thread-safe.
+ * INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_set_availability(ucwa_client *client,
                                   uint32_t availability,
@@ -347,9 +343,8 @@ ucwa_status ucwa_set_availability(ucwa_client *client,
  * Resets the availability (an empty POST): the server derives it again from activity and
  * calendar; the keep-alive then keeps no particular availability.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
- * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
+ * PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_reset_availability(ucwa_client *client, ucwa_error **out_error);
 
@@ -359,10 +354,10 @@ ucwa_status ucwa_reset_availability(ucwa_client *client, ucwa_error **out_error)
  * - out_availability: required; receives a ucwa_availability value (1..10).
  * - out_activity: may be NULL; else receives an owned string (free with ucwa_string_free), or
  *   NULL when the server sent no activity.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL
- * out_availability), INVALID_STATE, NETWORK, TIMEOUT, SERVER, PROTOCOL. Thread-safe.
+ * out_availability), INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+ * INSECURE.
  */
 ucwa_status ucwa_get_presence(ucwa_client *client,
                               uint32_t *out_availability,
@@ -373,10 +368,8 @@ ucwa_status ucwa_get_presence(ucwa_client *client,
  * Sets the personal note. NULL or "" clears it. It becomes part of the state re-applied after
  * recovery.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
- * Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
- * Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_set_note(ucwa_client *client, const char *message, ucwa_error **out_error);
 
@@ -385,10 +378,9 @@ ucwa_status ucwa_set_note(ucwa_client *client, const char *message, ucwa_error *
  *
  * - out_message: required; receives an owned string (free with ucwa_string_free), or NULL when
  *   there is no note.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
- * INVALID_STATE, NETWORK, SERVER… Thread-safe.
+ * INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_get_note(ucwa_client *client, char **out_message, ucwa_error **out_error);
 
@@ -396,10 +388,8 @@ ucwa_status ucwa_get_note(ucwa_client *client, char **out_message, ucwa_error **
  * Sets the location. NULL or "" clears it. It becomes part of the state re-applied after
  * recovery.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
- * Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
- * Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_set_location(ucwa_client *client, const char *location, ucwa_error **out_error);
 
@@ -408,19 +398,17 @@ ucwa_status ucwa_set_location(ucwa_client *client, const char *location, ucwa_er
  *
  * - out_location: required; receives an owned string (free with ucwa_string_free), or NULL
  *   when there is none.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
- * INVALID_STATE, NETWORK, SERVER… Thread-safe.
+ * INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_get_location(ucwa_client *client, char **out_location, ucwa_error **out_error);
 
 /**
  * reportMyActivity now: the user is active (the keep-alive also does this on its timer).
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
- * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
+ * PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_report_activity(ucwa_client *client, ucwa_error **out_error);
 
@@ -429,10 +417,8 @@ ucwa_status ucwa_report_activity(ucwa_client *client, ucwa_error **out_error);
  * password and the links (even if the DELETE fails, which is then reported). The client can
  * sign in again afterwards.
  *
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
- *
- * Errors: INVALID_HANDLE, INVALID_STATE (not signed in), NETWORK, TIMEOUT, SERVER.
- * Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_sign_out(ucwa_client *client, ucwa_error **out_error);
 
@@ -442,7 +428,7 @@ ucwa_status ucwa_sign_out(ucwa_client *client, ucwa_error **out_error);
  *
  * Calls in flight on other threads keep the client alive until they return; they then return
  * OK, or INVALID_HANDLE / INVALID_STATE if the free cut them short. A thread waiting in
- * ucwa_client_next_event returns at once. Thread-safe.
+ * ucwa_client_next_event returns at once.
  */
 void ucwa_client_free(ucwa_client *client);
 
@@ -450,9 +436,8 @@ void ucwa_client_free(ucwa_client *client);
  * How many HTTP requests the client has sent so far, background ones included.
  *
  * - out_count: required; receives the count.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
- * Errors: INVALID_HANDLE, INVALID_ARGUMENT. Thread-safe.
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT.
  */
 ucwa_status ucwa_client_request_count(ucwa_client *client,
                                       uint64_t *out_count,
@@ -460,7 +445,7 @@ ucwa_status ucwa_client_request_count(ucwa_client *client,
 
 /**
  * The status of an error (one of the ucwa_status values).
- * Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle. Thread-safe.
+ * Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle.
  */
 uint32_t ucwa_error_status(const ucwa_error *error);
 
@@ -470,32 +455,31 @@ uint32_t ucwa_error_status(const ucwa_error *error);
  * error description, X-Ms-diagnostics) has every secret the client holds replaced with
  * "[redacted]", control characters removed, and at most 300 characters.
  * Returns a borrowed string, valid until ucwa_error_free(error); for an invalid handle a static
- * "invalid ucwa_error handle". Thread-safe.
+ * "invalid ucwa_error handle".
  */
 const char *ucwa_error_message(const ucwa_error *error);
 
 /**
  * The HTTP status of the response behind the error; 0 when there was no HTTP response or the
- * handle is invalid. Thread-safe.
+ * handle is invalid.
  */
 uint16_t ucwa_error_http_status(const ucwa_error *error);
 
 /**
  * The UCWA error "code" (e.g. "Conflict"); NULL if the server sent none or the handle is
- * invalid. Returns a borrowed string, valid until ucwa_error_free(error). Thread-safe.
+ * invalid. Returns a borrowed string, valid until ucwa_error_free(error).
  */
 const char *ucwa_error_code(const ucwa_error *error);
 
 /**
  * The UCWA error "subcode" (e.g. "MakeMeAvailableRequired"); NULL if the server sent none or
  * the handle is invalid. Returns a borrowed string, valid until ucwa_error_free(error).
- * Thread-safe.
  */
 const char *ucwa_error_subcode(const ucwa_error *error);
 
 /**
  * Frees an error object; its borrowed strings die with it.
- * NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+ * NULL, an already-freed or a garbage handle: no-op.
  */
 void ucwa_error_free(ucwa_error *error);
 
@@ -504,12 +488,11 @@ void ucwa_error_free(ucwa_error *error);
  *
  * - out_event: required; on success receives an owned event (free with ucwa_event_free), or
  *   NULL when none arrived in time.
- * - out_error: may be NULL; else receives an owned error on failure and NULL on success.
  *
  * Returns at once with UCWA_ERROR_INVALID_STATE when the client is signed out and every event
  * has been read, and UCWA_ERROR_INVALID_HANDLE (or INVALID_STATE) when the client is freed
  * from another thread while waiting. Events are kept in order, at most 1024 unread (the oldest
- * are dropped). Thread-safe; each event goes to one caller.
+ * are dropped). Each event goes to one caller.
  */
 ucwa_status ucwa_client_next_event(ucwa_client *client,
                                    uint32_t timeout_ms,
@@ -518,60 +501,59 @@ ucwa_status ucwa_client_next_event(ucwa_client *client,
 
 /**
  * The kind of an event (a ucwa_event_kind value; named get_kind because C has one namespace for types and functions); UCWA_EVENT_KIND_NONE (0) for an invalid
- * handle. Thread-safe.
+ * handle.
  */
 uint32_t ucwa_event_get_kind(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
- * UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle. Thread-safe.
+ * UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
  */
 uint32_t ucwa_event_availability(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_PRESENCE_CHANGED: the activity the server sent (e.g. "in-a-meeting"),
  * or NULL. Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds
- * or an invalid handle. Thread-safe.
+ * or an invalid handle.
  */
 const char *ucwa_event_activity(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
  * Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
- * invalid handle. Thread-safe.
+ * invalid handle.
  */
 const char *ucwa_event_note(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
  * Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
- * invalid handle. Thread-safe.
+ * invalid handle.
  */
 const char *ucwa_event_location(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED: the new state (a ucwa_connection_state
- * value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle. Thread-safe.
+ * value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle.
  */
 uint32_t ucwa_event_connection_state(const ucwa_event *event);
 
 /**
  * Why a connection state changed or the session was signed out by the server.
  * Returns a new owned error (free with ucwa_error_free), or NULL when the event has no reason
- * (e.g. a sign-out the host asked for) or the handle is invalid. Thread-safe.
+ * (e.g. a sign-out the host asked for) or the handle is invalid.
  */
 ucwa_error *ucwa_event_reason(const ucwa_event *event);
 
 /**
  * Frees an event; its borrowed strings die with it.
- * NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+ * NULL, an already-freed or a garbage handle: no-op.
  */
 void ucwa_event_free(ucwa_event *event);
 
 /**
  * Frees a string this library returned as owned (e.g. from ucwa_get_note).
  * NULL, an already-freed pointer, or a pointer this library did not hand out: no-op.
- * Thread-safe.
  */
 void ucwa_string_free(char *string);
 

@@ -58,10 +58,8 @@ fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
 ///   or a bare SIP domain ("contoso.com": lyncdiscoverinternal.<d>, then lyncdiscover.<d>,
 ///   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
 /// - out_client: receives the new handle on success; free it with ucwa_client_free.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
-/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_client_new(
     server: *const c_char,
@@ -88,10 +86,8 @@ pub extern "C" fn ucwa_client_new(
 /// regular file of at most 1 MiB; it is read and parsed here, once, and never again.
 ///
 /// - key, value: NUL-terminated UTF-8.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, unknown key, bad value; nothing changes).
-/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_client_set_option(
     client: *mut ucwa_client,
@@ -111,10 +107,8 @@ pub extern "C" fn ucwa_client_set_option(
 /// sent only to token endpoints on the sign-in domain, the discovery domain or allowed_hosts,
 /// and never logged or put into an error message.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
 /// Errors: INVALID_HANDLE, INVALID_ARGUMENT, INVALID_STATE (already signed in), NETWORK,
-/// TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE. Thread-safe.
+/// TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_sign_in(
     client: *mut ucwa_client,
@@ -131,10 +125,10 @@ pub extern "C" fn ucwa_sign_in(
 /// keep-alive (activity reports every keepalive_interval_s).
 ///
 /// - sign_in_as: UCWA_AVAILABILITY_UNSPECIFIED (0) lets the server choose, or 1..6.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Errors: INVALID_HANDLE, INVALID_ARGUMENT (7..10 or out of range; nothing is sent),
-/// INVALID_STATE (not signed in), and the network/server errors of ucwa_sign_in. Thread-safe.
+/// INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+/// INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_make_me_available(
     client: *mut ucwa_client,
@@ -148,11 +142,9 @@ pub extern "C" fn ucwa_make_me_available(
 
 /// Sets the availability (1..6); it becomes the state the keep-alive keeps true. One request.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
 /// Errors: INVALID_HANDLE, INVALID_ARGUMENT (0, 7..10 or out of range; nothing is sent),
-/// INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, SERVER…
-/// Thread-safe.
+/// INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, TLS,
+/// AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_set_availability(
     client: *mut ucwa_client,
@@ -167,9 +159,8 @@ pub extern "C" fn ucwa_set_availability(
 /// Resets the availability (an empty POST): the server derives it again from activity and
 /// calendar; the keep-alive then keeps no particular availability.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
-/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
+/// PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_reset_availability(
     client: *mut ucwa_client,
@@ -183,10 +174,10 @@ pub extern "C" fn ucwa_reset_availability(
 /// - out_availability: required; receives a ucwa_availability value (1..10).
 /// - out_activity: may be NULL; else receives an owned string (free with ucwa_string_free), or
 ///   NULL when the server sent no activity.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL
-/// out_availability), INVALID_STATE, NETWORK, TIMEOUT, SERVER, PROTOCOL. Thread-safe.
+/// out_availability), INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+/// INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_get_presence(
     client: *mut ucwa_client,
@@ -213,10 +204,8 @@ pub extern "C" fn ucwa_get_presence(
 /// Sets the personal note. NULL or "" clears it. It becomes part of the state re-applied after
 /// recovery.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
-/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
-/// Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, TIMEOUT, TLS,
+/// AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_set_note(
     client: *mut ucwa_client,
@@ -232,10 +221,9 @@ pub extern "C" fn ucwa_set_note(
 ///
 /// - out_message: required; receives an owned string (free with ucwa_string_free), or NULL when
 ///   there is no note.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
-/// INVALID_STATE, NETWORK, SERVER… Thread-safe.
+/// INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_get_note(
     client: *mut ucwa_client,
@@ -257,10 +245,8 @@ pub extern "C" fn ucwa_get_note(
 /// Sets the location. NULL or "" clears it. It becomes part of the state re-applied after
 /// recovery.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
-/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, SERVER…
-/// Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, TIMEOUT, TLS,
+/// AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_set_location(
     client: *mut ucwa_client,
@@ -276,10 +262,9 @@ pub extern "C" fn ucwa_set_location(
 ///
 /// - out_location: required; receives an owned string (free with ucwa_string_free), or NULL
 ///   when there is none.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT,
-/// INVALID_STATE, NETWORK, SERVER… Thread-safe.
+/// INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_get_location(
     client: *mut ucwa_client,
@@ -300,9 +285,8 @@ pub extern "C" fn ucwa_get_location(
 
 /// reportMyActivity now: the user is active (the keep-alive also does this on its timer).
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
-/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, SERVER… Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
+/// PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_report_activity(
     client: *mut ucwa_client,
@@ -315,10 +299,8 @@ pub extern "C" fn ucwa_report_activity(
 /// password and the links (even if the DELETE fails, which is then reported). The client can
 /// sign in again afterwards.
 ///
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
-///
-/// Errors: INVALID_HANDLE, INVALID_STATE (not signed in), NETWORK, TIMEOUT, SERVER.
-/// Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS,
+/// AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_sign_out(
     client: *mut ucwa_client,
@@ -332,7 +314,7 @@ pub extern "C" fn ucwa_sign_out(
 ///
 /// Calls in flight on other threads keep the client alive until they return; they then return
 /// OK, or INVALID_HANDLE / INVALID_STATE if the free cut them short. A thread waiting in
-/// ucwa_client_next_event returns at once. Thread-safe.
+/// ucwa_client_next_event returns at once.
 #[no_mangle]
 pub extern "C" fn ucwa_client_free(client: *mut ucwa_client) {
     ffi_value!((), {
@@ -345,9 +327,8 @@ pub extern "C" fn ucwa_client_free(client: *mut ucwa_client) {
 /// How many HTTP requests the client has sent so far, background ones included.
 ///
 /// - out_count: required; receives the count.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
-/// Errors: INVALID_HANDLE, INVALID_ARGUMENT. Thread-safe.
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT.
 #[no_mangle]
 pub extern "C" fn ucwa_client_request_count(
     client: *mut ucwa_client,

@@ -74,7 +74,7 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
 }
 
 /// The status of an error (one of the ucwa_status values).
-/// Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle. Thread-safe.
+/// Returns UCWA_ERROR_INVALID_HANDLE for NULL, a freed or a garbage handle.
 #[no_mangle]
 pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
     let invalid = ucwa_status::UCWA_ERROR_INVALID_HANDLE as u32;
@@ -88,7 +88,7 @@ pub extern "C" fn ucwa_error_status(error: *const ucwa_error) -> u32 {
 /// error description, X-Ms-diagnostics) has every secret the client holds replaced with
 /// "[redacted]", control characters removed, and at most 300 characters.
 /// Returns a borrowed string, valid until ucwa_error_free(error); for an invalid handle a static
-/// "invalid ucwa_error handle". Thread-safe.
+/// "invalid ucwa_error handle".
 #[no_mangle]
 pub extern "C" fn ucwa_error_message(error: *const ucwa_error) -> *const c_char {
     let invalid = c"invalid ucwa_error handle".as_ptr();
@@ -96,14 +96,14 @@ pub extern "C" fn ucwa_error_message(error: *const ucwa_error) -> *const c_char 
 }
 
 /// The HTTP status of the response behind the error; 0 when there was no HTTP response or the
-/// handle is invalid. Thread-safe.
+/// handle is invalid.
 #[no_mangle]
 pub extern "C" fn ucwa_error_http_status(error: *const ucwa_error) -> u16 {
     ffi_read!(error => ErrorObj, 0, |e: &ErrorObj| e.http_status)
 }
 
 /// The UCWA error "code" (e.g. "Conflict"); NULL if the server sent none or the handle is
-/// invalid. Returns a borrowed string, valid until ucwa_error_free(error). Thread-safe.
+/// invalid. Returns a borrowed string, valid until ucwa_error_free(error).
 #[no_mangle]
 pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
     ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.code))
@@ -111,14 +111,13 @@ pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
 
 /// The UCWA error "subcode" (e.g. "MakeMeAvailableRequired"); NULL if the server sent none or
 /// the handle is invalid. Returns a borrowed string, valid until ucwa_error_free(error).
-/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_error_subcode(error: *const ucwa_error) -> *const c_char {
     ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.subcode))
 }
 
 /// Frees an error object; its borrowed strings die with it.
-/// NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+/// NULL, an already-freed or a garbage handle: no-op.
 #[no_mangle]
 pub extern "C" fn ucwa_error_free(error: *mut ucwa_error) {
     ffi_value!((), {

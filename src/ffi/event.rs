@@ -37,12 +37,11 @@ impl Handled for EventObj {
 ///
 /// - out_event: required; on success receives an owned event (free with ucwa_event_free), or
 ///   NULL when none arrived in time.
-/// - out_error: may be NULL; else receives an owned error on failure and NULL on success.
 ///
 /// Returns at once with UCWA_ERROR_INVALID_STATE when the client is signed out and every event
 /// has been read, and UCWA_ERROR_INVALID_HANDLE (or INVALID_STATE) when the client is freed
 /// from another thread while waiting. Events are kept in order, at most 1024 unread (the oldest
-/// are dropped). Thread-safe; each event goes to one caller.
+/// are dropped). Each event goes to one caller.
 #[no_mangle]
 pub extern "C" fn ucwa_client_next_event(
     client: *mut super::ucwa_client,
@@ -79,7 +78,7 @@ pub extern "C" fn ucwa_client_next_event(
 }
 
 /// The kind of an event (a ucwa_event_kind value; named get_kind because C has one namespace for types and functions); UCWA_EVENT_KIND_NONE (0) for an invalid
-/// handle. Thread-safe.
+/// handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
     let none = ucwa_event_kind::UCWA_EVENT_KIND_NONE as u32;
@@ -89,7 +88,7 @@ pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
 }
 
 /// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
-/// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle. Thread-safe.
+/// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
     let none = ucwa_availability::UCWA_AVAILABILITY_UNSPECIFIED as u32;
@@ -101,7 +100,7 @@ pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
 
 /// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the activity the server sent (e.g. "in-a-meeting"),
 /// or NULL. Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds
-/// or an invalid handle. Thread-safe.
+/// or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_activity(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.activity))
@@ -118,7 +117,7 @@ fn text_of(e: &EventObj, kind: ucwa_event_kind) -> *const c_char {
 
 /// For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
 /// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
-/// invalid handle. Thread-safe.
+/// invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
@@ -129,7 +128,7 @@ pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
 
 /// For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
 /// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
-/// invalid handle. Thread-safe.
+/// invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_location(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
@@ -139,7 +138,7 @@ pub extern "C" fn ucwa_event_location(event: *const ucwa_event) -> *const c_char
 }
 
 /// For UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED: the new state (a ucwa_connection_state
-/// value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle. Thread-safe.
+/// value); UCWA_CONNECTION_STATE_NONE (0) for other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_connection_state(event: *const ucwa_event) -> u32 {
     let none = ucwa_connection_state::UCWA_CONNECTION_STATE_NONE as u32;
@@ -151,7 +150,7 @@ pub extern "C" fn ucwa_event_connection_state(event: *const ucwa_event) -> u32 {
 
 /// Why a connection state changed or the session was signed out by the server.
 /// Returns a new owned error (free with ucwa_error_free), or NULL when the event has no reason
-/// (e.g. a sign-out the host asked for) or the handle is invalid. Thread-safe.
+/// (e.g. a sign-out the host asked for) or the handle is invalid.
 #[no_mangle]
 pub extern "C" fn ucwa_event_reason(event: *const ucwa_event) -> *mut ucwa_error {
     ffi_read!(event => EventObj, std::ptr::null_mut(), |e: &EventObj| match &e.event {
@@ -164,7 +163,7 @@ pub extern "C" fn ucwa_event_reason(event: *const ucwa_event) -> *mut ucwa_error
 }
 
 /// Frees an event; its borrowed strings die with it.
-/// NULL, an already-freed or a garbage handle: no-op. Thread-safe.
+/// NULL, an already-freed or a garbage handle: no-op.
 #[no_mangle]
 pub extern "C" fn ucwa_event_free(event: *mut ucwa_event) {
     ffi_value!((), {

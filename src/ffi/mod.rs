@@ -1,4 +1,4 @@
-//! The C ABI (design §3): fixed status and enum values, opaque validated handles, owned error
+//! The C ABI: fixed status and enum values, opaque validated handles, owned error
 //! objects, pulled events, and one panic boundary around every exported body.
 //!
 //! This module converts and delegates; it holds no protocol logic. It is the only place in the

@@ -66,7 +66,6 @@ pub fn status_str(status: u32) -> *const c_char {
 
 /// Frees a string this library returned as owned (e.g. from ucwa_get_note).
 /// NULL, an already-freed pointer, or a pointer this library did not hand out: no-op.
-/// Thread-safe.
 #[no_mangle]
 pub extern "C" fn ucwa_string_free(string: *mut c_char) {
     ffi_value!((), {
