@@ -43,4 +43,5 @@ mcs -target:exe -langversion:7 -warn:4 -warnaserror \
 
 cd "$build"
 LD_LIBRARY_PATH="$build/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" UCWA_SIM="$sim" \
+  UCWA_HEADER="${UCWA_HEADER:-$root/include/ucwa.h}" \
   exec mono --debug "$build/Ucwa.Tests.exe" "$@"
