@@ -12,7 +12,6 @@ use ucwa::{Availability, Status};
 use ucwa_sim::{Fault, FaultAction};
 
 /// This process's peak resident set (VmHWM), in bytes.
-#[cfg(target_os = "linux")]
 fn peak_rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
@@ -30,7 +29,6 @@ fn fault(route: &str, action: FaultAction) -> Fault {
     }
 }
 
-#[cfg(target_os = "linux")]
 #[test]
 fn hostile_300_mib_bodies_raise_peak_memory_by_at_most_the_cap_plus_a_constant() {
     const CAP: u64 = 4 * 1024 * 1024;
