@@ -1,7 +1,8 @@
 //! The body cap bounds memory, not just the answer: reading hostile 300 MiB bodies (declared,
 //! chunked without end, in the foreground and on the event channel) raises this process's peak
 //! resident memory by no more than the cap plus a small constant. Alone in its own test binary,
-//! because peak RSS is process-wide.
+//! because peak RSS is process-wide. Linux only: it reads /proc/self/status.
+#![cfg(target_os = "linux")]
 
 mod common;
 
