@@ -13,7 +13,6 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::Value;
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -29,7 +28,8 @@ const MAX_QUOTED: usize = 300;
 pub enum Body {
     /// No body (GET, DELETE), or a POST with no body at all (reportMyActivity, presence reset).
     Empty,
-    Json(Value),
+    /// A JSON document, already serialized (shared, not copied, by every attempt).
+    Json(bytes::Bytes),
     /// A form-encoded body (token requests); wiped from memory when dropped.
     Form(Zeroizing<String>),
 }
@@ -149,16 +149,10 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        let (content_type, bytes): (Option<&str>, Zeroizing<Vec<u8>>) = match body {
-            Body::Empty => (None, Zeroizing::new(Vec::new())),
-            Body::Json(v) => (
-                Some("application/json"),
-                Zeroizing::new(v.to_string().into_bytes()),
-            ),
-            Body::Form(f) => (
-                Some("application/x-www-form-urlencoded;charset=UTF-8"),
-                Zeroizing::new(f.as_bytes().to_vec()),
-            ),
+        let content_type = match &body {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded;charset=UTF-8"),
         };
         let is_post_like = method != Method::GET;
         let mut attempt = 0;
@@ -176,7 +170,11 @@ impl<'a> Exchange<'a> {
                 req = req.header(CONTENT_TYPE, ct);
             }
             if content_type.is_some() || is_post_like {
-                req = req.body(bytes.to_vec());
+                req = req.body(match &body {
+                    Body::Empty => reqwest::Body::from(Vec::new()),
+                    Body::Json(b) => reqwest::Body::from(b.clone()),
+                    Body::Form(f) => reqwest::Body::from(f.as_bytes().to_vec()),
+                });
             }
             self.counter.fetch_add(1, Ordering::Relaxed);
             attempt += 1;

@@ -2,6 +2,8 @@
 //! makeMeAvailable), made available, and the calls to its links that recover once from an
 //! application the server lost.
 
+use std::sync::Arc;
+
 use reqwest::Method;
 use serde_json::json;
 use url::Url;
@@ -31,7 +33,7 @@ impl Session {
                 Step::Application,
                 Method::POST,
                 applications,
-                Payload::Json(body),
+                Payload::json(&body),
             )
             .await?;
         let res = Resource::parse(Step::Application, applications, &reply.body)?;
@@ -79,7 +81,7 @@ impl Session {
             .as_ref()
             .is_some_and(|a| a.generation == refreshed.generation)
         {
-            st.app = Some(refreshed);
+            st.app = Some(Arc::new(refreshed));
             st.phase = Phase::Available;
             if desired.is_some() {
                 st.desired.availability = desired;
@@ -105,7 +107,7 @@ impl Session {
                     Step::MakeMeAvailable,
                     Method::POST,
                     mma,
-                    Payload::Json(body),
+                    Payload::json(&body),
                 )
                 .await
             {
@@ -180,7 +182,7 @@ impl Session {
         {
             let mut st = self.state();
             if st.phase != Phase::Idle && !st.ending && !self.is_closed() {
-                st.app = Some(app);
+                st.app = Some(Arc::new(app));
                 return true;
             }
         }

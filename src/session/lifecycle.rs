@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use reqwest::Method;
 use url::Url;
 use zeroize::Zeroizing;
@@ -75,7 +77,7 @@ impl Session {
         let session = {
             let mut st = self.state();
             st.session += 1;
-            st.app = Some(app);
+            st.app = Some(Arc::new(app));
             st.phase = Phase::SignedIn;
             st.stop = Some(stop_tx);
             st.session

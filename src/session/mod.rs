@@ -105,7 +105,7 @@ pub struct State {
     applications_url: Option<Url>,
     tokens: HashMap<String, Token>,
     token_generation: u64,
-    pub app: Option<App>,
+    pub app: Option<Arc<App>>,
     app_generation: u64,
     pub desired: Desired,
     /// How the server showed the host's availability when it differed (desired, shown).
@@ -263,7 +263,8 @@ impl Session {
         (st.phase == Phase::Available, desired)
     }
 
-    pub fn current_app(&self, step: Step) -> Result<App> {
+    /// The application, shared (its links are read, never changed in place).
+    pub fn current_app(&self, step: Step) -> Result<Arc<App>> {
         let st = self.state();
         match (&st.phase, &st.app) {
             (Phase::Idle, _) | (_, None) => {
@@ -273,14 +274,16 @@ impl Session {
         }
     }
 
-    pub(super) fn available_app(&self, step: Step) -> Result<App> {
-        let app = self.current_app(step)?;
-        if self.state().phase != Phase::Available {
-            return Err(Error::InvalidState(format!(
+    /// The application once makeMeAvailable succeeded (one look at the state).
+    pub(super) fn available_app(&self, step: Step) -> Result<Arc<App>> {
+        let st = self.state();
+        match (&st.phase, &st.app) {
+            (Phase::Available, Some(app)) => Ok(app.clone()),
+            (Phase::SignedIn, Some(_)) => Err(Error::InvalidState(format!(
                 "{step}: call make_me_available first"
-            )));
+            ))),
+            _ => Err(Error::InvalidState(format!("{step}: not signed in"))),
         }
-        Ok(app)
     }
 
     /// The session ended without the host asking (a 410): tell the host, drop the secrets.

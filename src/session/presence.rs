@@ -17,7 +17,7 @@ impl Session {
     pub async fn set_availability(&self, a: Settable) -> Result<()> {
         self.available_app(Step::SetPresence)?;
         let body = json!({ "availability": a.wire_name() });
-        self.post_availability(Some(a), Payload::Json(body)).await
+        self.post_availability(Some(a), Payload::json(&body)).await
     }
 
     pub async fn reset_availability(&self) -> Result<()> {
@@ -57,8 +57,13 @@ impl Session {
     /// Sets the note or the location; `""` clears it. It joins the desired state.
     pub async fn set_text(&self, field: TextField, value: &str) -> Result<()> {
         let body = json!({ field.property(): value });
-        self.app_call(field.step(), field.rel(), Method::POST, Payload::Json(body))
-            .await?;
+        self.app_call(
+            field.step(),
+            field.rel(),
+            Method::POST,
+            Payload::json(&body),
+        )
+        .await?;
         *self.state().desired.text_mut(field) = Some(value.to_string());
         Ok(())
     }

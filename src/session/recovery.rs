@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use reqwest::Method;
 use serde_json::json;
 
@@ -183,7 +185,7 @@ impl Session {
         let app = self
             .make_available_on(&app, desired.availability, &opts)
             .await?;
-        self.state().app = Some(app.clone());
+        self.state().app = Some(Arc::new(app.clone()));
         self.reapply_desired(&app, &desired).await?;
         self.emit(Event::ConnectionStateChanged {
             state: ConnectionState::Recovered,
@@ -212,7 +214,7 @@ impl Session {
             }
         }
         for (step, url, body) in posts {
-            self.call(step, Method::POST, url, Payload::Json(body))
+            self.call(step, Method::POST, url, Payload::json(&body))
                 .await?;
         }
         Ok(())

@@ -20,18 +20,22 @@ use crate::transport::{server_error, Body, Exchange, Reply};
 /// How many Retry-After waits one call honours before it gives up.
 const MAX_RETRY_AFTER: u32 = 2;
 
-/// A body that can be sent again on retry.
+/// A body that can be sent again on retry: JSON is serialized once, when the payload is made.
 #[derive(Clone)]
 pub enum Payload {
     Empty,
-    Json(Value),
+    Json(bytes::Bytes),
 }
 
 impl Payload {
+    pub fn json(value: &Value) -> Payload {
+        Payload::Json(bytes::Bytes::from(value.to_string()))
+    }
+
     fn body(&self) -> Body {
         match self {
             Payload::Empty => Body::Empty,
-            Payload::Json(v) => Body::Json(v.clone()),
+            Payload::Json(b) => Body::Json(b.clone()),
         }
     }
 }
@@ -144,18 +148,19 @@ impl Session {
         ex: &Exchange<'_>,
         origin: &str,
     ) -> (Option<Zeroizing<String>>, u64) {
+        // The token URL is copied only when a renewal is due: the warm path reads the header.
         let (current, due) = {
             let st = self.state();
             match st.tokens.get(origin) {
-                Some(t) => (
-                    Some((t.authorization.clone(), t.generation, t.token_url.clone())),
-                    Instant::now() >= t.renew_at(),
-                ),
-                None => (None, false),
+                Some(t) => {
+                    let due = (Instant::now() >= t.renew_at()).then(|| t.token_url.clone());
+                    (Some((t.authorization.clone(), t.generation)), due)
+                }
+                None => (None, None),
             }
         };
-        match current {
-            Some((auth, generation, token_url)) if due => {
+        match (current, due) {
+            (Some((auth, generation)), Some(token_url)) => {
                 if self.renew(ex, origin, &token_url, generation).await.is_ok() {
                     let st = self.state();
                     if let Some(t) = st.tokens.get(origin) {
@@ -164,8 +169,8 @@ impl Session {
                 }
                 (Some(auth), generation)
             }
-            Some((auth, generation, _)) => (Some(auth), generation),
-            None => (None, 0),
+            (Some((auth, generation)), None) => (Some(auth), generation),
+            (None, _) => (None, 0),
         }
     }
 
