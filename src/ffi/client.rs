@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::handles::{Handled, Registry};
+use super::handles::Handled;
 use super::strings::{arg, opt_arg, to_owned_c};
 use super::{ucwa_availability, ucwa_error, ucwa_status};
 use crate::error::{Error, Step};
@@ -17,14 +17,7 @@ pub struct ucwa_client {
     _private: (),
 }
 
-static CLIENTS: Registry<Client> = Registry::new();
-
-impl Handled for Client {
-    type C = ucwa_client;
-    fn registry() -> &'static Registry<Client> {
-        &CLIENTS
-    }
-}
+handled!(Client => ucwa_client);
 
 /// The live client behind a handle, or INVALID_HANDLE.
 pub(crate) fn lookup(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
@@ -42,6 +35,16 @@ pub(crate) fn write_out<T>(out: *mut T, value: T) {
         // point to writable storage of its type.
         unsafe { out.write(value) };
     }
+}
+
+/// Writes an owned copy of a text the server sent (or NULL for none) to a checked output.
+fn write_text(out: *mut *mut c_char, step: Step, text: Option<String>) -> Result<(), Error> {
+    let s = match text {
+        Some(t) => to_owned_c(step, &t)?,
+        None => std::ptr::null_mut(),
+    };
+    write_out(out, s);
+    Ok(())
 }
 
 fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
@@ -232,13 +235,7 @@ pub extern "C" fn ucwa_get_note(
 ) -> ucwa_status {
     ffi_client!(client, out_error, |c| {
         require_out(out_message, "out_message")?;
-        let note = c.note()?;
-        let s = match note {
-            Some(n) => to_owned_c(Step::Note, &n)?,
-            None => std::ptr::null_mut(),
-        };
-        write_out(out_message, s);
-        Ok(())
+        write_text(out_message, Step::Note, c.note()?)
     })
 }
 
@@ -273,13 +270,7 @@ pub extern "C" fn ucwa_get_location(
 ) -> ucwa_status {
     ffi_client!(client, out_error, |c| {
         require_out(out_location, "out_location")?;
-        let loc = c.location()?;
-        let s = match loc {
-            Some(l) => to_owned_c(Step::Location, &l)?,
-            None => std::ptr::null_mut(),
-        };
-        write_out(out_location, s);
-        Ok(())
+        write_text(out_location, Step::Location, c.location()?)
     })
 }
 

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::ffi::{c_char, CString};
 
-use super::handles::{Handled, Registry};
+use super::handles::Handled;
 use super::strings::{lendable, lent};
 use super::ucwa_status;
 use crate::error::{Error, Status};
@@ -23,14 +23,7 @@ pub(crate) struct ErrorObj {
     subcode: Option<CString>,
 }
 
-static ERRORS: Registry<ErrorObj> = Registry::new();
-
-impl Handled for ErrorObj {
-    type C = ucwa_error;
-    fn registry() -> &'static Registry<ErrorObj> {
-        &ERRORS
-    }
-}
+handled!(ErrorObj => ucwa_error);
 
 /// Registers an owned error object for `e` and returns its handle.
 pub(crate) fn new_error(e: &Error) -> *mut ucwa_error {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::client::write_out;
 use super::error::new_error;
-use super::handles::{Handled, Registry};
+use super::handles::Handled;
 use super::strings::{lendable, lent};
 use super::{ucwa_availability, ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_status};
 use crate::error::Error;
@@ -24,14 +24,7 @@ pub(crate) struct EventObj {
     text: Option<CString>,
 }
 
-static EVENTS: Registry<EventObj> = Registry::new();
-
-impl Handled for EventObj {
-    type C = ucwa_event;
-    fn registry() -> &'static Registry<EventObj> {
-        &EVENTS
-    }
-}
+handled!(EventObj => ucwa_event);
 
 /// Waits up to timeout_ms for the client's next event (0 = just look).
 ///

@@ -57,6 +57,20 @@ impl<T> Registry<T> {
     }
 }
 
+/// Declares the registry of an object type and makes it [`Handled`] as the C type `$c`.
+macro_rules! handled {
+    ($ty:ty => $c:ty) => {
+        impl $crate::ffi::handles::Handled for $ty {
+            type C = $c;
+            fn registry() -> &'static $crate::ffi::handles::Registry<$ty> {
+                static REGISTRY: $crate::ffi::handles::Registry<$ty> =
+                    $crate::ffi::handles::Registry::new();
+                &REGISTRY
+            }
+        }
+    };
+}
+
 /// An object handed to C as an opaque handle of type `C`.
 pub trait Handled: Sized + Send + Sync + 'static {
     /// The opaque C type that stands for the object.

@@ -9,6 +9,8 @@
 
 #[macro_use]
 mod boundary;
+#[macro_use]
+mod handles;
 
 // Its own group, so that rustfmt keeps it first and the header lists the version functions first.
 mod version;
@@ -16,7 +18,6 @@ mod version;
 mod client;
 mod error;
 mod event;
-mod handles;
 mod strings;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Desired, Payload, Phase, Session};
+use super::{Desired, Payload, Phase, Session, State};
 use crate::error::{Error, Result, Step};
 use crate::pacing;
 use crate::resources::{App, TextField};
@@ -56,6 +56,17 @@ impl Recovery {
     }
 }
 
+/// The application a recovery step for `seen_generation` works on: `None` when a concurrent
+/// caller already replaced it (nothing left to do), an error when the session is ending or gone.
+fn recovery_target(st: &State, seen_generation: u64) -> Result<Option<Arc<App>>> {
+    match &st.app {
+        _ if st.ending => Err(Error::InvalidState("signing out".into())),
+        None => Err(Error::InvalidState("not signed in".into())),
+        Some(app) if app.generation != seen_generation => Ok(None),
+        Some(app) => Ok(Some(app.clone())),
+    }
+}
+
 impl Session {
     /// Carries out the repairing steps of the table for an error seen on application
     /// `generation` (`announce`: tell the host it is recovering). Steps that repair nothing
@@ -90,11 +101,8 @@ impl Session {
         let _guard = self.recovery_lock.lock().await;
         let (applications, was_available, desired) = {
             let mut st = self.state();
-            match &st.app {
-                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
-                Some(app) if app.generation != seen_generation => return Ok(()),
-                None => return Err(Error::InvalidState("not signed in".into())),
-                Some(_) => {}
+            if recovery_target(&st, seen_generation)?.is_none() {
+                return Ok(());
             }
             if let Err(wait) = st.recreations.take(Instant::now()) {
                 return Err(Error::InvalidState(format!(
@@ -168,11 +176,9 @@ impl Session {
         let _guard = self.recovery_lock.lock().await;
         let (app, desired) = {
             let st = self.state();
-            match &st.app {
-                _ if st.ending => return Err(Error::InvalidState("signing out".into())),
-                Some(app) if app.generation == seen_generation => (app.clone(), st.desired.clone()),
-                Some(_) => return Ok(()),
-                None => return Err(Error::InvalidState("not signed in".into())),
+            match recovery_target(&st, seen_generation)? {
+                Some(app) => (app, st.desired.clone()),
+                None => return Ok(()),
             }
         };
         if announce {

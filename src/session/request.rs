@@ -208,23 +208,26 @@ impl Session {
             })?;
         security::check_transport(Step::Token, &token_url)?;
         let trusted = self.state().trusted.clone();
-        if !trusted.allows(challenged_url) {
+        let (from, to) = (
+            challenged_url.host_str().unwrap_or("?"),
+            token_url.host_str().unwrap_or("?"),
+        );
+        let refused = if !trusted.allows(challenged_url) {
+            Some(format!(
+                "{from} asked for a token (from {to}); tokens are sent only to"
+            ))
+        } else if !trusted.allows(&token_url) {
+            Some(format!(
+                "{from} asked for the password to be sent to {to}; the password goes only to"
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = refused {
             return Err(Error::Insecure {
                 step: Step::Token,
                 detail: format!(
-                    "{} asked for a token (from {}); tokens are sent only to the sign-in domain, the discovery domain or an allowed host",
-                    challenged_url.host_str().unwrap_or("?"),
-                    token_url.host_str().unwrap_or("?")
-                ),
-            });
-        }
-        if !trusted.allows(&token_url) {
-            return Err(Error::Insecure {
-                step: Step::Token,
-                detail: format!(
-                    "{} asked for the password to be sent to {}, which is neither the sign-in domain, the discovery domain nor an allowed host",
-                    challenged_url.host_str().unwrap_or("?"),
-                    token_url.host_str().unwrap_or("?")
+                    "{what} the sign-in domain, the discovery domain or an allowed host"
                 ),
             });
         }
