@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-bench.sh: builds and runs the §7 benchmark (owned by bindings/c/bench; not part of the
+# run-bench.sh: builds and runs the warm-path benchmark (owned by bindings/c/bench; not part of the
 # test suite). Installs libcurl's headers if missing, builds the release library and simulator,
 # runs presence_bench (wall-clock timings, interleaved), then, when valgrind is installed, a
 # noise-free second figure: instructions per warm call counted by callgrind in the client
