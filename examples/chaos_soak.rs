@@ -243,7 +243,7 @@ fn threads() -> (usize, usize, usize) {
             let comm = comm.trim();
             if comm.starts_with("ucwa-sim") {
                 sim += 1;
-            } else if comm.starts_with("soak-") || comm == "chaos_soak" {
+            } else if comm.starts_with("soak-") || comm.starts_with("chaos_soak") {
                 harness += 1;
             } else {
                 lib += 1;
@@ -535,6 +535,7 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
     let mut pending: Vec<Pending> = Vec::new();
     let mut opened = 0usize; // windows whose recoveries are registered
     let mut last_tick = world.now();
+    let mut next_progress = 60.0;
     while !world.stop_sampler.load(Ordering::Relaxed) {
         std::thread::sleep(TICK);
         let t = world.now();
@@ -629,9 +630,19 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
                 healthy[i] = truth[i] && available && parked_lately;
             }
         }
-        world
-            .healthy_now
-            .store(healthy.iter().filter(|h| **h).count(), Ordering::SeqCst);
+        let healthy_count = healthy.iter().filter(|h| **h).count();
+        world.healthy_now.store(healthy_count, Ordering::SeqCst);
+        if t >= next_progress {
+            // A line a minute, so a long run shows whether memory and threads stay flat.
+            next_progress += 60.0;
+            let (ts, th, tl) = threads();
+            println!(
+                "  t={t:>4.0} s: RSS {} KiB, threads {} (library {tl}), healthy on the server {healthy_count}/{n}, windows so far {}",
+                status_field("VmRSS:"),
+                ts + th + tl,
+                windows.len()
+            );
+        }
         if excluded {
             st.samples_excluded += n as u64;
         } else {
