@@ -169,6 +169,9 @@ struct Rates {
 struct Stats {
     samples_counted: u64,
     samples_true: u64,
+    /// Why counted samples were false: the server's value, whether the host's call was still in
+    /// flight, and how long after the latest window's end (so the grace period can be judged).
+    false_reasons: HashMap<String, u64>,
     samples_excluded: u64,
     recoveries: HashMap<Kind, Vec<f64>>,
     /// Recoveries still pending when the next window opened (counted, not timed).
@@ -192,6 +195,8 @@ struct World {
     names: Vec<String>,
     name_index: HashMap<String, usize>,
     desired: Vec<AtomicU8>,
+    /// Whether the client's host is inside a call right now.
+    in_call: Vec<AtomicBool>,
     windows: Mutex<Vec<Window>>,
     t0: Instant,
     stop_hosts: AtomicBool,
@@ -453,6 +458,7 @@ enum Action {
 fn perform(world: &World, i: usize, a: &Action) -> Result<(), String> {
     let c = &world.clients[i];
     world.host_calls.fetch_add(1, Ordering::Relaxed);
+    world.in_call[i].store(true, Ordering::SeqCst);
     let r = match a {
         Action::Availability(k) => {
             // The host's desire is recorded before the call, as a host's intent exists before
@@ -463,6 +469,7 @@ fn perform(world: &World, i: usize, a: &Action) -> Result<(), String> {
         Action::Note(n) => c.set_note(n),
         Action::Location(l) => c.set_location(l),
     };
+    world.in_call[i].store(false, Ordering::SeqCst);
     r.map_err(|e| e.to_string())
 }
 
@@ -616,12 +623,14 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
         // Server-side truth per client.
         let mut healthy = vec![false; n];
         let mut truth = vec![false; n];
+        let mut seen_as: Vec<String> = vec!["simulator down".into(); n];
         if let Some(users) = &users {
             for u in users {
                 let Some(&i) = world.name_index.get(&u.name) else {
                     continue;
                 };
                 truth[i] = world.desired(i).wire_name() == Some(u.availability.as_str());
+                seen_as[i] = format!("{} apps {}", u.availability, u.applications.len());
                 let available = u.applications.iter().any(|a| a.made_available);
                 if u.applications.iter().any(|a| a.parked_pgets > 0) {
                     *world.last_parked[i].lock().unwrap() = t;
@@ -648,6 +657,24 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
         } else {
             st.samples_counted += n as u64;
             st.samples_true += truth.iter().filter(|x| **x).count() as u64;
+            let after = match windows.iter().rev().find(|w| w.end.is_some_and(|e| e <= t)) {
+                Some(w) => format!(
+                    "{:.0} s after the end of {} ({})",
+                    (t - w.end.unwrap_or(t)).floor(),
+                    w.kind.name(),
+                    w.detail
+                ),
+                None => "before any window".into(),
+            };
+            for i in (0..n).filter(|i| !truth[*i]) {
+                let call = if world.in_call[i].load(Ordering::SeqCst) {
+                    "host call in flight"
+                } else {
+                    "no host call"
+                };
+                let key = format!("server {}, {call}, {after}", seen_as[i]);
+                *st.false_reasons.entry(key).or_default() += 1;
+            }
         }
 
         // Recoveries: register each window's clients once it has ended; a window that opens
@@ -826,6 +853,7 @@ fn main() {
         names,
         clients,
         desired: (0..n).map(|_| AtomicU8::new(0)).collect(),
+        in_call: (0..n).map(|_| AtomicBool::new(false)).collect(),
         windows: Mutex::new(Vec::new()),
         t0: Instant::now(),
         stop_hosts: AtomicBool::new(false),
@@ -1011,6 +1039,11 @@ fn main() {
         st.samples_counted as f64 * tick_s,
         st.samples_excluded as f64 * tick_s
     );
+    let mut reasons: Vec<_> = st.false_reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    for (why, k) in reasons.iter().take(8) {
+        println!("  false: {:.1} client-seconds: {why}", **k as f64 * tick_s);
+    }
     println!("time to recover after the fault ended (server shows the client available, true, P-GET parked; for expire-tokens also a new token):");
     for kind in KINDS {
         let mut v = st.recoveries.get(&kind).cloned().unwrap_or_default();
