@@ -19,7 +19,8 @@
 //!   cargo run --release --example chaos_soak
 //! Options: --clients N (200), --minutes M (10, decimals allowed), --seed S (1), --grace-s G
 //! (15, or a third of a fault slot when slots are shorter), --settle-s S (50), --log-limit N
-//! (5000). Loopback only; bounded in count and time.
+//! (5000), --no-faults (a control run: everything but the injection). Loopback only; bounded in
+//! count and time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -743,6 +744,9 @@ fn main() {
     let seed = arg_num("--seed", 1.0) as u64;
     let settle_max = arg_num("--settle-s", 50.0);
     let log_limit = arg_num("--log-limit", 5000.0) as usize;
+    // The control experiment: the same clients, hosts and sampling with no fault injected, to
+    // tell the faults' effect on memory and requests from the steady state's.
+    let no_faults = std::env::args().any(|a| a == "--no-faults");
     let run_s = minutes * 60.0;
     // Fault slots: every kind once per group of seven slots, about 43 s per slot in the full
     // run (two groups in 10 minutes), shorter when the run is short so every kind still fits.
@@ -770,6 +774,17 @@ fn main() {
         log_limit,
         ..SimConfig::default()
     };
+    // A hang anywhere (a call past its bound, a stuck sign-out) must fail the run, not stall CI.
+    let budget = run_s + settle_max + 120.0 + n as f64 * 0.1;
+    std::thread::Builder::new()
+        .name("soak-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(Duration::from_secs_f64(budget));
+            println!("FAIL the soak did not finish within {budget:.0} s (a call or sign-out hung)");
+            println!("0 passed, 1 failed");
+            std::process::exit(1);
+        })
+        .unwrap();
     let sim = Sim::start(config.clone()).expect("ucwa-sim starts");
     let config = SimConfig {
         listen: sim.addr(),
@@ -777,7 +792,8 @@ fn main() {
     };
     let url = sim.root_url();
     println!(
-        "ucwa chaos soak: {n} clients against an in-process ucwa-sim at {url} for {minutes} min, seed {seed}"
+        "ucwa chaos soak: {n} clients against an in-process ucwa-sim at {url} for {minutes} min, seed {seed}{}",
+        if no_faults { ", NO FAULTS (control run)" } else { "" }
     );
     println!(
         "  {slots} fault windows ({groups} of each of {} kinds), one per {slot:.1} s slot; grace after each window {grace:.1} s; hosts act every {:.0}-{:.0} s",
@@ -911,7 +927,9 @@ fn main() {
             if wait > 0.0 {
                 std::thread::sleep(Duration::from_secs_f64(wait));
             }
-            inject(&world, &mut rng, kind, hold);
+            if !no_faults {
+                inject(&world, &mut rng, kind, hold);
+            }
         }
     }
     let wait = run_s - world.now();
