@@ -196,6 +196,8 @@ struct World {
     names: Vec<String>,
     name_index: HashMap<String, usize>,
     desired: Vec<AtomicU8>,
+    /// RSS (KiB) 15 s into the soak, once every harness thread runs: the baseline for "flat".
+    rss_warm: AtomicU64,
     /// Whether the client's host is inside a call right now.
     in_call: Vec<AtomicBool>,
     windows: Mutex<Vec<Window>>,
@@ -642,6 +644,11 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
         }
         let healthy_count = healthy.iter().filter(|h| **h).count();
         world.healthy_now.store(healthy_count, Ordering::SeqCst);
+        if t >= 15.0 && world.rss_warm.load(Ordering::Relaxed) == 0 {
+            world
+                .rss_warm
+                .store(status_field("VmRSS:"), Ordering::Relaxed);
+        }
         if t >= next_progress {
             // A line a minute, so a long run shows whether memory and threads stay flat.
             next_progress += 60.0;
@@ -870,6 +877,7 @@ fn main() {
         clients,
         desired: (0..n).map(|_| AtomicU8::new(0)).collect(),
         in_call: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        rss_warm: AtomicU64::new(0),
         windows: Mutex::new(Vec::new()),
         t0: Instant::now(),
         stop_hosts: AtomicBool::new(false),
@@ -995,6 +1003,7 @@ fn main() {
     let windows = world.windows.lock().unwrap().clone();
     let events = world.events.lock().unwrap().clone();
     let host_calls = world.host_calls.load(Ordering::Relaxed);
+    let rss_warm = world.rss_warm.load(Ordering::Relaxed);
     let host_fails_in = world.host_failures_in_windows.load(Ordering::Relaxed);
     let host_fails_out_n = world.host_failures_outside_n.load(Ordering::Relaxed);
     let host_fails_out = world.host_failures_outside.lock().unwrap().clone();
@@ -1168,8 +1177,8 @@ fn main() {
         println!("  {l}");
     }
     println!(
-        "RSS: {rss_base} KiB simulator only, {rss_start} KiB after sign-in, {rss_end} KiB at the end ({:+.1} %), {rss_after} KiB after every client left; library threads {lib_threads_start} -> {lib_threads_end} [goal flat]",
-        (rss_end as f64 - rss_start as f64) * 100.0 / rss_start as f64
+        "RSS: {rss_base} KiB simulator only, {rss_start} KiB after sign-in, {rss_warm} KiB 15 s in (hosts and sampler running), {rss_end} KiB at the end ({:+.1} % since 15 s in), {rss_after} KiB after every client left; library threads {lib_threads_start} -> {lib_threads_end} [goal flat]",
+        (rss_end as f64 - rss_warm as f64) * 100.0 / rss_warm.max(1) as f64
     );
 
     let mut c = Check {
