@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of ucwa from a clean clone on Debian with Rust: formatting and lints, the Rust
 # suites (library, C ABI, keep-alive, simulator), the C suite under AddressSanitizer, the Python
-# suite (pytest), the C# suite (Mono), and the Windows build (scripts/build-windows.sh: ucwa.dll,
+# suite (pytest), the C# suite (Mono), the short chaos soak (40 clients for a minute against
+# the simulator's fault injection, asserting only invariants that do not depend on machine
+# speed; see examples/chaos_soak.rs), and the Windows build (scripts/build-windows.sh: ucwa.dll,
 # ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh).
 # Installs what it needs (you are root). Every suite runs even when an earlier one fails; the
 # last line totals them, and the exit code is non-zero if any suite failed or ran no test.
@@ -86,6 +88,9 @@ run rust cargo test --workspace
 run c bash bindings/c/run-tests.sh
 run python bash bindings/python/run-tests.sh
 run csharp bash bindings/csharp/run-tests.sh
+# About 70 s of wall time (40 clients, 1 minute of faults, a settle that ends when all are true);
+# its dependencies are already built by the suites above.
+run soak cargo run --quiet --example chaos_soak -- --clients 40 --minutes 1
 if step windows-build bash scripts/build-windows.sh; then
   run windows-rust bash scripts/test-windows.sh rust
   run windows-c bash scripts/test-windows.sh c
