@@ -23,8 +23,9 @@ pub enum Layout {
     /// The paths shown in Microsoft's documentation; UCWA hrefs are relative.
     #[default]
     Standard,
-    /// Different paths everywhere (with a random segment) and absolute hrefs, so that a client
-    /// that builds URLs instead of following links fails.
+    /// Different paths everywhere (with a random segment), so that a client that builds URLs
+    /// instead of following links fails. Hrefs inside resources stay host-relative as on real
+    /// servers; [`SimConfig::absolute_hrefs`] makes them absolute.
     Alt,
 }
 
@@ -82,6 +83,40 @@ impl FromStr for ExpiredStatus {
                 "unknown expired status {other:?} (expected 404 or 410)"
             )),
         }
+    }
+}
+
+/// The shape of an event-channel answer that carries no events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmptyEvents {
+    /// `"sender": []` next to `_links`: what field clients that index `sender`
+    /// unconditionally evidently received.
+    #[default]
+    SenderEmpty,
+    /// Only `_links`, as the documentation describes it.
+    SenderAbsent,
+}
+
+impl FromStr for EmptyEvents {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sender-empty" => Ok(EmptyEvents::SenderEmpty),
+            "sender-absent" => Ok(EmptyEvents::SenderAbsent),
+            other => Err(format!(
+                "unknown empty-events shape {other:?} (expected sender-empty or sender-absent)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for EmptyEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EmptyEvents::SenderEmpty => "sender-empty",
+            EmptyEvents::SenderAbsent => "sender-absent",
+        })
     }
 }
 
@@ -145,9 +180,40 @@ pub struct SimConfig {
     pub foreign_challenge: ForeignChallenge,
     /// URL layout of every pool.
     pub layout: Layout,
+    /// Hrefs inside UCWA resources are absolute URLs instead of host-relative paths (real
+    /// servers use absolute hrefs only in discovery, `user`, the token href and `applications`).
+    pub absolute_hrefs: bool,
+    /// Paths must match exactly: no doubled slashes, no case differences, and
+    /// `reportMyActivity` only where the layout advertises it. Real IIS front ends tolerate all
+    /// three, so the default does too.
+    pub strict_paths: bool,
+    /// Self `me`/`presence`/`note`/`location` events carry the resource in `_embedded` (the
+    /// docs' reading). Real servers send them without, and the client must GET the resource.
+    pub embed_self_events: bool,
+    /// The shape of an event answer without events.
+    pub empty_events: EmptyEvents,
+    /// gzip responses when the request sends `Accept-Encoding: gzip` (as IIS does).
+    pub gzip: bool,
+    /// Send `X-MS-UcwaVersion: 2.0` on UCWA answers (only the docs mention it; no capture has it).
+    pub ucwa_version_header: bool,
+    /// `application/json; charset=utf-8` on every JSON answer, never echoing the vnd type
+    /// (instead of the per-family media types real servers send).
+    pub uniform_content_type: bool,
+    /// Status of a re-POST of `applications` with the same endpointId, userAgent and culture
+    /// and no instanceId: 200 (real servers) or 201.
+    pub repost_status: u16,
+    /// Every password grant starts a new web ticket with the full lifetime, instead of real
+    /// servers' cached ticket whose remaining lifetime later grants report in `expires_in`.
+    pub fresh_tickets: bool,
+    /// Accept only `user@domain` (and `sip:user@domain`) as the token endpoint's user name,
+    /// refusing `DOMAIN\user`.
+    pub upn_only: bool,
+    /// The NetBIOS domain accepted in `DOMAIN\user` user names (case-insensitive).
+    pub netbios_domain: String,
     /// Token lifetime (`expires_in`).
     pub token_lifetime_s: f64,
-    /// What a pool answers to a token issued by the other pool: 401 (challenge) or 500 (28032).
+    /// What a pool answers to a token issued by the other pool: 500 with diagnostic 28032 and an
+    /// IIS HTML page (real servers), or 401 (a fresh challenge).
     pub foreign_token_status: u16,
     /// Seconds without reportMyActivity before an endpoint turns idle.
     pub inactive_s: f64,
@@ -189,8 +255,19 @@ impl Default for SimConfig {
             foreign_apps_users: Vec::new(),
             foreign_challenge: ForeignChallenge::Own,
             layout: Layout::Standard,
+            absolute_hrefs: false,
+            strict_paths: false,
+            embed_self_events: false,
+            empty_events: EmptyEvents::SenderEmpty,
+            gzip: true,
+            ucwa_version_header: false,
+            uniform_content_type: false,
+            repost_status: 200,
+            fresh_tickets: false,
+            upn_only: false,
+            netbios_domain: "CONTOSO".to_owned(),
             token_lifetime_s: 28800.0,
-            foreign_token_status: 401,
+            foreign_token_status: 500,
             inactive_s: 300.0,
             away_s: 300.0,
             app_expiry_s: 900.0,
@@ -231,6 +308,18 @@ impl SimConfig {
             return bad(format!(
                 "foreign_token_status must be 401 or 500, got {}",
                 self.foreign_token_status
+            ));
+        }
+        if self.repost_status != 200 && self.repost_status != 201 {
+            return bad(format!(
+                "repost_status must be 200 or 201, got {}",
+                self.repost_status
+            ));
+        }
+        if self.netbios_domain.is_empty() || self.netbios_domain.contains('\\') {
+            return bad(format!(
+                "netbios_domain {:?} must be non-empty and contain no backslash",
+                self.netbios_domain
             ));
         }
         if self.users.is_empty() {

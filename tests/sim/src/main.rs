@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ucwa_sim::{ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig};
+use ucwa_sim::{EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig};
 
 /// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
 /// its first line on stdout, then serves until killed. Times are seconds (decimals allowed).
@@ -45,14 +45,55 @@ struct Cli {
     /// requests with a token get 200 {}). reflect starts the foreign listener by itself.
     #[arg(long, value_name = "own|reflect", default_value = "own")]
     foreign_challenge: ForeignChallenge,
-    /// URL layout: standard (documented paths) or alt (different paths, absolute hrefs).
+    /// URL layout: standard (documented paths) or alt (different paths everywhere).
     #[arg(long, value_name = "standard|alt", default_value = "standard")]
     layout: Layout,
+    /// Hrefs inside UCWA resources are absolute URLs (real servers: host-relative paths).
+    #[arg(long)]
+    absolute_hrefs: bool,
+    /// Match paths exactly: no doubled slashes, no case differences, reportMyActivity only
+    /// where advertised (real IIS front ends tolerate all three).
+    #[arg(long)]
+    strict_paths: bool,
+    /// Embed the resource in self me/presence/note/location events (real servers do not).
+    #[arg(long)]
+    embed_self_events: bool,
+    /// An event answer without events: sender-empty ("sender": []) or sender-absent (only
+    /// _links, as documented).
+    #[arg(
+        long,
+        value_name = "sender-empty|sender-absent",
+        default_value = "sender-empty"
+    )]
+    empty_events: EmptyEvents,
+    /// Never gzip responses (by default they are gzipped when Accept-Encoding asks for it).
+    #[arg(long)]
+    no_gzip: bool,
+    /// Send X-MS-UcwaVersion: 2.0 on UCWA answers (documented, absent from every capture).
+    #[arg(long)]
+    ucwa_version_header: bool,
+    /// application/json; charset=utf-8 on every JSON answer and no vnd echo, instead of the
+    /// media types real servers send per resource family.
+    #[arg(long)]
+    uniform_content_type: bool,
+    /// Status of a re-POST of applications with the same endpointId: 200 (real) or 201.
+    #[arg(long, value_name = "200|201", default_value_t = 200)]
+    repost_status: u16,
+    /// Every password grant gets a new full-lifetime ticket (real servers report the
+    /// remaining lifetime of a cached ticket).
+    #[arg(long)]
+    fresh_tickets: bool,
+    /// Accept only user@domain (or sip:user@domain) user names at the token endpoint.
+    #[arg(long)]
+    upn_only: bool,
+    /// NetBIOS domain accepted in DOMAIN\user user names.
+    #[arg(long = "domain", value_name = "NAME", default_value = "CONTOSO")]
+    netbios_domain: String,
     /// Token lifetime (expires_in); an expired token gets the 401 challenge.
     #[arg(long, value_name = "S", default_value_t = 28800.0)]
     token_lifetime: f64,
-    /// What a pool answers to the other pool's token: 401 (challenge) or 500 (28032).
-    #[arg(long, value_name = "401|500", default_value_t = 401)]
+    /// What a pool answers to the other pool's token: 500 (28032, real servers) or 401.
+    #[arg(long, value_name = "401|500", default_value_t = 500)]
     foreign_token_status: u16,
     /// Seconds without reportMyActivity before an endpoint goes IdleOnline/IdleBusy.
     #[arg(long = "inactive-s", value_name = "S", default_value_t = 300.0)]
@@ -120,6 +161,17 @@ impl Cli {
             foreign_apps_users: self.foreign_apps_users,
             foreign_challenge: self.foreign_challenge,
             layout: self.layout,
+            absolute_hrefs: self.absolute_hrefs,
+            strict_paths: self.strict_paths,
+            embed_self_events: self.embed_self_events,
+            empty_events: self.empty_events,
+            gzip: !self.no_gzip,
+            ucwa_version_header: self.ucwa_version_header,
+            uniform_content_type: self.uniform_content_type,
+            repost_status: self.repost_status,
+            fresh_tickets: self.fresh_tickets,
+            upn_only: self.upn_only,
+            netbios_domain: self.netbios_domain,
             token_lifetime_s: self.token_lifetime,
             foreign_token_status: self.foreign_token_status,
             inactive_s: self.inactive_s,

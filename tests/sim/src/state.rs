@@ -199,6 +199,9 @@ pub(crate) struct App {
 pub(crate) struct State {
     pub users: HashMap<String, User>,
     pub tokens: HashMap<String, Token>,
+    /// Cached web tickets per (user key, pool): when the current one ends. Password grants
+    /// within its first half reuse its end, so `expires_in` reports the remaining lifetime.
+    pub tickets: HashMap<(String, PoolKind), Instant>,
     pub apps: HashMap<String, App>,
     pub gone: HashMap<String, GoneReason>,
     pub log: VecDeque<LogEntry>,
@@ -239,6 +242,12 @@ pub(crate) fn bearer_token(req: &Req) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A random 12-digit application id starting with `10`, the shape real servers hand out.
+pub(crate) fn random_app_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
+    format!("10{n:010}")
 }
 
 /// A random lowercase hex string of `n` (≤ 32) characters.
@@ -362,8 +371,22 @@ impl Shared {
 
     // ----- tokens -------------------------------------------------------------------------
 
-    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> String {
-        self.issue_token_for(st, key, pool, self.config.token_lifetime_s)
+    /// A password-grant token and its `expires_in` in seconds. Real servers hand out the
+    /// remaining lifetime of a cached web ticket (28289, 27402 in captures, not 28800); here a
+    /// grant within the first half of the user's current ticket on this pool shares its end,
+    /// and a later one starts a new ticket so that renewing clients always gain time.
+    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> (String, f64) {
+        let lifetime = secs(self.config.token_lifetime_s);
+        let now = Instant::now();
+        let ticket = (key.to_owned(), pool);
+        let end = match st.tickets.get(&ticket) {
+            Some(end) if !self.config.fresh_tickets && *end > now + lifetime / 2 => *end,
+            _ => now + lifetime,
+        };
+        st.tickets.insert(ticket, end);
+        let remaining = end.saturating_duration_since(now).as_secs_f64();
+        let token = self.issue_token_for(st, key, pool, remaining);
+        (token, remaining)
     }
 
     fn issue_token_for(
@@ -449,12 +472,18 @@ impl Shared {
         if token_pool != pool.kind {
             // A web ticket from another pool: the poptart blog's 500/28032, or a fresh challenge.
             if self.config.foreign_token_status == 500 {
-                return Err(Resp::html(
+                let mut page = Resp::html(
                     500,
-                    "<!DOCTYPE html><html><head><title>500 - Internal server error.</title></head>\
+                    "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \
+                     \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n\
+                     <html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n\
+                     <meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n\
+                     <title>500 - Internal server error.</title></head>\
                      <body><h1>500 - Internal server error.</h1></body></html>",
-                )
-                .with_header(
+                );
+                // As mattermost#9 captured it.
+                page.set_header("Content-Type", "text/html; charset=iso-8859-1");
+                return Err(page.with_header(
                     "X-Ms-diagnostics",
                     &format!(
                         "28032;source=\"{}\";reason=\"The web ticket is invalid.\"",
@@ -470,12 +499,38 @@ impl Shared {
     pub(crate) fn expire_tokens(&self, user: Option<&str>) {
         let mut st = self.lock();
         match user {
-            None => st.tokens.clear(),
+            None => {
+                st.tokens.clear();
+                st.tickets.clear();
+            }
             Some(name) => {
                 let key = user_key(name);
                 st.tokens.retain(|_, t| t.user_key != key);
+                st.tickets.retain(|(k, _), _| *k != key);
             }
         }
+    }
+
+    /// The user key a token-endpoint user name means: `user@domain`, `sip:user@domain`, or
+    /// (unless `upn_only`) `DOMAIN\\user` with the configured NetBIOS domain, all
+    /// case-insensitive, as real servers accept them for one account.
+    pub(crate) fn resolve_user_name(&self, st: &State, name: &str) -> Option<String> {
+        let name = name.trim();
+        if let Some((domain, local)) = name.split_once('\\') {
+            if self.config.upn_only || !domain.eq_ignore_ascii_case(&self.config.netbios_domain) {
+                return None;
+            }
+            return st
+                .users
+                .keys()
+                .find(|k| {
+                    k.split_once('@')
+                        .is_some_and(|(l, _)| l.eq_ignore_ascii_case(local))
+                })
+                .cloned();
+        }
+        let key = user_key(name);
+        st.users.contains_key(&key).then_some(key)
     }
 
     // ----- presence model -------------------------------------------------------------------
@@ -546,7 +601,8 @@ impl Shared {
     }
 
     /// Sends the user's current presence, note or location as an `updated` event (with the new
-    /// representation embedded) to every made-available application of the user.
+    /// representation embedded only under `embed_self_events`) to every made-available
+    /// application of the user.
     pub(crate) fn broadcast(&self, st: &mut State, key: &str, route: Route) {
         self.broadcast_except(st, key, route, None);
     }
@@ -585,7 +641,9 @@ impl Shared {
                     resources::location(pool, &id, location.as_deref()),
                 ),
             };
-            let ev = resources::event(pool, &id, route, rel, "updated", Some(body));
+            // Real servers send a bare `updated` (GET it); `--embed-self-events` embeds it.
+            let embedded = self.config.embed_self_events.then_some(body);
+            let ev = resources::event(pool, &id, route, rel, "updated", embedded);
             self.push_event(app, Sender::Me, ev);
         }
     }
@@ -678,6 +736,7 @@ impl Shared {
         }
         // Expired tokens answer like unknown ones; drop them so memory stays bounded.
         st.tokens.retain(|_, t| t.expires_at > now);
+        st.tickets.retain(|_, end| *end > now);
     }
 
     // ----- snapshots --------------------------------------------------------------------------
