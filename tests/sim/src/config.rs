@@ -221,6 +221,8 @@ pub struct SimConfig {
     pub away_s: f64,
     /// Seconds without a parked P-GET before an application is ended.
     pub app_expiry_s: f64,
+    /// Seconds per minute of a presence subscription's `duration` (60; tests shrink it).
+    pub subscription_minute_s: f64,
     /// What requests to an expired application receive.
     pub expired_status: ExpiredStatus,
     /// P-GET release time when the request has no `timeout` parameter.
@@ -271,6 +273,7 @@ impl Default for SimConfig {
             inactive_s: 300.0,
             away_s: 300.0,
             app_expiry_s: 900.0,
+            subscription_minute_s: 60.0,
             expired_status: ExpiredStatus::NotFound,
             event_timeout_s: 180.0,
             event_timeout_min_s: 180.0,
@@ -292,6 +295,7 @@ impl SimConfig {
             ("inactive_s", self.inactive_s),
             ("away_s", self.away_s),
             ("app_expiry_s", self.app_expiry_s),
+            ("subscription_minute_s", self.subscription_minute_s),
             ("event_timeout_s", self.event_timeout_s),
             ("event_timeout_min_s", self.event_timeout_min_s),
             ("event_hold_s", self.event_hold_s),

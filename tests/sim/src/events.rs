@@ -63,6 +63,7 @@ fn event_set(
             let (rel, route) = match p.sender {
                 Sender::Me => ("me", Route::Me),
                 Sender::Communication => ("communication", Route::Communication),
+                Sender::People => ("people", Route::People),
             };
             out.push_str(if current.is_none() {
                 ",\"sender\":["

@@ -440,6 +440,7 @@ fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         notify: Arc::default(),
         comm_guid: uuid::Uuid::new_v4().to_string(),
         comm_version: 0,
+        subscriptions: Vec::new(),
     };
     let resp = app_response(shared, pool, &app, &st, 201, None)
         .with_header("Location", &pool.paths.route_href(&id, Route::Application));
@@ -522,6 +523,7 @@ fn app_route(shared: &Shared, pool: &Pool, req: &Req, c: &Classified) -> Outcome
         Route::Note => note_or_location(shared, pool, req, st, &key, id, Route::Note),
         Route::Location => note_or_location(shared, pool, req, st, &key, id, Route::Location),
         Route::ReportMyActivity => report_my_activity(shared, req, st, &key, id),
+        Route::People => crate::people::handle(shared, pool, req, st, id, c),
         _ => plain_resource(pool, req, st, &key, id, c),
     };
     Outcome::of(resp, &name)
@@ -633,6 +635,7 @@ fn make_me_available(
         return Resp::parameter_failure(&["phoneNumber"], "Expected a string");
     }
 
+    let seen_before = shared.aggregate(st, key);
     let others_available = st.users[key]
         .apps
         .iter()
@@ -723,6 +726,9 @@ fn make_me_available(
     }
     if chosen_changed {
         shared.broadcast_except(st, key, Route::Presence, Some(id));
+    } else if shared.aggregate(st, key) != seen_before {
+        // Offline → available: people watching this user hear it.
+        shared.notify_watchers(st, key, Route::Presence);
     }
     Resp::empty(204)
 }

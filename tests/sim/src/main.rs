@@ -104,6 +104,13 @@ struct Cli {
     /// Seconds without a parked P-GET before an application is ended.
     #[arg(long = "app-expiry-s", value_name = "S", default_value_t = 900.0)]
     app_expiry_s: f64,
+    /// Seconds per minute of a presence subscription's duration (tests shrink it).
+    #[arg(
+        long = "subscription-minute-s",
+        value_name = "S",
+        default_value_t = 60.0
+    )]
+    subscription_minute_s: f64,
     /// What requests to an expired application get: 404 ApplicationNotFound or 410
     /// InactiveApplicationExpired.
     #[arg(long, value_name = "404|410", default_value = "404")]
@@ -177,6 +184,7 @@ impl Cli {
             inactive_s: self.inactive_s,
             away_s: self.away_s,
             app_expiry_s: self.app_expiry_s,
+            subscription_minute_s: self.subscription_minute_s,
             expired_status: self.expired_status,
             event_timeout_s: self.event_timeout_s,
             event_timeout_min_s: self.event_timeout_min_s,

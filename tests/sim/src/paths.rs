@@ -301,6 +301,8 @@ pub(crate) struct Classified {
     pub app_id: Option<String>,
     /// The link table entry the path matched, when it matched one exactly.
     pub link: Option<&'static LinkDef>,
+    /// Under an application: the path after its id (lower case unless paths are strict).
+    pub rest: String,
 }
 
 impl Classified {
@@ -310,6 +312,7 @@ impl Classified {
             hop: None,
             app_id: None,
             link: None,
+            rest: String::new(),
         }
     }
 }
@@ -489,6 +492,28 @@ impl Paths {
         self.link(id, def)
     }
 
+    /// The path suffix (after the application, without query) of link `rel` owned by `owner`.
+    pub(crate) fn suffix_of(&self, owner: Owner, rel: &str) -> String {
+        LINKS
+            .iter()
+            .find(|d| d.owner == owner && d.rel == rel)
+            .map(|d| {
+                let s = self.suffix(d);
+                s.split('?').next().unwrap_or(s).to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    /// An href below application `id`: its path plus `suffix`.
+    pub(crate) fn app_href(&self, id: &str, suffix: &str) -> String {
+        self.href(&format!("{}{}", self.app_path(id), suffix))
+    }
+
+    /// Whether paths are matched case-blind (then [`Classified::rest`] is lower case).
+    pub(crate) fn tolerant(&self) -> bool {
+        self.tolerant
+    }
+
     /// The event channel href for `ack`.
     pub(crate) fn events_href(&self, id: &str, ack: u64) -> String {
         format!("{}?ack={ack}", self.route_href(id, Route::Events))
@@ -543,10 +568,8 @@ impl Paths {
         let fold = |p: String| if tolerant { p.to_ascii_lowercase() } else { p };
         if path == "/" {
             return Classified {
-                route: Route::Discovery,
                 hop: Some(0),
-                app_id: None,
-                link: None,
+                ..Classified::plain(Route::Discovery)
             };
         }
         if path == fold(self.root_path()) {
@@ -554,10 +577,8 @@ impl Paths {
         }
         if let Some(k) = self.parse_hop(path) {
             return Classified {
-                route: Route::Discovery,
                 hop: Some(k),
-                app_id: None,
-                link: None,
+                ..Classified::plain(Route::Discovery)
             };
         }
         if path == fold(self.xframe_path()) {
@@ -591,6 +612,7 @@ impl Paths {
             hop: None,
             app_id: Some(id.to_owned()),
             link: None,
+            rest: suffix.to_owned(),
         };
         if suffix.is_empty() {
             found.route = Route::Application;

@@ -143,6 +143,19 @@ pub(crate) struct Token {
 pub(crate) enum Sender {
     Me,
     Communication,
+    /// Contact changes (`contactPresence`, `contactNote`, `contactLocation`).
+    People,
+}
+
+/// A presence subscription of one application: the contacts it watches until `expires_at`.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub id: String,
+    /// User keys (lower-case e-mail addresses), in the order they were added.
+    pub members: Vec<String>,
+    /// The `duration` asked for, in minutes.
+    pub duration_min: u64,
+    pub expires_at: Instant,
 }
 
 #[derive(Debug)]
@@ -192,6 +205,8 @@ pub(crate) struct App {
     /// Name of the "please pass this in a PUT request" property of `communication`.
     pub comm_guid: String,
     pub comm_version: u64,
+    /// Live presence subscriptions (expired ones are dropped by the tick).
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Everything mutable.
@@ -646,6 +661,32 @@ impl Shared {
             let ev = resources::event(pool, &id, route, rel, "updated", embedded);
             self.push_event(app, Sender::Me, ev);
         }
+        self.notify_watchers(st, key, route);
+    }
+
+    /// Tells every application whose live presence subscription includes `key` that the
+    /// contact's presence, note or location changed: a bare `updated` event under sender
+    /// `people`, as real servers send contact changes (the client GETs the resource).
+    pub(crate) fn notify_watchers(&self, st: &mut State, key: &str, route: Route) {
+        let (rel, tail) = match route {
+            Route::Presence => ("contactPresence", "/presence"),
+            Route::Note => ("contactNote", "/note"),
+            _ => ("contactLocation", "/location"),
+        };
+        let now = Instant::now();
+        for app in st.apps.values_mut() {
+            let watching = app
+                .subscriptions
+                .iter()
+                .any(|s| s.expires_at > now && s.members.iter().any(|m| m == key));
+            if !watching {
+                continue;
+            }
+            let pool = self.pool(app.pool);
+            let href = resources::contact_href(pool, &app.id, key, tail);
+            let ev = json!({ "link": { "rel": rel, "href": href }, "type": "updated" });
+            self.push_event(app, Sender::People, ev);
+        }
     }
 
     // ----- applications -----------------------------------------------------------------------
@@ -728,6 +769,9 @@ impl Shared {
         }
         for id in expired {
             self.end_app(&mut st, &id, GoneReason::Expired);
+        }
+        for app in st.apps.values_mut() {
+            app.subscriptions.retain(|s| s.expires_at > now);
         }
         changed.sort();
         changed.dedup();

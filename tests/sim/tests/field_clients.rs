@@ -50,10 +50,8 @@ fn check(layout: Layout) {
         (Some("CONTOSO\\alice"), 200)
     );
     // Every in-resource request went to a doubled-slash path and was understood.
-    let joined: Vec<&ucwa_sim::LogEntry> = log
-        .iter()
-        .filter(|e| e.path.starts_with("//"))
-        .collect();
+    let joined: Vec<&ucwa_sim::LogEntry> =
+        log.iter().filter(|e| e.path.starts_with("//")).collect();
     assert!(joined.len() >= 6, "{layout}: {log:?}");
     assert!(joined.iter().all(|e| e.status / 100 == 2), "{joined:?}");
     let report = log
