@@ -190,6 +190,9 @@ pub struct SimConfig {
     /// Self `me`/`presence`/`note`/`location` events carry the resource in `_embedded` (the
     /// docs' reading). Real servers send them without, and the client must GET the resource.
     pub embed_self_events: bool,
+    /// No `"revision":"2"` on the links SfB 2015+ marks with one (`startMessaging`), as
+    /// Lync 2013 sends them.
+    pub no_link_revisions: bool,
     /// The shape of an event answer without events.
     pub empty_events: EmptyEvents,
     /// gzip responses when the request sends `Accept-Encoding: gzip` (as IIS does).
@@ -260,6 +263,7 @@ impl Default for SimConfig {
             absolute_hrefs: false,
             strict_paths: false,
             embed_self_events: false,
+            no_link_revisions: false,
             empty_events: EmptyEvents::SenderEmpty,
             gzip: true,
             ucwa_version_header: false,

@@ -246,6 +246,7 @@ mod tests {
                 "http://127.0.0.1:1".into(),
                 "contoso.com".into(),
             ),
+            link_revisions: true,
         }
     }
 

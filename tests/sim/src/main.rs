@@ -58,6 +58,9 @@ struct Cli {
     /// Embed the resource in self me/presence/note/location events (real servers do not).
     #[arg(long)]
     embed_self_events: bool,
+    /// No "revision":"2" on startMessaging (Lync 2013 sends none; SfB 2015+ a string).
+    #[arg(long)]
+    no_link_revisions: bool,
     /// An event answer without events: sender-empty ("sender": []) or sender-absent (only
     /// _links, as documented).
     #[arg(
@@ -171,6 +174,7 @@ impl Cli {
             absolute_hrefs: self.absolute_hrefs,
             strict_paths: self.strict_paths,
             embed_self_events: self.embed_self_events,
+            no_link_revisions: self.no_link_revisions,
             empty_events: self.empty_events,
             gzip: !self.no_gzip,
             ucwa_version_header: self.ucwa_version_header,

@@ -27,7 +27,12 @@ fn links(pool: &Pool, app: &App, owner: Owner) -> Map<String, Value> {
         } else {
             pool.paths.link(&app.id, def)
         };
-        map.insert(def.rel.to_owned(), href(h));
+        let mut link = href(h);
+        if def.rel == "startMessaging" && pool.link_revisions {
+            // SfB 2015+ marks this link with a revision, as a JSON string (captured).
+            link["revision"] = Value::from("2");
+        }
+        map.insert(def.rel.to_owned(), link);
     }
     map
 }

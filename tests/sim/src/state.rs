@@ -48,6 +48,8 @@ pub(crate) struct Pool {
     pub kind: PoolKind,
     pub addr: std::net::SocketAddr,
     pub paths: Paths,
+    /// Links that carry a `revision` on SfB 2015+ get it, as a string.
+    pub link_revisions: bool,
 }
 
 impl Pool {

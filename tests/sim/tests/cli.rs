@@ -129,6 +129,8 @@ fn help_lists_every_option() {
         "--strict-paths",
         "--embed-self-events",
         "--empty-events",
+        "--no-link-revisions",
+        "--subscription-minute-s",
         "--no-gzip",
         "--ucwa-version-header",
         "--uniform-content-type",

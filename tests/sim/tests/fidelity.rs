@@ -447,3 +447,17 @@ fn a_grant_past_half_the_ticket_starts_a_new_ticket() {
     let renewed = password_token(&http, &token_url, ALICE, ALICE_PW).json();
     assert_eq!(renewed["expires_in"], 2, "a renewing client gains time");
 }
+
+#[test]
+fn start_messaging_carries_revision_as_a_string_unless_turned_off() {
+    for (off, expected) in [(false, json!("2")), (true, Value::Null)] {
+        let sim = start(SimConfig {
+            no_link_revisions: off,
+            ..fast()
+        });
+        let s = Session::sign_in(&sim, ALICE, ALICE_PW);
+        let link = &s.app["_embedded"]["communication"]["_links"]["startMessaging"];
+        assert!(link["href"].is_string());
+        assert_eq!(link["revision"], expected, "{link}");
+    }
+}
