@@ -120,6 +120,44 @@ impl fmt::Display for EmptyEvents {
     }
 }
 
+/// The parameters of the `Bearer` challenge that precedes `MsRtcOAuth` in every 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BearerChallenge {
+    /// `trusted_issuers="00000002-…@<domain>", client_id="00000004-…"` (the Lync 2013 capture).
+    #[default]
+    Standard,
+    /// `trusted_issuers="", client_id="…"`: an on-prem pool without an OAuth server (captured).
+    EmptyIssuers,
+    /// Also `authorization_uri="https://login.windows.net/common/oauth2/authorize"`, as
+    /// deployments with modern authentication add (captured Online).
+    AuthorizationUri,
+}
+
+impl FromStr for BearerChallenge {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" => Ok(BearerChallenge::Standard),
+            "empty-issuers" => Ok(BearerChallenge::EmptyIssuers),
+            "authorization-uri" => Ok(BearerChallenge::AuthorizationUri),
+            other => Err(format!(
+                "unknown bearer challenge {other:?} (expected standard, empty-issuers or authorization-uri)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BearerChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BearerChallenge::Standard => "standard",
+            BearerChallenge::EmptyIssuers => "empty-issuers",
+            BearerChallenge::AuthorizationUri => "authorization-uri",
+        })
+    }
+}
+
 /// What the foreign listener (127.0.0.2) answers a request that carries no token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ForeignChallenge {
@@ -193,6 +231,14 @@ pub struct SimConfig {
     /// No `"revision":"2"` on the links SfB 2015+ marks with one (`startMessaging`), as
     /// Lync 2013 sends them.
     pub no_link_revisions: bool,
+    /// Redirect roots hold only `_links.redirect` (the docs), instead of also `self` and
+    /// `xframe` as a captured redirect root does.
+    pub bare_redirects: bool,
+    /// The parameters of the `Bearer` challenge.
+    pub bearer_challenge: BearerChallenge,
+    /// What an invalid or expired token gets: 401 (the challenge, on-prem) or 403 with
+    /// `Warning: 120 … "InvalidToken"`, diagnostic 28055 and both challenges (captured Online).
+    pub invalid_token_status: u16,
     /// The shape of an event answer without events.
     pub empty_events: EmptyEvents,
     /// gzip responses when the request sends `Accept-Encoding: gzip` (as IIS does).
@@ -264,6 +310,9 @@ impl Default for SimConfig {
             strict_paths: false,
             embed_self_events: false,
             no_link_revisions: false,
+            bare_redirects: false,
+            bearer_challenge: BearerChallenge::Standard,
+            invalid_token_status: 401,
             empty_events: EmptyEvents::SenderEmpty,
             gzip: true,
             ucwa_version_header: false,
@@ -316,6 +365,12 @@ impl SimConfig {
             return bad(format!(
                 "foreign_token_status must be 401 or 500, got {}",
                 self.foreign_token_status
+            ));
+        }
+        if self.invalid_token_status != 401 && self.invalid_token_status != 403 {
+            return bad(format!(
+                "invalid_token_status must be 401 or 403, got {}",
+                self.invalid_token_status
             ));
         }
         if self.repost_status != 200 && self.repost_status != 201 {

@@ -247,6 +247,7 @@ mod tests {
                 "contoso.com".into(),
             ),
             link_revisions: true,
+            bearer: Default::default(),
         }
     }
 

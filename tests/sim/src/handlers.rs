@@ -110,9 +110,23 @@ fn discovery(shared: &Shared, pool: &Pool, req: &Req, hop: Option<u32>) -> Resp 
     }
     let total = shared.config.discovery_redirects;
     match hop {
-        Some(k) if k < total => Resp::json_plain(
+        Some(k) if k < total && shared.config.bare_redirects => Resp::json_plain(
             200,
             &json!({ "_links": { "redirect": href(pool.paths.hop_url(k + 1, total)) } }),
+        ),
+        // A captured redirect root also carries `self` and `xframe`: a client must decide by
+        // the presence of `user`, not by "only redirect".
+        Some(k) if k < total => Resp::json_plain(
+            200,
+            &json!({ "_links": {
+                "self": href(if k == 0 {
+                    format!("{}/", pool.paths.origin())
+                } else {
+                    pool.paths.hop_url(k, total)
+                }),
+                "xframe": href(pool.paths.xframe_url()),
+                "redirect": href(pool.paths.hop_url(k + 1, total)),
+            }}),
         ),
         _ => Resp::json_plain(
             200,

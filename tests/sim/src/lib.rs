@@ -38,7 +38,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig};
+pub use config::{
+    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig,
+};
 pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 
 use state::{user_key, Shared};

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ucwa_sim::{EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig};
+use ucwa_sim::{
+    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig,
+};
 
 /// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
 /// its first line on stdout, then serves until killed. Times are seconds (decimals allowed).
@@ -61,6 +63,21 @@ struct Cli {
     /// No "revision":"2" on startMessaging (Lync 2013 sends none; SfB 2015+ a string).
     #[arg(long)]
     no_link_revisions: bool,
+    /// Redirect roots hold only _links.redirect (a captured one also has self and xframe).
+    #[arg(long)]
+    bare_redirects: bool,
+    /// Bearer challenge parameters: standard, empty-issuers (trusted_issuers="") or
+    /// authorization-uri (adds an Azure AD authorization_uri).
+    #[arg(
+        long,
+        value_name = "standard|empty-issuers|authorization-uri",
+        default_value = "standard"
+    )]
+    bearer_challenge: BearerChallenge,
+    /// What an invalid or expired token gets: 401 (challenge) or 403 (Warning InvalidToken,
+    /// 28055 and both challenges, as Online answered).
+    #[arg(long, value_name = "401|403", default_value_t = 401)]
+    invalid_token_status: u16,
     /// An event answer without events: sender-empty ("sender": []) or sender-absent (only
     /// _links, as documented).
     #[arg(
@@ -175,6 +192,9 @@ impl Cli {
             strict_paths: self.strict_paths,
             embed_self_events: self.embed_self_events,
             no_link_revisions: self.no_link_revisions,
+            bare_redirects: self.bare_redirects,
+            bearer_challenge: self.bearer_challenge,
+            invalid_token_status: self.invalid_token_status,
             empty_events: self.empty_events,
             gzip: !self.no_gzip,
             ucwa_version_header: self.ucwa_version_header,

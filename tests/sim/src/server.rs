@@ -109,6 +109,7 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
             paths: Paths::new(config.layout, origin(scheme, addr), domain.clone())
                 .with_options(config.absolute_hrefs, config.strict_paths),
             link_revisions: !config.no_link_revisions,
+            bearer: config.bearer_challenge,
         })
     };
     let pool1 = make_pool(PoolKind::Pool1, a1);

@@ -14,7 +14,7 @@ use hyper::body::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::config::SimConfig;
+use crate::config::{BearerChallenge, SimConfig};
 use crate::http::{Req, Resp};
 use crate::paths::{Paths, Route};
 use crate::resources;
@@ -50,6 +50,8 @@ pub(crate) struct Pool {
     pub paths: Paths,
     /// Links that carry a `revision` on SfB 2015+ get it, as a string.
     pub link_revisions: bool,
+    /// The parameters of the Bearer challenge.
+    pub bearer: BearerChallenge,
 }
 
 impl Pool {
@@ -62,6 +64,21 @@ impl Pool {
         }
     }
 
+    /// The `Bearer` line of the challenge, in the configured variant.
+    fn bearer_challenge(&self, domain: &str) -> String {
+        let client = "client_id=\"00000004-0000-0ff1-ce00-000000000000\"";
+        match self.bearer {
+            BearerChallenge::Standard => format!(
+                "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@{domain}\", {client}"
+            ),
+            BearerChallenge::EmptyIssuers => format!("Bearer trusted_issuers=\"\", {client}"),
+            BearerChallenge::AuthorizationUri => format!(
+                "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", {client}, \
+                 authorization_uri=\"https://login.windows.net/common/oauth2/authorize\""
+            ),
+        }
+    }
+
     /// The 401 answer that starts (or restarts) the password flow against this pool.
     pub(crate) fn challenge(&self, domain: &str) -> Resp {
         Resp::html(
@@ -69,13 +86,7 @@ impl Pool {
             "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
              <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
         )
-        .with_header(
-            "WWW-Authenticate",
-            &format!(
-                "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@{domain}\", \
-                 client_id=\"00000004-0000-0ff1-ce00-000000000000\""
-            ),
-        )
+        .with_header("WWW-Authenticate", &self.bearer_challenge(domain))
         .with_header(
             "WWW-Authenticate",
             &format!(
@@ -267,6 +278,24 @@ pub(crate) fn random_app_id() -> String {
     format!("10{n:010}")
 }
 
+/// `n` random characters of the base64url alphabet (`-` and `_` included), the shape of real
+/// web tickets (`cwt=AAEBHAEF…-7UZoTty…`).
+pub(crate) fn random_base64url(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let bits = uuid::Uuid::new_v4().as_u128();
+        // 120 of a v4 UUID's 122 random bits: 20 characters per UUID.
+        for i in 0..20 {
+            if out.len() == n {
+                break;
+            }
+            out.push(ALPHABET[((bits >> (6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
 /// A random lowercase hex string of `n` (≤ 32) characters.
 pub(crate) fn random_hex(n: usize) -> String {
     uuid::Uuid::new_v4().simple().to_string()[..n.min(32)].to_owned()
@@ -413,7 +442,7 @@ impl Shared {
         pool: PoolKind,
         lifetime_s: f64,
     ) -> String {
-        let token = format!("cwt={}{}", random_hex(32), random_hex(32));
+        let token = format!("cwt=AAEB{}", random_base64url(140));
         st.tokens.insert(
             token.clone(),
             Token {
@@ -477,14 +506,31 @@ impl Shared {
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Err(challenge());
         }
+        // A token that was sent but is not (or no longer) valid.
+        let invalid = || {
+            if self.config.invalid_token_status != 403 {
+                return challenge();
+            }
+            let reason = "The OAuth token is invalid.";
+            let mut r = challenge();
+            r.status = 403;
+            r.with_header("Warning", &format!("120 {} \"InvalidToken\"", pool.fqdn()))
+                .with_header(
+                    "X-Ms-diagnostics",
+                    &format!(
+                        "28055;source=\"{}\";reason=\"{reason}\";faultcode=\"wsse:FailedAuthentication\"",
+                        pool.fqdn()
+                    ),
+                )
+        };
         let now = Instant::now();
         let (key, token_pool, expired) = match st.tokens.get(token) {
-            None => return Err(challenge()),
+            None => return Err(invalid()),
             Some(t) => (t.user_key.clone(), t.pool, t.expires_at <= now),
         };
         if expired {
             st.tokens.remove(token);
-            return Err(challenge());
+            return Err(invalid());
         }
         if token_pool != pool.kind {
             // A web ticket from another pool: the poptart blog's 500/28032, or a fresh challenge.

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use serde_json::{json, Value};
 use support::*;
-use ucwa_sim::{EmptyEvents, Layout, SimConfig};
+use ucwa_sim::{BearerChallenge, EmptyEvents, Layout, SimConfig};
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -460,4 +460,116 @@ fn start_messaging_carries_revision_as_a_string_unless_turned_off() {
         assert!(link["href"].is_string());
         assert_eq!(link["revision"], expected, "{link}");
     }
+}
+
+#[test]
+fn redirect_roots_also_carry_self_and_xframe_as_captured() {
+    let sim = start(SimConfig {
+        discovery_redirects: 2,
+        ..fast()
+    });
+    let http = Http::plain();
+    let mut url = sim.root_url();
+    for _ in 0..2 {
+        let v = http.get(&url, &[]).json();
+        let mut rels: Vec<&String> = v["_links"].as_object().unwrap().keys().collect();
+        rels.sort();
+        assert_eq!(rels, ["redirect", "self", "xframe"], "{v}");
+        assert_eq!(href_at(&v, "/_links/self/href"), url);
+        assert!(v["_links"].get("user").is_none());
+        url = href_at(&v, "/_links/redirect/href");
+    }
+    let root = http.get(&url, &[]).json();
+    assert!(root["_links"]["user"].is_object(), "{root}");
+    // A client that decides by `user` gets through.
+    let s = Session::sign_in(&sim, ALICE, ALICE_PW);
+    assert!(s.app_url.starts_with(&sim.root_url()));
+}
+
+#[test]
+fn bearer_challenge_variants_keep_ms_rtc_oauth_second_and_usable() {
+    for (variant, expected) in [
+        (
+            BearerChallenge::Standard,
+            "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@contoso.com\", client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
+        ),
+        (
+            BearerChallenge::EmptyIssuers,
+            "Bearer trusted_issuers=\"\", client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
+        ),
+        (
+            BearerChallenge::AuthorizationUri,
+            "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", client_id=\"00000004-0000-0ff1-ce00-000000000000\", authorization_uri=\"https://login.windows.net/common/oauth2/authorize\"",
+        ),
+    ] {
+        let sim = start(SimConfig {
+            bearer_challenge: variant,
+            ..fast()
+        });
+        let http = Http::plain();
+        let root = http.get(&sim.root_url(), &[]).json();
+        let r = http.get(&href_at(&root, "/_links/user/href"), &[]);
+        let lines = r.headers_named("www-authenticate");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], expected, "{variant}");
+        assert!(lines[1].starts_with("MsRtcOAuth href=\""));
+        Session::sign_in(&sim, ALICE, ALICE_PW);
+    }
+}
+
+#[test]
+fn invalid_tokens_can_get_online_style_403_with_fresh_challenges() {
+    let sim = start(SimConfig {
+        invalid_token_status: 403,
+        ..fast()
+    });
+    let s = Session::available(&sim, ALICE, ALICE_PW);
+    sim.expire_tokens(None);
+    let r = s.get(&s.link("me", "presence"));
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.header("warning"),
+        Some("120 pool1.contoso.com \"InvalidToken\"")
+    );
+    assert!(r.header("x-ms-diagnostics").unwrap().starts_with("28055;"));
+    assert!(challenge_href_any(&r).ends_with("/WebTicket/oauthtoken"));
+    // No Authorization at all is still the plain 401.
+    let anon = Http::plain().get(&s.link("me", "presence"), &[]);
+    assert_eq!(anon.status, 401);
+    // The default: an expired token gets the 401 challenge.
+    let sim = start(fast());
+    let s = Session::available(&sim, ALICE, ALICE_PW);
+    sim.expire_tokens(None);
+    assert_eq!(s.get(&s.link("me", "presence")).status, 401);
+}
+
+/// The MsRtcOAuth href of any answer (a 403 carries the challenge too).
+fn challenge_href_any(r: &Response) -> String {
+    let line = r
+        .headers_named("www-authenticate")
+        .into_iter()
+        .find(|h| h.starts_with("MsRtcOAuth"))
+        .expect("an MsRtcOAuth challenge")
+        .to_owned();
+    let start = line.find("href=\"").unwrap() + 6;
+    let end = line[start..].find('"').unwrap() + start;
+    line[start..end].to_owned()
+}
+
+#[test]
+fn tokens_look_like_real_web_tickets() {
+    let sim = start(fast());
+    let t = password_token(
+        &Http::plain(),
+        &format!("{}WebTicket/oauthtoken", sim.root_url()),
+        ALICE,
+        ALICE_PW,
+    )
+    .json();
+    let token = t["access_token"].as_str().unwrap();
+    let body = token.strip_prefix("cwt=AAEB").expect("cwt=AAEB…");
+    assert_eq!(body.len(), 140);
+    assert!(body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
 }
