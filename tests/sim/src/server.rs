@@ -218,8 +218,8 @@ impl Negotiated {
 
 /// Shapes a handler's answer as real front ends send it: the media type per family (the UCWA
 /// vendor type echoed when asked, or one charset'd type under `uniform_content_type`), gzip when
-/// asked and allowed, `Vary: Accept-Encoding`, the front end's FQDN, and `X-MS-UcwaVersion`
-/// only when configured.
+/// asked and allowed, `Vary: Accept-Encoding`, the front end's FQDN, the cache headers, and
+/// `X-MS-UcwaVersion` only when configured.
 fn finish(shared: &Shared, pool: &Pool, neg: &Negotiated, mut resp: Resp) -> Response<SimBody> {
     let config = &shared.config;
     if let Some(ct) = resp.header("content-type").map(str::to_owned) {
@@ -236,6 +236,16 @@ fn finish(shared: &Shared, pool: &Pool, neg: &Negotiated, mut resp: Resp) -> Res
     }
     resp.headers
         .push(("X-MS-Server-Fqdn".into(), pool.fqdn().to_owned()));
+    // IIS front ends mark every answer uncacheable; discovery, user and errors (the bare
+    // application/json family) also carry Expires and Pragma, as captured.
+    if resp.header("cache-control").is_none() {
+        resp.headers
+            .push(("Cache-Control".into(), "no-cache".into()));
+        if resp.header("content-type") == Some(JSON_PLAIN) {
+            resp.headers.push(("Expires".into(), "-1".into()));
+            resp.headers.push(("Pragma".into(), "no-cache".into()));
+        }
+    }
     if config.gzip {
         resp.headers.push(("Vary".into(), "Accept-Encoding".into()));
         if neg.gzip && !resp.body.is_empty() && resp.header("content-encoding").is_none() {

@@ -243,7 +243,20 @@ fn media_types_follow_the_resource_family_and_the_vnd_type_is_echoed() {
     );
     assert_eq!(token.content_type(), "application/json");
     assert!(token.header("x-ms-ucwaversion").is_none());
-    assert!(s.get(&presence).header("x-ms-server-fqdn").is_some());
+    let again = s.get(&presence);
+    assert_eq!(again.header("x-ms-server-fqdn"), Some("pool1.contoso.com"));
+    assert_eq!(again.header("cache-control"), Some("no-cache"));
+    assert!(again.header("expires").is_none());
+    let root = http.get(&sim.root_url(), &[]);
+    assert_eq!(
+        (root.header("expires"), root.header("pragma")),
+        (Some("-1"), Some("no-cache"))
+    );
+    assert_eq!(
+        token.header("cache-control"),
+        Some("no-store"),
+        "the token's own"
+    );
 
     let sim = start(SimConfig {
         uniform_content_type: true,
