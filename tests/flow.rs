@@ -335,7 +335,7 @@ fn service_unavailable_with_retry_after_is_retried() {
     let t = std::time::Instant::now();
     c.set_availability(Availability::Busy).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(900), "waited as asked");
-    let presence: Vec<u16> = on_route(&sim.log(), "presence")
+    let presence: Vec<u16> = on_route(&foreground(&sim.log()), "presence")
         .iter()
         .map(|e| e.status)
         .collect();
