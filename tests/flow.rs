@@ -335,7 +335,7 @@ fn service_unavailable_with_retry_after_is_retried() {
     let t = std::time::Instant::now();
     c.set_availability(Availability::Busy).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(900), "waited as asked");
-    let presence: Vec<u16> = on_route(&sim.log(), "presence")
+    let presence: Vec<u16> = on_route(&foreground(&sim.log()), "presence")
         .iter()
         .map(|e| e.status)
         .collect();
@@ -354,7 +354,7 @@ fn retry_after_is_bounded() {
     let e = c.set_availability(Availability::Busy).unwrap_err();
     assert_eq!(e.http_status(), Some(429));
     assert_eq!(
-        on_route(&sim.log(), "presence").len(),
+        on_route(&foreground(&sim.log()), "presence").len(),
         3,
         "two bounded retries, then the error"
     );
@@ -427,15 +427,20 @@ fn a_closed_connection_is_a_network_error() {
 fn conflict_is_exposed_with_code_and_subcode() {
     let sim = start(fast_config());
     let c = available(&sim);
-    sim.inject_fault(respond(
-        "note",
-        409,
-        &[
-            ("Content-Type", "application/json"),
-            ("X-Ms-diagnostics", "1000;reason=\"test\""),
-        ],
-        r#"{"code":"Conflict","subcode":"TooManyGroups","message":"Too many groups."}"#,
-    ));
+    sim.inject_fault(Fault {
+        // POST only: the client's background GET of the note (following the bare `added`
+        // event) must not take the fault meant for set_note.
+        method: Some("POST".into()),
+        ..respond(
+            "note",
+            409,
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Ms-diagnostics", "1000;reason=\"test\""),
+            ],
+            r#"{"code":"Conflict","subcode":"TooManyGroups","message":"Too many groups."}"#,
+        )
+    });
     let e = c.set_note("x").unwrap_err();
     assert_eq!(
         (e.status(), e.http_status(), e.code(), e.subcode()),
@@ -592,7 +597,12 @@ fn concurrent_calls_on_one_client_all_succeed() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!(on_route(&sim.log(), "presence").len(), 40);
+    let log = sim.log();
+    let presence = on_route(&log, "presence");
+    // 20 host POSTs; 20 host GETs plus the client's GETs following bare `updated` events.
+    assert_eq!(presence.iter().filter(|e| e.method == "POST").count(), 20);
+    assert!(presence.iter().filter(|e| e.method == "GET").count() >= 20);
+    assert!(presence.iter().all(|e| e.status / 100 == 2), "{presence:?}");
 }
 
 #[test]

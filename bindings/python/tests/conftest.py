@@ -229,9 +229,23 @@ def client(sim: Sim) -> Iterator["ucwa.Client"]:  # noqa: F821
 
 @pytest.fixture
 def available(client: "ucwa.Client", sim: Sim) -> "ucwa.Client":  # noqa: F821
-    """The ``client`` fixture signed in as alice and made available; the sim's log cleared."""
+    """The ``client`` fixture signed in as alice and made available; the sim's log cleared.
+
+    Real servers (and ucwa-sim by default) announce presence, note and location after
+    makeMeAvailable as bare ``added`` events, which the library follows with GETs in the
+    background; waiting for those keeps them out of the tests' "sends nothing" checks."""
+    import time
+
     client.sign_in(ALICE, ALICE_PASSWORD)
     client.make_me_available()
+    deadline = time.monotonic() + 5
+    while True:
+        followed = {e["route"] for e in sim.log() if e["method"] == "GET"}
+        if {"presence", "note", "location"} <= followed:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the library did not GET the announced resources: {sim.routes()}")
+        time.sleep(0.02)
     return client
 
 

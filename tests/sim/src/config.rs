@@ -23,8 +23,9 @@ pub enum Layout {
     /// The paths shown in Microsoft's documentation; UCWA hrefs are relative.
     #[default]
     Standard,
-    /// Different paths everywhere (with a random segment) and absolute hrefs, so that a client
-    /// that builds URLs instead of following links fails.
+    /// Different paths everywhere (with a random segment), so that a client that builds URLs
+    /// instead of following links fails. Hrefs inside resources stay host-relative as on real
+    /// servers; [`SimConfig::absolute_hrefs`] makes them absolute.
     Alt,
 }
 
@@ -82,6 +83,78 @@ impl FromStr for ExpiredStatus {
                 "unknown expired status {other:?} (expected 404 or 410)"
             )),
         }
+    }
+}
+
+/// The shape of an event-channel answer that carries no events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EmptyEvents {
+    /// `"sender": []` next to `_links`: what field clients that index `sender`
+    /// unconditionally evidently received.
+    #[default]
+    SenderEmpty,
+    /// Only `_links`, as the documentation describes it.
+    SenderAbsent,
+}
+
+impl FromStr for EmptyEvents {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sender-empty" => Ok(EmptyEvents::SenderEmpty),
+            "sender-absent" => Ok(EmptyEvents::SenderAbsent),
+            other => Err(format!(
+                "unknown empty-events shape {other:?} (expected sender-empty or sender-absent)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for EmptyEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EmptyEvents::SenderEmpty => "sender-empty",
+            EmptyEvents::SenderAbsent => "sender-absent",
+        })
+    }
+}
+
+/// The parameters of the `Bearer` challenge that precedes `MsRtcOAuth` in every 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BearerChallenge {
+    /// `trusted_issuers="00000002-…@<domain>", client_id="00000004-…"` (the Lync 2013 capture).
+    #[default]
+    Standard,
+    /// `trusted_issuers="", client_id="…"`: an on-prem pool without an OAuth server (captured).
+    EmptyIssuers,
+    /// Also `authorization_uri="https://login.windows.net/common/oauth2/authorize"`, as
+    /// deployments with modern authentication add (captured Online).
+    AuthorizationUri,
+}
+
+impl FromStr for BearerChallenge {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "standard" => Ok(BearerChallenge::Standard),
+            "empty-issuers" => Ok(BearerChallenge::EmptyIssuers),
+            "authorization-uri" => Ok(BearerChallenge::AuthorizationUri),
+            other => Err(format!(
+                "unknown bearer challenge {other:?} (expected standard, empty-issuers or authorization-uri)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BearerChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BearerChallenge::Standard => "standard",
+            BearerChallenge::EmptyIssuers => "empty-issuers",
+            BearerChallenge::AuthorizationUri => "authorization-uri",
+        })
     }
 }
 
@@ -145,9 +218,51 @@ pub struct SimConfig {
     pub foreign_challenge: ForeignChallenge,
     /// URL layout of every pool.
     pub layout: Layout,
+    /// Hrefs inside UCWA resources are absolute URLs instead of host-relative paths (real
+    /// servers use absolute hrefs only in discovery, `user`, the token href and `applications`).
+    pub absolute_hrefs: bool,
+    /// Paths must match exactly: no doubled slashes, no case differences, and
+    /// `reportMyActivity` only where the layout advertises it. Real IIS front ends tolerate all
+    /// three, so the default does too.
+    pub strict_paths: bool,
+    /// Self `me`/`presence`/`note`/`location` events carry the resource in `_embedded` (the
+    /// docs' reading). Real servers send them without, and the client must GET the resource.
+    pub embed_self_events: bool,
+    /// No `"revision":"2"` on the links SfB 2015+ marks with one (`startMessaging`), as
+    /// Lync 2013 sends them.
+    pub no_link_revisions: bool,
+    /// Redirect roots hold only `_links.redirect` (the docs), instead of also `self` and
+    /// `xframe` as a captured redirect root does.
+    pub bare_redirects: bool,
+    /// The parameters of the `Bearer` challenge.
+    pub bearer_challenge: BearerChallenge,
+    /// What an invalid or expired token gets: 401 (the challenge, on-prem) or 403 with
+    /// `Warning: 120 … "InvalidToken"`, diagnostic 28055 and both challenges (captured Online).
+    pub invalid_token_status: u16,
+    /// The shape of an event answer without events.
+    pub empty_events: EmptyEvents,
+    /// gzip responses when the request sends `Accept-Encoding: gzip` (as IIS does).
+    pub gzip: bool,
+    /// Send `X-MS-UcwaVersion: 2.0` on UCWA answers (only the docs mention it; no capture has it).
+    pub ucwa_version_header: bool,
+    /// `application/json; charset=utf-8` on every JSON answer, never echoing the vnd type
+    /// (instead of the per-family media types real servers send).
+    pub uniform_content_type: bool,
+    /// Status of a re-POST of `applications` with the same endpointId, userAgent and culture
+    /// and no instanceId: 200 (real servers) or 201.
+    pub repost_status: u16,
+    /// Every password grant starts a new web ticket with the full lifetime, instead of real
+    /// servers' cached ticket whose remaining lifetime later grants report in `expires_in`.
+    pub fresh_tickets: bool,
+    /// Accept only `user@domain` (and `sip:user@domain`) as the token endpoint's user name,
+    /// refusing `DOMAIN\user`.
+    pub upn_only: bool,
+    /// The NetBIOS domain accepted in `DOMAIN\user` user names (case-insensitive).
+    pub netbios_domain: String,
     /// Token lifetime (`expires_in`).
     pub token_lifetime_s: f64,
-    /// What a pool answers to a token issued by the other pool: 401 (challenge) or 500 (28032).
+    /// What a pool answers to a token issued by the other pool: 500 with diagnostic 28032 and an
+    /// IIS HTML page (real servers), or 401 (a fresh challenge).
     pub foreign_token_status: u16,
     /// Seconds without reportMyActivity before an endpoint turns idle.
     pub inactive_s: f64,
@@ -155,6 +270,8 @@ pub struct SimConfig {
     pub away_s: f64,
     /// Seconds without a parked P-GET before an application is ended.
     pub app_expiry_s: f64,
+    /// Seconds per minute of a presence subscription's `duration` (60; tests shrink it).
+    pub subscription_minute_s: f64,
     /// What requests to an expired application receive.
     pub expired_status: ExpiredStatus,
     /// P-GET release time when the request has no `timeout` parameter.
@@ -189,11 +306,27 @@ impl Default for SimConfig {
             foreign_apps_users: Vec::new(),
             foreign_challenge: ForeignChallenge::Own,
             layout: Layout::Standard,
+            absolute_hrefs: false,
+            strict_paths: false,
+            embed_self_events: false,
+            no_link_revisions: false,
+            bare_redirects: false,
+            bearer_challenge: BearerChallenge::Standard,
+            invalid_token_status: 401,
+            empty_events: EmptyEvents::SenderEmpty,
+            gzip: true,
+            ucwa_version_header: false,
+            uniform_content_type: false,
+            repost_status: 200,
+            fresh_tickets: false,
+            upn_only: false,
+            netbios_domain: "CONTOSO".to_owned(),
             token_lifetime_s: 28800.0,
-            foreign_token_status: 401,
+            foreign_token_status: 500,
             inactive_s: 300.0,
             away_s: 300.0,
             app_expiry_s: 900.0,
+            subscription_minute_s: 60.0,
             expired_status: ExpiredStatus::NotFound,
             event_timeout_s: 180.0,
             event_timeout_min_s: 180.0,
@@ -215,6 +348,7 @@ impl SimConfig {
             ("inactive_s", self.inactive_s),
             ("away_s", self.away_s),
             ("app_expiry_s", self.app_expiry_s),
+            ("subscription_minute_s", self.subscription_minute_s),
             ("event_timeout_s", self.event_timeout_s),
             ("event_timeout_min_s", self.event_timeout_min_s),
             ("event_hold_s", self.event_hold_s),
@@ -231,6 +365,24 @@ impl SimConfig {
             return bad(format!(
                 "foreign_token_status must be 401 or 500, got {}",
                 self.foreign_token_status
+            ));
+        }
+        if self.invalid_token_status != 401 && self.invalid_token_status != 403 {
+            return bad(format!(
+                "invalid_token_status must be 401 or 403, got {}",
+                self.invalid_token_status
+            ));
+        }
+        if self.repost_status != 200 && self.repost_status != 201 {
+            return bad(format!(
+                "repost_status must be 200 or 201, got {}",
+                self.repost_status
+            ));
+        }
+        if self.netbios_domain.is_empty() || self.netbios_domain.contains('\\') {
+            return bad(format!(
+                "netbios_domain {:?} must be non-empty and contain no backslash",
+                self.netbios_domain
             ));
         }
         if self.users.is_empty() {

@@ -10,6 +10,7 @@ use std::time::Instant;
 use hyper::body::Bytes;
 use serde_json::{json, Value};
 
+use crate::config::EmptyEvents;
 use crate::handlers::{authorize_app, clamp_secs, gone, Outcome};
 use crate::http::{href, Req, Resp, JSON};
 use crate::paths::{Classified, Route};
@@ -40,8 +41,15 @@ impl Drop for ParkGuard<'_> {
 
 /// Builds one event-set response as JSON text: `self`/`next` links and the senders in queue
 /// order, with consecutive events of one sender grouped together. Events are already
-/// serialized, so they are spliced in rather than re-parsed.
-fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) -> Bytes {
+/// serialized, so they are spliced in rather than re-parsed. A set without events carries
+/// `"sender":[]` when `empty_sender` is set, else only `_links`.
+fn event_set(
+    pool: &Pool,
+    app_id: &str,
+    ack: u64,
+    pending: Vec<PendingEvent>,
+    empty_sender: bool,
+) -> Bytes {
     let links = json!({
         "self": href(pool.paths.events_href(app_id, ack)),
         "next": href(pool.paths.events_href(app_id, ack + 1)),
@@ -55,6 +63,7 @@ fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) ->
             let (rel, route) = match p.sender {
                 Sender::Me => ("me", Route::Me),
                 Sender::Communication => ("communication", Route::Communication),
+                Sender::People => ("people", Route::People),
             };
             out.push_str(if current.is_none() {
                 ",\"sender\":["
@@ -72,6 +81,8 @@ fn event_set(pool: &Pool, app_id: &str, ack: u64, pending: Vec<PendingEvent>) ->
     }
     if current.is_some() {
         out.push_str("]}]");
+    } else if empty_sender {
+        out.push_str(",\"sender\":[]");
     }
     out.push('}');
     Bytes::from(out)
@@ -200,7 +211,9 @@ pub(crate) async fn pget(
             let ch = &mut app.channel;
             let ready_at = ch.pending_since.map(|t| t + hold);
             if ready_at.is_some_and(|r| now >= r) || now >= deadline {
-                let set = event_set(pool, &app_id, ack, std::mem::take(&mut ch.pending));
+                let empty_sender = shared.config.empty_events == EmptyEvents::SenderEmpty;
+                let pending = std::mem::take(&mut ch.pending);
+                let set = event_set(pool, &app_id, ack, pending, empty_sender);
                 ch.pending_since = None;
                 ch.next_set = ack + 1;
                 ch.sets.push_back((ack, set.clone()));
@@ -233,6 +246,8 @@ mod tests {
                 "http://127.0.0.1:1".into(),
                 "contoso.com".into(),
             ),
+            link_revisions: true,
+            bearer: Default::default(),
         }
     }
 
@@ -255,6 +270,7 @@ mod tests {
                 ev(Sender::Communication, 3),
                 ev(Sender::Me, 4),
             ],
+            true,
         );
         let v: Value = serde_json::from_slice(&set).unwrap();
         assert_eq!(
@@ -290,11 +306,20 @@ mod tests {
     }
 
     #[test]
-    fn empty_event_set_has_only_links() {
-        let v: Value = serde_json::from_slice(&event_set(&pool(), "a1", 1, Vec::new())).unwrap();
+    fn empty_event_set_has_only_links_when_sender_is_absent() {
+        let set = event_set(&pool(), "a1", 1, Vec::new(), false);
+        let v: Value = serde_json::from_slice(&set).unwrap();
         assert_eq!(
             v.as_object().unwrap().keys().collect::<Vec<_>>(),
             ["_links"]
         );
+    }
+
+    #[test]
+    fn empty_event_set_carries_an_empty_sender_array_by_default() {
+        let set = event_set(&pool(), "a1", 1, Vec::new(), true);
+        let v: Value = serde_json::from_slice(&set).unwrap();
+        assert_eq!(v["sender"], json!([]));
+        assert!(v["_links"]["next"]["href"].is_string());
     }
 }

@@ -15,8 +15,8 @@ use crate::http::{get_ci, get_str_ci, href, Req, Resp};
 use crate::paths::{Classified, Owner, Route};
 use crate::resources;
 use crate::state::{
-    random_hex, secs, user_key, App, Channel, GoneReason, Pool, PoolKind, Presence, Sender, Shared,
-    Stage, State,
+    random_app_id, random_hex, secs, App, Channel, GoneReason, Pool, PoolKind, Presence, Sender,
+    Shared, Stage, State,
 };
 
 /// A handled request: the answer and who made it (for the log).
@@ -110,11 +110,25 @@ fn discovery(shared: &Shared, pool: &Pool, req: &Req, hop: Option<u32>) -> Resp 
     }
     let total = shared.config.discovery_redirects;
     match hop {
-        Some(k) if k < total => Resp::json(
+        Some(k) if k < total && shared.config.bare_redirects => Resp::json_plain(
             200,
             &json!({ "_links": { "redirect": href(pool.paths.hop_url(k + 1, total)) } }),
         ),
-        _ => Resp::json(
+        // A captured redirect root also carries `self` and `xframe`: a client must decide by
+        // the presence of `user`, not by "only redirect".
+        Some(k) if k < total => Resp::json_plain(
+            200,
+            &json!({ "_links": {
+                "self": href(if k == 0 {
+                    format!("{}/", pool.paths.origin())
+                } else {
+                    pool.paths.hop_url(k, total)
+                }),
+                "xframe": href(pool.paths.xframe_url()),
+                "redirect": href(pool.paths.hop_url(k + 1, total)),
+            }}),
+        ),
+        _ => Resp::json_plain(
             200,
             &json!({ "_links": {
                 "self": href(pool.paths.root_url()),
@@ -140,7 +154,7 @@ fn redirect(pool: &Pool, req: &Req) -> Resp {
     if let Err(r) = require(req, &["GET"]) {
         return r;
     }
-    Resp::json(
+    Resp::json_plain(
         200,
         &json!({ "rel": "redirect", "_links": {
             "self": href(pool.paths.redirect_url()),
@@ -153,7 +167,7 @@ fn redirect(pool: &Pool, req: &Req) -> Resp {
 // ----- token endpoint ------------------------------------------------------------------------
 
 fn oauth_error(error: &str) -> Resp {
-    Resp::json(400, &json!({ "error": error }))
+    Resp::json_plain(400, &json!({ "error": error }))
 }
 
 fn token(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
@@ -192,8 +206,8 @@ fn token(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             let (Some(name), Some(password)) = (username.clone(), field("password")) else {
                 return outcome(oauth_error("invalid_request"));
             };
-            let key = user_key(&name);
             let mut st = shared.lock();
+            let key = shared.resolve_user_name(&st, &name).unwrap_or_default();
             let valid = st.users.get(&key).is_some_and(|u| u.password == password);
             if !valid {
                 return outcome(oauth_error("invalid_grant").with_header(
@@ -204,8 +218,7 @@ fn token(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
                     ),
                 ));
             }
-            let token = shared.issue_token(&mut st, &key, pool.kind);
-            let lifetime = shared.config.token_lifetime_s;
+            let (token, lifetime) = shared.issue_token(&mut st, &key, pool.kind);
             // Integer seconds as real servers send; rounded up so a sub-second test lifetime
             // does not read as "already expired".
             let expires_in = if lifetime > 0.0 {
@@ -213,7 +226,7 @@ fn token(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             } else {
                 0
             };
-            outcome(Resp::json(
+            outcome(Resp::json_plain(
                 200,
                 &json!({
                     "access_token": token,
@@ -223,7 +236,7 @@ fn token(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
                 }),
             ))
         }
-        "urn:microsoft.rtc:passive" => outcome(Resp::json(
+        "urn:microsoft.rtc:passive" => outcome(Resp::json_plain(
             400,
             &json!({
                 "error": "invalid_grant",
@@ -275,7 +288,7 @@ fn user(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     }
     links.insert("xframe".into(), href(pool.paths.xframe_url()));
     Outcome::of(
-        Resp::json(200, &json!({ "rel": "user", "_links": links })),
+        Resp::json_plain(200, &json!({ "rel": "user", "_links": links })),
         &name,
     )
 }
@@ -384,7 +397,12 @@ fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     });
     if let Some(id) = existing {
         let app = &st.apps[id];
-        let status = if instance_id.is_some() { 200 } else { 201 };
+        // Real servers answer a plain re-POST 200 with the same (possibly available) app.
+        let status = if instance_id.is_some() {
+            200
+        } else {
+            shared.config.repost_status
+        };
         let resp = app_response(shared, pool, app, &st, status, None);
         return Outcome::of(
             resp.with_header("Location", &pool.paths.route_href(id, Route::Application)),
@@ -402,7 +420,13 @@ fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             &name,
         );
     }
-    let id = random_hex(16);
+    let id = loop {
+        // 12-digit ids like real servers' (104082042405), never reused within a run.
+        let candidate = random_app_id();
+        if !st.apps.contains_key(&candidate) && !st.gone.contains_key(&candidate) {
+            break candidate;
+        }
+    };
     let now = Instant::now();
     let app = App {
         id: id.clone(),
@@ -430,6 +454,7 @@ fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         notify: Arc::default(),
         comm_guid: uuid::Uuid::new_v4().to_string(),
         comm_version: 0,
+        subscriptions: Vec::new(),
     };
     let resp = app_response(shared, pool, &app, &st, 201, None)
         .with_header("Location", &pool.paths.route_href(&id, Route::Application));
@@ -512,6 +537,7 @@ fn app_route(shared: &Shared, pool: &Pool, req: &Req, c: &Classified) -> Outcome
         Route::Note => note_or_location(shared, pool, req, st, &key, id, Route::Note),
         Route::Location => note_or_location(shared, pool, req, st, &key, id, Route::Location),
         Route::ReportMyActivity => report_my_activity(shared, req, st, &key, id),
+        Route::People => crate::people::handle(shared, pool, req, st, id, c),
         _ => plain_resource(pool, req, st, &key, id, c),
     };
     Outcome::of(resp, &name)
@@ -623,6 +649,7 @@ fn make_me_available(
         return Resp::parameter_failure(&["phoneNumber"], "Expected a string");
     }
 
+    let seen_before = shared.aggregate(st, key);
     let others_available = st.users[key]
         .apps
         .iter()
@@ -649,13 +676,16 @@ fn make_me_available(
     let presence = shared.aggregate(st, key);
     let user = &st.users[key];
     let app = &st.apps[id];
+    // Real servers send the four `me` events bare (the client GETs what it needs); only the
+    // communication event carries its resource. `--embed-self-events` embeds them all.
+    let embed = shared.config.embed_self_events;
     let me_ev = resources::event(
         pool,
         id,
         Route::Me,
         "me",
         "updated",
-        Some(resources::me(pool, app, user)),
+        embed.then(|| resources::me(pool, app, user)),
     );
     let events = [
         (Sender::Me, me_ev),
@@ -667,7 +697,7 @@ fn make_me_available(
                 Route::Presence,
                 "presence",
                 "added",
-                Some(resources::presence(pool, id, &presence)),
+                embed.then(|| resources::presence(pool, id, &presence)),
             ),
         ),
         (
@@ -678,7 +708,7 @@ fn make_me_available(
                 Route::Note,
                 "note",
                 "added",
-                Some(resources::note(pool, id, user.note.as_deref())),
+                embed.then(|| resources::note(pool, id, user.note.as_deref())),
             ),
         ),
         (
@@ -689,7 +719,7 @@ fn make_me_available(
                 Route::Location,
                 "location",
                 "added",
-                Some(resources::location(pool, id, user.location.as_deref())),
+                embed.then(|| resources::location(pool, id, user.location.as_deref())),
             ),
         ),
         (
@@ -710,6 +740,9 @@ fn make_me_available(
     }
     if chosen_changed {
         shared.broadcast_except(st, key, Route::Presence, Some(id));
+    } else if shared.aggregate(st, key) != seen_before {
+        // Offline → available: people watching this user hear it.
+        shared.notify_watchers(st, key, Route::Presence);
     }
     Resp::empty(204)
 }

@@ -11,8 +11,12 @@ use hyper::body::{Body, Bytes, Frame, SizeHint};
 use hyper::HeaderMap;
 use serde_json::{json, Map, Value};
 
-/// The content type of every JSON answer, as real servers send it.
+/// The content type of UCWA resources, as real servers send it.
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
+/// The content type of discovery, `user`, token and UCWA error bodies: no charset (captures).
+pub(crate) const JSON_PLAIN: &str = "application/json";
+/// What a client asking for the UCWA vendor type gets instead of [`JSON`].
+pub(crate) const VND_JSON: &str = "application/vnd.microsoft.com.ucwa+json; charset=utf-8";
 
 /// A request with its body already read.
 #[derive(Debug, Clone)]
@@ -98,21 +102,46 @@ impl Resp {
         }
     }
 
+    /// JSON with the bare media type, as discovery, `user`, the token endpoint and UCWA errors
+    /// are answered.
+    pub(crate) fn json_plain(status: u16, value: &Value) -> Resp {
+        Resp {
+            status,
+            headers: vec![("Content-Type".into(), JSON_PLAIN.into())],
+            body: Bytes::from(value.to_string()),
+        }
+    }
+
+    /// An IIS page (`text/html`, as the captured 401 says).
     pub(crate) fn html(status: u16, html: &str) -> Resp {
         Resp {
             status,
-            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            headers: vec![("Content-Type".into(), "text/html".into())],
             body: Bytes::from(html.to_owned()),
         }
     }
 
-    /// A UCWA error body `{code, subcode?, message}`.
+    /// A UCWA error body `{code, subcode?, message}` (bare `application/json`, as captured).
     pub(crate) fn error(status: u16, code: &str, subcode: Option<&str>, message: &str) -> Resp {
         let mut body = json!({ "code": code, "message": message });
         if let Some(sub) = subcode {
             body["subcode"] = Value::from(sub);
         }
-        Resp::json(status, &body)
+        Resp::json_plain(status, &body)
+    }
+
+    /// The value of header `name` in this response, if set.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Replaces (or adds) header `name`.
+    pub(crate) fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
     }
 
     /// 400 ParameterValidationFailure naming the offending properties.

@@ -8,7 +8,7 @@
 //! CA. Tests control it through [`Sim`] (Rust) or the same operations over HTTP under `/_sim/`.
 //!
 //! Module map: [`config`] (options), `server` (listeners and request pipeline), `handlers`
-//! (protocol), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
+//! (protocol), `people` (search, contacts, presence subscriptions), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
 //! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tls`, `http`
 //! (small request/response types), `types` (public snapshots and faults).
 //!
@@ -25,6 +25,7 @@ mod events;
 mod handlers;
 mod http;
 mod paths;
+mod people;
 mod resources;
 mod server;
 mod state;
@@ -37,7 +38,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use config::{ExpiredStatus, ForeignChallenge, Layout, SimConfig};
+pub use config::{
+    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig,
+};
 pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 
 use state::{user_key, Shared};

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ucwa_sim::{ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig};
+use ucwa_sim::{
+    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig,
+};
 
 /// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
 /// its first line on stdout, then serves until killed. Times are seconds (decimals allowed).
@@ -45,14 +47,73 @@ struct Cli {
     /// requests with a token get 200 {}). reflect starts the foreign listener by itself.
     #[arg(long, value_name = "own|reflect", default_value = "own")]
     foreign_challenge: ForeignChallenge,
-    /// URL layout: standard (documented paths) or alt (different paths, absolute hrefs).
+    /// URL layout: standard (documented paths) or alt (different paths everywhere).
     #[arg(long, value_name = "standard|alt", default_value = "standard")]
     layout: Layout,
+    /// Hrefs inside UCWA resources are absolute URLs (real servers: host-relative paths).
+    #[arg(long)]
+    absolute_hrefs: bool,
+    /// Match paths exactly: no doubled slashes, no case differences, reportMyActivity only
+    /// where advertised (real IIS front ends tolerate all three).
+    #[arg(long)]
+    strict_paths: bool,
+    /// Embed the resource in self me/presence/note/location events (real servers do not).
+    #[arg(long)]
+    embed_self_events: bool,
+    /// No "revision":"2" on startMessaging (Lync 2013 sends none; SfB 2015+ a string).
+    #[arg(long)]
+    no_link_revisions: bool,
+    /// Redirect roots hold only _links.redirect (a captured one also has self and xframe).
+    #[arg(long)]
+    bare_redirects: bool,
+    /// Bearer challenge parameters: standard, empty-issuers (trusted_issuers="") or
+    /// authorization-uri (adds an Azure AD authorization_uri).
+    #[arg(
+        long,
+        value_name = "standard|empty-issuers|authorization-uri",
+        default_value = "standard"
+    )]
+    bearer_challenge: BearerChallenge,
+    /// What an invalid or expired token gets: 401 (challenge) or 403 (Warning InvalidToken,
+    /// 28055 and both challenges, as Online answered).
+    #[arg(long, value_name = "401|403", default_value_t = 401)]
+    invalid_token_status: u16,
+    /// An event answer without events: sender-empty ("sender": []) or sender-absent (only
+    /// _links, as documented).
+    #[arg(
+        long,
+        value_name = "sender-empty|sender-absent",
+        default_value = "sender-empty"
+    )]
+    empty_events: EmptyEvents,
+    /// Never gzip responses (by default they are gzipped when Accept-Encoding asks for it).
+    #[arg(long)]
+    no_gzip: bool,
+    /// Send X-MS-UcwaVersion: 2.0 on UCWA answers (documented, absent from every capture).
+    #[arg(long)]
+    ucwa_version_header: bool,
+    /// application/json; charset=utf-8 on every JSON answer and no vnd echo, instead of the
+    /// media types real servers send per resource family.
+    #[arg(long)]
+    uniform_content_type: bool,
+    /// Status of a re-POST of applications with the same endpointId: 200 (real) or 201.
+    #[arg(long, value_name = "200|201", default_value_t = 200)]
+    repost_status: u16,
+    /// Every password grant gets a new full-lifetime ticket (real servers report the
+    /// remaining lifetime of a cached ticket).
+    #[arg(long)]
+    fresh_tickets: bool,
+    /// Accept only user@domain (or sip:user@domain) user names at the token endpoint.
+    #[arg(long)]
+    upn_only: bool,
+    /// NetBIOS domain accepted in DOMAIN\user user names.
+    #[arg(long = "domain", value_name = "NAME", default_value = "CONTOSO")]
+    netbios_domain: String,
     /// Token lifetime (expires_in); an expired token gets the 401 challenge.
     #[arg(long, value_name = "S", default_value_t = 28800.0)]
     token_lifetime: f64,
-    /// What a pool answers to the other pool's token: 401 (challenge) or 500 (28032).
-    #[arg(long, value_name = "401|500", default_value_t = 401)]
+    /// What a pool answers to the other pool's token: 500 (28032, real servers) or 401.
+    #[arg(long, value_name = "401|500", default_value_t = 500)]
     foreign_token_status: u16,
     /// Seconds without reportMyActivity before an endpoint goes IdleOnline/IdleBusy.
     #[arg(long = "inactive-s", value_name = "S", default_value_t = 300.0)]
@@ -63,6 +124,13 @@ struct Cli {
     /// Seconds without a parked P-GET before an application is ended.
     #[arg(long = "app-expiry-s", value_name = "S", default_value_t = 900.0)]
     app_expiry_s: f64,
+    /// Seconds per minute of a presence subscription's duration (tests shrink it).
+    #[arg(
+        long = "subscription-minute-s",
+        value_name = "S",
+        default_value_t = 60.0
+    )]
+    subscription_minute_s: f64,
     /// What requests to an expired application get: 404 ApplicationNotFound or 410
     /// InactiveApplicationExpired.
     #[arg(long, value_name = "404|410", default_value = "404")]
@@ -120,11 +188,27 @@ impl Cli {
             foreign_apps_users: self.foreign_apps_users,
             foreign_challenge: self.foreign_challenge,
             layout: self.layout,
+            absolute_hrefs: self.absolute_hrefs,
+            strict_paths: self.strict_paths,
+            embed_self_events: self.embed_self_events,
+            no_link_revisions: self.no_link_revisions,
+            bare_redirects: self.bare_redirects,
+            bearer_challenge: self.bearer_challenge,
+            invalid_token_status: self.invalid_token_status,
+            empty_events: self.empty_events,
+            gzip: !self.no_gzip,
+            ucwa_version_header: self.ucwa_version_header,
+            uniform_content_type: self.uniform_content_type,
+            repost_status: self.repost_status,
+            fresh_tickets: self.fresh_tickets,
+            upn_only: self.upn_only,
+            netbios_domain: self.netbios_domain,
             token_lifetime_s: self.token_lifetime,
             foreign_token_status: self.foreign_token_status,
             inactive_s: self.inactive_s,
             away_s: self.away_s,
             app_expiry_s: self.app_expiry_s,
+            subscription_minute_s: self.subscription_minute_s,
             expired_status: self.expired_status,
             event_timeout_s: self.event_timeout_s,
             event_timeout_min_s: self.event_timeout_min_s,

@@ -301,6 +301,8 @@ pub(crate) struct Classified {
     pub app_id: Option<String>,
     /// The link table entry the path matched, when it matched one exactly.
     pub link: Option<&'static LinkDef>,
+    /// Under an application: the path after its id (lower case unless paths are strict).
+    pub rest: String,
 }
 
 impl Classified {
@@ -310,6 +312,7 @@ impl Classified {
             hop: None,
             app_id: None,
             link: None,
+            rest: String::new(),
         }
     }
 }
@@ -322,6 +325,11 @@ pub(crate) struct Paths {
     /// Alt layout: `/lync/<random>`, different per pool so no path can be guessed from another.
     prefix: String,
     domain: String,
+    /// Hrefs inside resources are absolute (`--absolute-hrefs`).
+    absolute: bool,
+    /// Paths are matched as IIS does: doubled slashes collapse, case is ignored, and
+    /// `<application>/reportMyActivity` is served in every layout (off with `--strict-paths`).
+    tolerant: bool,
 }
 
 const STD_ROOT: &str = "/Autodiscover/AutodiscoverService.svc/root";
@@ -337,7 +345,16 @@ impl Paths {
             origin,
             prefix,
             domain,
+            absolute: false,
+            tolerant: true,
         }
+    }
+
+    /// Sets how hrefs are written and how strictly paths are matched.
+    pub(crate) fn with_options(mut self, absolute_hrefs: bool, strict_paths: bool) -> Paths {
+        self.absolute = absolute_hrefs;
+        self.tolerant = !strict_paths;
+        self
     }
 
     /// `scheme://host:port`, no trailing slash.
@@ -349,11 +366,13 @@ impl Paths {
         format!("{}{}", self.origin, path)
     }
 
-    /// A UCWA resource href: relative in the standard layout (as in the docs), absolute in alt.
+    /// A UCWA resource href: host-relative as in every capture, absolute with
+    /// `--absolute-hrefs`.
     pub(crate) fn href(&self, path: &str) -> String {
-        match self.layout {
-            Layout::Standard => path.to_owned(),
-            Layout::Alt => self.abs(path),
+        if self.absolute {
+            self.abs(path)
+        } else {
+            path.to_owned()
         }
     }
 
@@ -473,6 +492,28 @@ impl Paths {
         self.link(id, def)
     }
 
+    /// The path suffix (after the application, without query) of link `rel` owned by `owner`.
+    pub(crate) fn suffix_of(&self, owner: Owner, rel: &str) -> String {
+        LINKS
+            .iter()
+            .find(|d| d.owner == owner && d.rel == rel)
+            .map(|d| {
+                let s = self.suffix(d);
+                s.split('?').next().unwrap_or(s).to_owned()
+            })
+            .unwrap_or_default()
+    }
+
+    /// An href below application `id`: its path plus `suffix`.
+    pub(crate) fn app_href(&self, id: &str, suffix: &str) -> String {
+        self.href(&format!("{}{}", self.app_path(id), suffix))
+    }
+
+    /// Whether paths are matched case-blind (then [`Classified::rest`] is lower case).
+    pub(crate) fn tolerant(&self) -> bool {
+        self.tolerant
+    }
+
     /// The event channel href for `ack`.
     pub(crate) fn events_href(&self, id: &str, ack: u64) -> String {
         format!("{}?ack={ack}", self.route_href(id, Route::Events))
@@ -486,40 +527,73 @@ impl Paths {
         }
     }
 
-    /// Maps a request path (without its query) to what it means on this pool.
+    /// Maps a request path (without its query) to what it means on this pool. Unless paths are
+    /// strict, the path is first normalized as IIS treats it: runs of `/` collapse (`root +
+    /// href` with an absolute-path href gives `//ucwa/...`) and letters compare case-blind.
     pub(crate) fn classify(&self, path: &str) -> Classified {
+        if !self.tolerant {
+            return self.classify_exact(path);
+        }
+        let mut norm = String::with_capacity(path.len());
+        for ch in path.chars() {
+            if ch == '/' && norm.ends_with('/') {
+                continue;
+            }
+            norm.push(ch.to_ascii_lowercase());
+        }
+        let lower = Paths {
+            layout: self.layout,
+            origin: self.origin.clone(),
+            prefix: self.prefix.to_ascii_lowercase(),
+            domain: self.domain.clone(),
+            absolute: self.absolute,
+            tolerant: true,
+        };
+        let mut found = lower.classify_exact(&norm);
+        if found.route == Route::Other && found.app_id.is_some() {
+            // Field clients POST `<application>/reportMyActivity` whatever the layout advertises.
+            let id = found.app_id.clone().unwrap_or_default();
+            if norm.ends_with(&format!("/{id}/reportmyactivity")) {
+                found.route = Route::ReportMyActivity;
+                found.link = LINKS.iter().find(|d| d.route == Route::ReportMyActivity);
+            }
+        }
+        found
+    }
+
+    /// [`Paths::classify`] on an already normalized path; with `tolerant` set, every pattern
+    /// is compared in lower case.
+    fn classify_exact(&self, path: &str) -> Classified {
+        let tolerant = self.tolerant;
+        let fold = |p: String| if tolerant { p.to_ascii_lowercase() } else { p };
         if path == "/" {
             return Classified {
-                route: Route::Discovery,
                 hop: Some(0),
-                app_id: None,
-                link: None,
+                ..Classified::plain(Route::Discovery)
             };
         }
-        if path == self.root_path() {
+        if path == fold(self.root_path()) {
             return Classified::plain(Route::Discovery);
         }
         if let Some(k) = self.parse_hop(path) {
             return Classified {
-                route: Route::Discovery,
                 hop: Some(k),
-                app_id: None,
-                link: None,
+                ..Classified::plain(Route::Discovery)
             };
         }
-        if path == self.xframe_path() {
+        if path == fold(self.xframe_path()) {
             return Classified::plain(Route::Xframe);
         }
-        if path == self.user_path() {
+        if path == fold(self.user_path()) {
             return Classified::plain(Route::User);
         }
-        if path == self.redirect_path() {
+        if path == fold(self.redirect_path()) {
             return Classified::plain(Route::Redirect);
         }
-        if path == self.token_path() {
+        if path == fold(self.token_path()) {
             return Classified::plain(Route::Token);
         }
-        let apps = self.applications_path();
+        let apps = fold(self.applications_path());
         if path == apps || path == format!("{apps}/") {
             return Classified::plain(Route::Applications);
         }
@@ -538,6 +612,7 @@ impl Paths {
             hop: None,
             app_id: Some(id.to_owned()),
             link: None,
+            rest: suffix.to_owned(),
         };
         if suffix.is_empty() {
             found.route = Route::Application;
@@ -546,7 +621,7 @@ impl Paths {
         }
         let path_of = |def: &LinkDef| {
             let s = self.suffix(def);
-            s.split('?').next().unwrap_or(s).to_owned()
+            fold(s.split('?').next().unwrap_or(s).to_owned())
         };
         if let Some(def) = LINKS
             .iter()
@@ -568,10 +643,13 @@ impl Paths {
     }
 
     fn parse_hop(&self, path: &str) -> Option<u32> {
+        let (start, end) = if self.tolerant {
+            ("/autodiscover/hop", "/autodiscoverservice.svc/root")
+        } else {
+            ("/Autodiscover/hop", "/AutodiscoverService.svc/root")
+        };
         let k = match self.layout {
-            Layout::Standard => path
-                .strip_prefix("/Autodiscover/hop")?
-                .strip_suffix("/AutodiscoverService.svc/root")?,
+            Layout::Standard => path.strip_prefix(start)?.strip_suffix(end)?,
             Layout::Alt => path.strip_prefix(&self.alt("/discover/hop/"))?,
         };
         k.parse().ok().filter(|k| *k > 0)

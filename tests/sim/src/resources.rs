@@ -27,7 +27,12 @@ fn links(pool: &Pool, app: &App, owner: Owner) -> Map<String, Value> {
         } else {
             pool.paths.link(&app.id, def)
         };
-        map.insert(def.rel.to_owned(), href(h));
+        let mut link = href(h);
+        if def.rel == "startMessaging" && pool.link_revisions {
+            // SfB 2015+ marks this link with a revision, as a JSON string (captured).
+            link["revision"] = Value::from("2");
+        }
+        map.insert(def.rel.to_owned(), link);
     }
     map
 }
@@ -184,4 +189,59 @@ pub(crate) fn event(
         ev["_embedded"] = Value::Object(e);
     }
     ev
+}
+
+/// The href of contact `key` (a lower-case e-mail address) plus `tail` (`""`, `/presence`…),
+/// keyed by e-mail below `people` as real servers key contacts.
+pub(crate) fn contact_href(pool: &Pool, app_id: &str, key: &str, tail: &str) -> String {
+    let people = pool.paths.suffix_of(Owner::People, "self");
+    pool.paths
+        .app_href(app_id, &format!("{people}/{key}{tail}"))
+}
+
+/// A contact: a configured user seen from another user's application.
+pub(crate) fn contact(pool: &Pool, app_id: &str, key: &str, user: &User) -> Value {
+    let link = |tail: &str| href(contact_href(pool, app_id, key, tail));
+    json!({
+        "uri": format!("sip:{key}"),
+        "emailAddresses": [user.name],
+        "type": "User",
+        "name": display_name(&user.name),
+        "_links": {
+            "self": link(""),
+            "contactPresence": link("/presence"),
+            "contactNote": link("/note"),
+            "contactLocation": link("/location"),
+        },
+        "rel": "contact",
+    })
+}
+
+pub(crate) fn contact_presence(pool: &Pool, app_id: &str, key: &str, p: &Presence) -> Value {
+    let mut v = json!({
+        "availability": p.availability,
+        "_links": { "self": href(contact_href(pool, app_id, key, "/presence")) },
+        "rel": "contactPresence",
+    });
+    if let Some(activity) = &p.activity {
+        v["activity"] = Value::from(activity.as_str());
+    }
+    v
+}
+
+pub(crate) fn contact_note(pool: &Pool, app_id: &str, key: &str, note: Option<&str>) -> Value {
+    json!({
+        "message": note.unwrap_or(""),
+        "type": "Personal",
+        "_links": { "self": href(contact_href(pool, app_id, key, "/note")) },
+        "rel": "contactNote",
+    })
+}
+
+pub(crate) fn contact_location(pool: &Pool, app_id: &str, key: &str, loc: Option<&str>) -> Value {
+    json!({
+        "location": loc.unwrap_or(""),
+        "_links": { "self": href(contact_href(pool, app_id, key, "/location")) },
+        "rel": "contactLocation",
+    })
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::{ForeignChallenge, SimConfig};
 use crate::control;
 use crate::handlers::{self, Outcome};
-use crate::http::{read_body, Req, Resp, SimBody};
+use crate::http::{read_body, Req, Resp, SimBody, JSON, JSON_PLAIN, VND_JSON};
 use crate::paths::{Paths, Route};
 use crate::state::{bearer_token, Pool, PoolKind, Shared};
 use crate::tls;
@@ -105,7 +106,10 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
         Arc::new(Pool {
             kind,
             addr,
-            paths: Paths::new(config.layout, origin(scheme, addr), domain.clone()),
+            paths: Paths::new(config.layout, origin(scheme, addr), domain.clone())
+                .with_options(config.absolute_hrefs, config.strict_paths),
+            link_revisions: !config.no_link_revisions,
+            bearer: config.bearer_challenge,
         })
     };
     let pool1 = make_pool(PoolKind::Pool1, a1);
@@ -184,7 +188,81 @@ where
         .await;
 }
 
-fn to_hyper(resp: Resp, ucwa_headers: bool) -> Response<SimBody> {
+/// What the request asked for that shapes the answer's encoding and media type.
+struct Negotiated {
+    gzip: bool,
+    vnd: bool,
+}
+
+impl Negotiated {
+    fn of(headers: &hyper::HeaderMap) -> Negotiated {
+        let joined = |name: hyper::header::HeaderName| {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",")
+                .to_ascii_lowercase()
+        };
+        let encodings = joined(hyper::header::ACCEPT_ENCODING);
+        // `gzip` listed without `q=0`.
+        let gzip = encodings.split(',').any(|part| {
+            let mut it = part.split(';').map(str::trim);
+            it.next() == Some("gzip") && !it.any(|p| p.replace(' ', "") == "q=0")
+        });
+        let vnd = joined(hyper::header::ACCEPT).contains("application/vnd.microsoft.com.ucwa+json");
+        Negotiated { gzip, vnd }
+    }
+}
+
+/// Shapes a handler's answer as real front ends send it: the media type per family (the UCWA
+/// vendor type echoed when asked, or one charset'd type under `uniform_content_type`), gzip when
+/// asked and allowed, `Vary: Accept-Encoding`, the front end's FQDN, the cache headers, and
+/// `X-MS-UcwaVersion` only when configured.
+fn finish(shared: &Shared, pool: &Pool, neg: &Negotiated, mut resp: Resp) -> Response<SimBody> {
+    let config = &shared.config;
+    if let Some(ct) = resp.header("content-type").map(str::to_owned) {
+        if config.uniform_content_type {
+            if ct.starts_with(JSON_PLAIN) {
+                resp.set_header("Content-Type", JSON);
+            }
+        } else if neg.vnd && ct == JSON {
+            resp.set_header("Content-Type", VND_JSON);
+        }
+    }
+    if config.ucwa_version_header {
+        resp.headers.push(("X-MS-UcwaVersion".into(), "2.0".into()));
+    }
+    resp.headers
+        .push(("X-MS-Server-Fqdn".into(), pool.fqdn().to_owned()));
+    // IIS front ends mark every answer uncacheable; discovery, user and errors (the bare
+    // application/json family) also carry Expires and Pragma, as captured.
+    if resp.header("cache-control").is_none() {
+        resp.headers
+            .push(("Cache-Control".into(), "no-cache".into()));
+        if resp.header("content-type") == Some(JSON_PLAIN) {
+            resp.headers.push(("Expires".into(), "-1".into()));
+            resp.headers.push(("Pragma".into(), "no-cache".into()));
+        }
+    }
+    if config.gzip {
+        resp.headers.push(("Vary".into(), "Accept-Encoding".into()));
+        if neg.gzip && !resp.body.is_empty() && resp.header("content-encoding").is_none() {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            if enc.write_all(&resp.body).is_ok() {
+                if let Ok(zipped) = enc.finish() {
+                    resp.body = zipped.into();
+                    resp.headers
+                        .push(("Content-Encoding".into(), "gzip".into()));
+                }
+            }
+        }
+    }
+    to_hyper(resp)
+}
+
+fn to_hyper(resp: Resp) -> Response<SimBody> {
     let status = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = Response::new(SimBody::new(resp.body));
     *out.status_mut() = status;
@@ -198,9 +276,6 @@ fn to_hyper(resp: Resp, ucwa_headers: bool) -> Response<SimBody> {
         ) {
             headers.append(name, value);
         }
-    }
-    if ucwa_headers {
-        headers.insert("x-ms-ucwaversion", HeaderValue::from_static("2.0"));
     }
     out
 }
@@ -236,9 +311,10 @@ async fn entry(
             headers: parts.headers,
             body,
         };
-        return Ok(to_hyper(control::handle(&shared, &req), false));
+        return Ok(to_hyper(control::handle(&shared, &req)));
     }
 
+    let neg = Negotiated::of(&parts.headers);
     let c = pool.paths.classify(&path);
     let mut log = LogEntry {
         seq: shared.next_seq(),
@@ -274,7 +350,7 @@ async fn entry(
                 headers: headers.clone(),
                 body: body.clone().into(),
             };
-            return Ok(to_hyper(resp, false));
+            return Ok(to_hyper(resp));
         }
         Some(FaultAction::Close) => {
             shared.push_log(log);
@@ -308,7 +384,7 @@ async fn entry(
         );
         log.status = resp.status;
         shared.push_log(log);
-        return Ok(to_hyper(resp, true));
+        return Ok(finish(&shared, &pool, &neg, resp));
     };
     let req = Req {
         method,
@@ -321,7 +397,7 @@ async fn entry(
     if let Some(FaultAction::EchoSecrets { status }) = fault {
         log.status = status;
         shared.push_log(log);
-        return Ok(to_hyper(echo_secrets(status, &req), false));
+        return Ok(to_hyper(echo_secrets(status, &req)));
     }
     let outcome = if pool.kind == PoolKind::Foreign {
         foreign(&shared, &pool, &req)
@@ -331,7 +407,7 @@ async fn entry(
     log.status = outcome.resp.status;
     log.user = outcome.user;
     shared.push_log(log);
-    Ok(to_hyper(outcome.resp, true))
+    Ok(finish(&shared, &pool, &neg, outcome.resp))
 }
 
 /// A response whose body is one of the streamed fault bodies.

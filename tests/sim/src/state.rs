@@ -14,7 +14,7 @@ use hyper::body::Bytes;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::config::SimConfig;
+use crate::config::{BearerChallenge, SimConfig};
 use crate::http::{Req, Resp};
 use crate::paths::{Paths, Route};
 use crate::resources;
@@ -48,6 +48,10 @@ pub(crate) struct Pool {
     pub kind: PoolKind,
     pub addr: std::net::SocketAddr,
     pub paths: Paths,
+    /// Links that carry a `revision` on SfB 2015+ get it, as a string.
+    pub link_revisions: bool,
+    /// The parameters of the Bearer challenge.
+    pub bearer: BearerChallenge,
 }
 
 impl Pool {
@@ -60,6 +64,21 @@ impl Pool {
         }
     }
 
+    /// The `Bearer` line of the challenge, in the configured variant.
+    fn bearer_challenge(&self, domain: &str) -> String {
+        let client = "client_id=\"00000004-0000-0ff1-ce00-000000000000\"";
+        match self.bearer {
+            BearerChallenge::Standard => format!(
+                "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@{domain}\", {client}"
+            ),
+            BearerChallenge::EmptyIssuers => format!("Bearer trusted_issuers=\"\", {client}"),
+            BearerChallenge::AuthorizationUri => format!(
+                "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", {client}, \
+                 authorization_uri=\"https://login.windows.net/common/oauth2/authorize\""
+            ),
+        }
+    }
+
     /// The 401 answer that starts (or restarts) the password flow against this pool.
     pub(crate) fn challenge(&self, domain: &str) -> Resp {
         Resp::html(
@@ -67,13 +86,7 @@ impl Pool {
             "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
              <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
         )
-        .with_header(
-            "WWW-Authenticate",
-            &format!(
-                "Bearer trusted_issuers=\"00000002-0000-0ff1-ce00-000000000000@{domain}\", \
-                 client_id=\"00000004-0000-0ff1-ce00-000000000000\""
-            ),
-        )
+        .with_header("WWW-Authenticate", &self.bearer_challenge(domain))
         .with_header(
             "WWW-Authenticate",
             &format!(
@@ -143,6 +156,19 @@ pub(crate) struct Token {
 pub(crate) enum Sender {
     Me,
     Communication,
+    /// Contact changes (`contactPresence`, `contactNote`, `contactLocation`).
+    People,
+}
+
+/// A presence subscription of one application: the contacts it watches until `expires_at`.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub id: String,
+    /// User keys (lower-case e-mail addresses), in the order they were added.
+    pub members: Vec<String>,
+    /// The `duration` asked for, in minutes.
+    pub duration_min: u64,
+    pub expires_at: Instant,
 }
 
 #[derive(Debug)]
@@ -192,6 +218,8 @@ pub(crate) struct App {
     /// Name of the "please pass this in a PUT request" property of `communication`.
     pub comm_guid: String,
     pub comm_version: u64,
+    /// Live presence subscriptions (expired ones are dropped by the tick).
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Everything mutable.
@@ -199,6 +227,9 @@ pub(crate) struct App {
 pub(crate) struct State {
     pub users: HashMap<String, User>,
     pub tokens: HashMap<String, Token>,
+    /// Cached web tickets per (user key, pool): when the current one ends. Password grants
+    /// within its first half reuse its end, so `expires_in` reports the remaining lifetime.
+    pub tickets: HashMap<(String, PoolKind), Instant>,
     pub apps: HashMap<String, App>,
     pub gone: HashMap<String, GoneReason>,
     pub log: VecDeque<LogEntry>,
@@ -239,6 +270,30 @@ pub(crate) fn bearer_token(req: &Req) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A random 12-digit application id starting with `10`, the shape real servers hand out.
+pub(crate) fn random_app_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
+    format!("10{n:010}")
+}
+
+/// `n` random characters of the base64url alphabet (`-` and `_` included), the shape of real
+/// web tickets (`cwt=AAEBHAEF…-7UZoTty…`).
+pub(crate) fn random_base64url(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let bits = uuid::Uuid::new_v4().as_u128();
+        // 120 of a v4 UUID's 122 random bits: 20 characters per UUID.
+        for i in 0..20 {
+            if out.len() == n {
+                break;
+            }
+            out.push(ALPHABET[((bits >> (6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 /// A random lowercase hex string of `n` (≤ 32) characters.
@@ -362,8 +417,22 @@ impl Shared {
 
     // ----- tokens -------------------------------------------------------------------------
 
-    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> String {
-        self.issue_token_for(st, key, pool, self.config.token_lifetime_s)
+    /// A password-grant token and its `expires_in` in seconds. Real servers hand out the
+    /// remaining lifetime of a cached web ticket (28289, 27402 in captures, not 28800); here a
+    /// grant within the first half of the user's current ticket on this pool shares its end,
+    /// and a later one starts a new ticket so that renewing clients always gain time.
+    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> (String, f64) {
+        let lifetime = secs(self.config.token_lifetime_s);
+        let now = Instant::now();
+        let ticket = (key.to_owned(), pool);
+        let end = match st.tickets.get(&ticket) {
+            Some(end) if !self.config.fresh_tickets && *end > now + lifetime / 2 => *end,
+            _ => now + lifetime,
+        };
+        st.tickets.insert(ticket, end);
+        let remaining = end.saturating_duration_since(now).as_secs_f64();
+        let token = self.issue_token_for(st, key, pool, remaining);
+        (token, remaining)
     }
 
     fn issue_token_for(
@@ -373,7 +442,7 @@ impl Shared {
         pool: PoolKind,
         lifetime_s: f64,
     ) -> String {
-        let token = format!("cwt={}{}", random_hex(32), random_hex(32));
+        let token = format!("cwt=AAEB{}", random_base64url(140));
         st.tokens.insert(
             token.clone(),
             Token {
@@ -437,24 +506,47 @@ impl Shared {
         if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
             return Err(challenge());
         }
+        // A token that was sent but is not (or no longer) valid.
+        let invalid = || {
+            if self.config.invalid_token_status != 403 {
+                return challenge();
+            }
+            let reason = "The OAuth token is invalid.";
+            let mut r = challenge();
+            r.status = 403;
+            r.with_header("Warning", &format!("120 {} \"InvalidToken\"", pool.fqdn()))
+                .with_header(
+                    "X-Ms-diagnostics",
+                    &format!(
+                        "28055;source=\"{}\";reason=\"{reason}\";faultcode=\"wsse:FailedAuthentication\"",
+                        pool.fqdn()
+                    ),
+                )
+        };
         let now = Instant::now();
         let (key, token_pool, expired) = match st.tokens.get(token) {
-            None => return Err(challenge()),
+            None => return Err(invalid()),
             Some(t) => (t.user_key.clone(), t.pool, t.expires_at <= now),
         };
         if expired {
             st.tokens.remove(token);
-            return Err(challenge());
+            return Err(invalid());
         }
         if token_pool != pool.kind {
             // A web ticket from another pool: the poptart blog's 500/28032, or a fresh challenge.
             if self.config.foreign_token_status == 500 {
-                return Err(Resp::html(
+                let mut page = Resp::html(
                     500,
-                    "<!DOCTYPE html><html><head><title>500 - Internal server error.</title></head>\
+                    "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \
+                     \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n\
+                     <html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n\
+                     <meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n\
+                     <title>500 - Internal server error.</title></head>\
                      <body><h1>500 - Internal server error.</h1></body></html>",
-                )
-                .with_header(
+                );
+                // As mattermost#9 captured it.
+                page.set_header("Content-Type", "text/html; charset=iso-8859-1");
+                return Err(page.with_header(
                     "X-Ms-diagnostics",
                     &format!(
                         "28032;source=\"{}\";reason=\"The web ticket is invalid.\"",
@@ -470,12 +562,38 @@ impl Shared {
     pub(crate) fn expire_tokens(&self, user: Option<&str>) {
         let mut st = self.lock();
         match user {
-            None => st.tokens.clear(),
+            None => {
+                st.tokens.clear();
+                st.tickets.clear();
+            }
             Some(name) => {
                 let key = user_key(name);
                 st.tokens.retain(|_, t| t.user_key != key);
+                st.tickets.retain(|(k, _), _| *k != key);
             }
         }
+    }
+
+    /// The user key a token-endpoint user name means: `user@domain`, `sip:user@domain`, or
+    /// (unless `upn_only`) `DOMAIN\\user` with the configured NetBIOS domain, all
+    /// case-insensitive, as real servers accept them for one account.
+    pub(crate) fn resolve_user_name(&self, st: &State, name: &str) -> Option<String> {
+        let name = name.trim();
+        if let Some((domain, local)) = name.split_once('\\') {
+            if self.config.upn_only || !domain.eq_ignore_ascii_case(&self.config.netbios_domain) {
+                return None;
+            }
+            return st
+                .users
+                .keys()
+                .find(|k| {
+                    k.split_once('@')
+                        .is_some_and(|(l, _)| l.eq_ignore_ascii_case(local))
+                })
+                .cloned();
+        }
+        let key = user_key(name);
+        st.users.contains_key(&key).then_some(key)
     }
 
     // ----- presence model -------------------------------------------------------------------
@@ -546,7 +664,8 @@ impl Shared {
     }
 
     /// Sends the user's current presence, note or location as an `updated` event (with the new
-    /// representation embedded) to every made-available application of the user.
+    /// representation embedded only under `embed_self_events`) to every made-available
+    /// application of the user.
     pub(crate) fn broadcast(&self, st: &mut State, key: &str, route: Route) {
         self.broadcast_except(st, key, route, None);
     }
@@ -585,8 +704,36 @@ impl Shared {
                     resources::location(pool, &id, location.as_deref()),
                 ),
             };
-            let ev = resources::event(pool, &id, route, rel, "updated", Some(body));
+            // Real servers send a bare `updated` (GET it); `--embed-self-events` embeds it.
+            let embedded = self.config.embed_self_events.then_some(body);
+            let ev = resources::event(pool, &id, route, rel, "updated", embedded);
             self.push_event(app, Sender::Me, ev);
+        }
+        self.notify_watchers(st, key, route);
+    }
+
+    /// Tells every application whose live presence subscription includes `key` that the
+    /// contact's presence, note or location changed: a bare `updated` event under sender
+    /// `people`, as real servers send contact changes (the client GETs the resource).
+    pub(crate) fn notify_watchers(&self, st: &mut State, key: &str, route: Route) {
+        let (rel, tail) = match route {
+            Route::Presence => ("contactPresence", "/presence"),
+            Route::Note => ("contactNote", "/note"),
+            _ => ("contactLocation", "/location"),
+        };
+        let now = Instant::now();
+        for app in st.apps.values_mut() {
+            let watching = app
+                .subscriptions
+                .iter()
+                .any(|s| s.expires_at > now && s.members.iter().any(|m| m == key));
+            if !watching {
+                continue;
+            }
+            let pool = self.pool(app.pool);
+            let href = resources::contact_href(pool, &app.id, key, tail);
+            let ev = json!({ "link": { "rel": rel, "href": href }, "type": "updated" });
+            self.push_event(app, Sender::People, ev);
         }
     }
 
@@ -671,6 +818,9 @@ impl Shared {
         for id in expired {
             self.end_app(&mut st, &id, GoneReason::Expired);
         }
+        for app in st.apps.values_mut() {
+            app.subscriptions.retain(|s| s.expires_at > now);
+        }
         changed.sort();
         changed.dedup();
         for key in changed {
@@ -678,6 +828,7 @@ impl Shared {
         }
         // Expired tokens answer like unknown ones; drop them so memory stays bounded.
         st.tokens.retain(|_, t| t.expires_at > now);
+        st.tickets.retain(|_, end| *end > now);
     }
 
     // ----- snapshots --------------------------------------------------------------------------

@@ -29,6 +29,8 @@ fn a_hundred_parked_pgets_use_no_extra_threads_and_each_gets_its_event() {
         .map(|i| (format!("u{i}@contoso.com"), format!("pw{i}")))
         .collect();
     let sim = start(SimConfig {
+        // Reads each event's embedded presence (the option), checking delivery not shape.
+        embed_self_events: true,
         users: users.clone(),
         event_timeout_s: 30.0,
         ..fast()

@@ -17,6 +17,7 @@ fn availability(sim: &ucwa_sim::Sim) -> String {
 #[test]
 fn without_activity_online_goes_idle_online_then_away_and_activity_brings_it_back() {
     let sim = start(SimConfig {
+        embed_self_events: true,
         inactive_s: 0.6,
         away_s: 0.6,
         app_expiry_s: 30.0,
@@ -181,7 +182,11 @@ fn medium_priority_events_are_held_and_the_medium_parameter_overrides_the_hold()
 
 #[test]
 fn presence_changes_reach_every_made_available_application_of_the_user() {
-    let sim = start(fast());
+    // With the resources embedded, each event shows the value it announced.
+    let sim = start(SimConfig {
+        embed_self_events: true,
+        ..fast()
+    });
     let first = Session::available(&sim, ALICE, ALICE_PW);
     let second = {
         let mut s = Session::sign_in_with(
