@@ -30,6 +30,7 @@ mod resources;
 mod server;
 mod state;
 mod tls;
+mod tokens;
 mod types;
 
 use std::io;

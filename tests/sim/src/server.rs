@@ -25,8 +25,9 @@ use crate::control;
 use crate::handlers::{self, Outcome};
 use crate::http::{read_body, Req, Resp, SimBody, JSON, JSON_PLAIN, VND_JSON};
 use crate::paths::{Paths, Route};
-use crate::state::{bearer_token, Pool, PoolKind, Shared};
+use crate::state::{Pool, PoolKind, Shared};
 use crate::tls;
+use crate::tokens::bearer_token;
 use crate::types::{FaultAction, LogEntry};
 
 /// Largest request body accepted (413 beyond).

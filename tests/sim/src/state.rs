@@ -1,6 +1,7 @@
-//! The simulator's mutable world behind one mutex: users, tokens, applications with their event
-//! channels, the presence model (chosen availability, per-endpoint inactivity, aggregation),
-//! the request log and the fault list; plus the periodic tick that drives every timer.
+//! The simulator's mutable world behind one mutex: users, tokens (their logic lives in
+//! [`crate::tokens`]), applications with their event channels, the presence model (chosen
+//! availability, per-endpoint inactivity, aggregation), the request log and the fault list; plus
+//! the periodic tick that drives every timer.
 //!
 //! One lock is enough: every critical section is short and never spans an `.await`; parked
 //! P-GETs wait on a per-application `Notify` outside the lock.
@@ -15,10 +16,10 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::config::{BearerChallenge, SimConfig};
-use crate::http::{Req, Resp};
+use crate::http::Resp;
 use crate::paths::{Paths, Route};
 use crate::resources;
-use crate::types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
+use crate::types::{AppState, Fault, FaultAction, LogEntry, UserState};
 
 /// Pending events per application beyond which the oldest are dropped: a client that never
 /// reads its channel must not grow the simulator without bound before its app expires.
@@ -264,14 +265,6 @@ pub(crate) fn user_key(name: &str) -> String {
     lower.strip_prefix("sip:").unwrap_or(&lower).to_owned()
 }
 
-/// The token of a `Bearer` `Authorization` header, if the request carries one.
-pub(crate) fn bearer_token(req: &Req) -> Option<&str> {
-    let value = req.header("authorization")?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
 /// A random 12-digit application id starting with `10`, the shape real servers hand out.
 pub(crate) fn random_app_id() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
@@ -413,187 +406,6 @@ impl Shared {
             _ => st.faults[i].count -= 1,
         }
         Some(action)
-    }
-
-    // ----- tokens -------------------------------------------------------------------------
-
-    /// A password-grant token and its `expires_in` in seconds. Real servers hand out the
-    /// remaining lifetime of a cached web ticket (28289, 27402 in captures, not 28800); here a
-    /// grant within the first half of the user's current ticket on this pool shares its end,
-    /// and a later one starts a new ticket so that renewing clients always gain time.
-    pub(crate) fn issue_token(&self, st: &mut State, key: &str, pool: PoolKind) -> (String, f64) {
-        let lifetime = secs(self.config.token_lifetime_s);
-        let now = Instant::now();
-        let ticket = (key.to_owned(), pool);
-        let end = match st.tickets.get(&ticket) {
-            Some(end) if !self.config.fresh_tickets && *end > now + lifetime / 2 => *end,
-            _ => now + lifetime,
-        };
-        st.tickets.insert(ticket, end);
-        let remaining = end.saturating_duration_since(now).as_secs_f64();
-        let token = self.issue_token_for(st, key, pool, remaining);
-        (token, remaining)
-    }
-
-    fn issue_token_for(
-        &self,
-        st: &mut State,
-        key: &str,
-        pool: PoolKind,
-        lifetime_s: f64,
-    ) -> String {
-        let token = format!("cwt=AAEB{}", random_base64url(140));
-        st.tokens.insert(
-            token.clone(),
-            Token {
-                user_key: key.to_owned(),
-                pool,
-                expires_at: Instant::now() + secs(lifetime_s),
-            },
-        );
-        token
-    }
-
-    /// A pool-1 token for a configured user with its own lifetime (control API `tokens`).
-    /// `Err` says why not: unknown user (404) or an unusable lifetime (400).
-    pub(crate) fn mint_token(
-        &self,
-        name: &str,
-        lifetime_s: f64,
-    ) -> Result<MintedToken, (u16, &'static str)> {
-        if !lifetime_s.is_finite() || !(0.0..=1.0e9).contains(&lifetime_s) {
-            return Err((400, "lifetime_s must be a number of seconds in [0, 1e9]"));
-        }
-        let key = user_key(name);
-        let mut st = self.lock();
-        if !st.users.contains_key(&key) {
-            return Err((404, "unknown user"));
-        }
-        let access_token = self.issue_token_for(&mut st, &key, PoolKind::Pool1, lifetime_s);
-        Ok(MintedToken {
-            access_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: lifetime_s,
-            resource: self.pool1.paths.origin().to_owned(),
-        })
-    }
-
-    /// The user a live pool-1 token belongs to, if it is one (the foreign listener logs whose
-    /// token leaked to it).
-    pub(crate) fn pool1_token_owner(&self, req: &Req) -> Option<String> {
-        let token = bearer_token(req)?;
-        let st = self.lock();
-        let t = st.tokens.get(token)?;
-        (t.pool == PoolKind::Pool1 && t.expires_at > Instant::now())
-            .then(|| st.users.get(&t.user_key).map(|u| u.name.clone()))
-            .flatten()
-    }
-
-    /// Checks `Authorization` against this pool. `Ok(user key)` or the answer to send.
-    pub(crate) fn authenticate(
-        &self,
-        st: &mut State,
-        pool: &Pool,
-        req: &Req,
-    ) -> Result<String, Resp> {
-        let challenge = || pool.challenge(&self.domain);
-        let Some(value) = req.header("authorization") else {
-            return Err(challenge());
-        };
-        let mut parts = value.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or("");
-        let token = parts.next().unwrap_or("").trim();
-        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-            return Err(challenge());
-        }
-        // A token that was sent but is not (or no longer) valid.
-        let invalid = || {
-            if self.config.invalid_token_status != 403 {
-                return challenge();
-            }
-            let reason = "The OAuth token is invalid.";
-            let mut r = challenge();
-            r.status = 403;
-            r.with_header("Warning", &format!("120 {} \"InvalidToken\"", pool.fqdn()))
-                .with_header(
-                    "X-Ms-diagnostics",
-                    &format!(
-                        "28055;source=\"{}\";reason=\"{reason}\";faultcode=\"wsse:FailedAuthentication\"",
-                        pool.fqdn()
-                    ),
-                )
-        };
-        let now = Instant::now();
-        let (key, token_pool, expired) = match st.tokens.get(token) {
-            None => return Err(invalid()),
-            Some(t) => (t.user_key.clone(), t.pool, t.expires_at <= now),
-        };
-        if expired {
-            st.tokens.remove(token);
-            return Err(invalid());
-        }
-        if token_pool != pool.kind {
-            // A web ticket from another pool: the poptart blog's 500/28032, or a fresh challenge.
-            if self.config.foreign_token_status == 500 {
-                let mut page = Resp::html(
-                    500,
-                    "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Strict//EN\" \
-                     \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd\">\r\n\
-                     <html xmlns=\"http://www.w3.org/1999/xhtml\">\r\n<head>\r\n\
-                     <meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"/>\r\n\
-                     <title>500 - Internal server error.</title></head>\
-                     <body><h1>500 - Internal server error.</h1></body></html>",
-                );
-                // As mattermost#9 captured it.
-                page.set_header("Content-Type", "text/html; charset=iso-8859-1");
-                return Err(page.with_header(
-                    "X-Ms-diagnostics",
-                    &format!(
-                        "28032;source=\"{}\";reason=\"The web ticket is invalid.\"",
-                        pool.fqdn()
-                    ),
-                ));
-            }
-            return Err(challenge());
-        }
-        Ok(key)
-    }
-
-    pub(crate) fn expire_tokens(&self, user: Option<&str>) {
-        let mut st = self.lock();
-        match user {
-            None => {
-                st.tokens.clear();
-                st.tickets.clear();
-            }
-            Some(name) => {
-                let key = user_key(name);
-                st.tokens.retain(|_, t| t.user_key != key);
-                st.tickets.retain(|(k, _), _| *k != key);
-            }
-        }
-    }
-
-    /// The user key a token-endpoint user name means: `user@domain`, `sip:user@domain`, or
-    /// (unless `upn_only`) `DOMAIN\\user` with the configured NetBIOS domain, all
-    /// case-insensitive, as real servers accept them for one account.
-    pub(crate) fn resolve_user_name(&self, st: &State, name: &str) -> Option<String> {
-        let name = name.trim();
-        if let Some((domain, local)) = name.split_once('\\') {
-            if self.config.upn_only || !domain.eq_ignore_ascii_case(&self.config.netbios_domain) {
-                return None;
-            }
-            return st
-                .users
-                .keys()
-                .find(|k| {
-                    k.split_once('@')
-                        .is_some_and(|(l, _)| l.eq_ignore_ascii_case(local))
-                })
-                .cloned();
-        }
-        let key = user_key(name);
-        st.users.contains_key(&key).then_some(key)
     }
 
     // ----- presence model -------------------------------------------------------------------
