@@ -187,7 +187,9 @@ impl Session {
             }
         }
         let opts = self.options();
-        if let Ok(ex) = self.exchange(&opts, opts.timeout) {
+        // The token was taken for this URL's own origin; the transport rule holds here too.
+        let allowed = crate::security::check_transport(Step::SignOut, &app.self_url).is_ok();
+        if let (true, Ok(ex)) = (allowed, self.exchange(&opts, opts.timeout)) {
             let auth = authorization.as_ref().map(|a| a.as_str());
             let _ = ex
                 .send(
