@@ -32,6 +32,23 @@
 #define UCWA_ABI_VERSION 1
 
 /**
+ * Most contacts one bulk read may name (the host's list; duplicates count).
+ */
+#define MAX_CONTACTS_PER_CALL 1000
+
+/**
+ * Most parts in one `batch` request. The server refuses a whole batch with `429` when a user
+ * has more than 100 requests outstanding; the parked P-GET, the batch itself and a couple of
+ * concurrent host calls count too, so a batch carries at most 96 parts.
+ */
+#define MAX_BATCH_PARTS 96
+
+/**
+ * Most contacts whose links the cache keeps; the oldest entry goes first.
+ */
+#define MAX_CACHED_CONTACTS 1024
+
+/**
  * The status every fallible call returns. Values are fixed forever; none is ever reused.
  */
 enum ucwa_status
@@ -403,6 +420,85 @@ ucwa_status ucwa_set_location(ucwa_client *client, const char *location, ucwa_er
  * INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_get_location(ucwa_client *client, char **out_location, ucwa_error **out_error);
+
+/**
+ * Reads a contact's presence: another person's availability and activity. Works once signed
+ * in; makeMeAvailable is not needed (the protocol requires it only for the user's own
+ * presence, note and location).
+ *
+ * - contact: a SIP URI ("sip:bob@contoso.com") or the bare address ("bob@contoso.com").
+ * - out_availability: required; receives a ucwa_availability value (1..10).
+ * - out_activity: may be NULL; else receives an owned string (free with ucwa_string_free), or
+ *   NULL when the server sent no activity.
+ *
+ * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+ * UTF-8 or not a SIP address; NULL out_availability), INVALID_STATE (not signed in), NETWORK,
+ * TIMEOUT, TLS, AUTHENTICATION, SERVER (a contact the server does not know: HTTP 404 with the
+ * server's code and subcode, e.g. NotFound/ResourceNotFound), PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_get_contact_presence(ucwa_client *client,
+                                      const char *contact,
+                                      uint32_t *out_availability,
+                                      char **out_activity,
+                                      ucwa_error **out_error);
+
+/**
+ * Reads a contact's note, as ucwa_get_contact_presence reads presence.
+ *
+ * - contact: a SIP URI or the bare address.
+ * - out_note: required; receives an owned string (free with ucwa_string_free), or NULL when
+ *   the contact has no note.
+ *
+ * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+ * UTF-8 or not a SIP address; NULL out_note), INVALID_STATE (not signed in), NETWORK, TIMEOUT,
+ * TLS, AUTHENTICATION, SERVER (an unknown contact: HTTP 404 with the server's code and
+ * subcode), PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_get_contact_note(ucwa_client *client,
+                                  const char *contact,
+                                  char **out_note,
+                                  ucwa_error **out_error);
+
+/**
+ * Reads a contact's location, as ucwa_get_contact_presence reads presence.
+ *
+ * - contact: a SIP URI or the bare address.
+ * - out_location: required; receives an owned string (free with ucwa_string_free), or NULL
+ *   when the contact has none.
+ *
+ * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+ * UTF-8 or not a SIP address; NULL out_location), INVALID_STATE (not signed in), NETWORK,
+ * TIMEOUT, TLS, AUTHENTICATION, SERVER (an unknown contact: HTTP 404 with the server's code
+ * and subcode), PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_get_contact_location(ucwa_client *client,
+                                      const char *contact,
+                                      char **out_location,
+                                      ucwa_error **out_error);
+
+/**
+ * Reads many contacts' availability at once, through UCWA batch requests (at most 96 reads a
+ * request; contacts not read before take one more batched look-up first, whose links the
+ * client then keeps for up to 1024 contacts). Works once signed in, like
+ * ucwa_get_contact_presence.
+ *
+ * - contacts: `count` SIP URIs or bare addresses (duplicates are read once); may be NULL
+ *   when count is 0 (then nothing is sent).
+ * - count: at most 1000.
+ * - out_availabilities: `count` slots, required when count > 0; slot i receives contact i's
+ *   ucwa_availability value (1..10). A contact the server does not know gets
+ *   UCWA_AVAILABILITY_UNKNOWN and the call still succeeds.
+ *
+ * Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL
+ * contacts or out_availabilities with count > 0, count over 1000, an entry NULL, bad UTF-8 or
+ * not a SIP address), INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION,
+ * SERVER (the batch, or a read inside it other than a 404, refused), PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_get_contacts_presence(ucwa_client *client,
+                                       const char *const *contacts,
+                                       size_t count,
+                                       uint32_t *out_availabilities,
+                                       ucwa_error **out_error);
 
 /**
  * reportMyActivity now: the user is active (the keep-alive also does this on its timer).

@@ -1,5 +1,5 @@
 //! The public, blocking Rust API: a `Client` that signs in, makes itself available, sets and
-//! reads presence, and keeps it true. Each call runs on the caller's thread over the shared
+//! reads presence, keeps it true, and reads other people's presence (contacts). Each call runs on the caller's thread over the shared
 //! engine and is bounded in time: one HTTP exchange by `timeout_ms`, a whole call (with its
 //! bounded recovery and retries) by four times that.
 
@@ -10,7 +10,7 @@ use crate::engine;
 use crate::error::{Error, Result, Step};
 use crate::events::NoEvent;
 use crate::resources::TextField;
-use crate::session::Session;
+use crate::session::{Session, MAX_CONTACTS_PER_CALL};
 use crate::types::{Availability, Event, Presence, Settable};
 
 /// How long `close` (and so `ucwa_client_free`) may spend signing out.
@@ -46,6 +46,35 @@ fn close(inner: &Arc<Session>) {
         });
     }
     inner.close();
+}
+
+/// Longest contact accepted (a SIP URI's address part is an e-mail-like address).
+const MAX_CONTACT_LEN: usize = 256;
+
+/// A contact as the host names it, `sip:bob@contoso.com` or `bob@contoso.com`, checked and
+/// reduced to the bare address: one `@` between a non-empty user part and domain, and none of
+/// the characters that would change the meaning of a path (`/ ? # % \`), whitespace or controls.
+fn contact_address(contact: &str) -> Result<String> {
+    let bad = |why: &str| Err(Error::InvalidArgument(format!("contact: {why}")));
+    if contact.len() > MAX_CONTACT_LEN {
+        return bad(&format!("longer than {MAX_CONTACT_LEN} bytes"));
+    }
+    let address = match contact.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("sip:") => &contact[4..],
+        _ => contact,
+    };
+    if address
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "/?#%\\".contains(c))
+    {
+        return bad("not a SIP address (it holds a space, a control or one of / ? # % \\)");
+    }
+    match address.split_once('@') {
+        Some((user, domain)) if !user.is_empty() && !domain.is_empty() && !domain.contains('@') => {
+            Ok(address.to_string())
+        }
+        _ => bad("expected sip:user@domain or user@domain"),
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -143,6 +172,68 @@ impl Client {
 
     pub fn location(&self) -> Result<Option<String>> {
         self.run(Step::Location, self.inner.get_text(TextField::Location))
+    }
+
+    /// A contact's presence (availability and activity). `contact` is `sip:bob@contoso.com` or
+    /// `bob@contoso.com`. Works once signed in (makeMeAvailable is not needed). A contact the
+    /// server does not know is `Status::Server` with its 404 code/subcode.
+    pub fn contact_presence(&self, contact: &str) -> Result<Presence> {
+        let address = contact_address(contact)?;
+        let inner = self.inner.clone();
+        self.run(Step::Contact, async move {
+            inner.get_contact_presence(&address).await
+        })
+    }
+
+    /// A contact's note (`None` when it has none); as [`Client::contact_presence`].
+    pub fn contact_note(&self, contact: &str) -> Result<Option<String>> {
+        let address = contact_address(contact)?;
+        let inner = self.inner.clone();
+        self.run(Step::Contact, async move {
+            inner.get_contact_text(&address, TextField::Note).await
+        })
+    }
+
+    /// A contact's location (`None` when it has none); as [`Client::contact_presence`].
+    pub fn contact_location(&self, contact: &str) -> Result<Option<String>> {
+        let address = contact_address(contact)?;
+        let inner = self.inner.clone();
+        self.run(Step::Contact, async move {
+            inner.get_contact_text(&address, TextField::Location).await
+        })
+    }
+
+    /// Many contacts' availability, in the order given, read through UCWA `batch` (at most
+    /// `MAX_BATCH_PARTS` reads a request; a contact whose links are not yet known takes one more
+    /// batched read, once). A contact the server does not know is `Availability::Unknown` and
+    /// the call still succeeds. At most `MAX_CONTACTS_PER_CALL` contacts a call; an empty list
+    /// sends nothing.
+    pub fn contacts_availability<S: AsRef<str>>(
+        &self,
+        contacts: &[S],
+    ) -> Result<Vec<Availability>> {
+        if contacts.len() > MAX_CONTACTS_PER_CALL {
+            return Err(Error::InvalidArgument(format!(
+                "contacts: {} given, at most {MAX_CONTACTS_PER_CALL} a call",
+                contacts.len()
+            )));
+        }
+        let addresses = contacts
+            .iter()
+            .map(|c| contact_address(c.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inner = self.inner.clone();
+        self.run(Step::Contact, async move {
+            inner.get_contacts_availability(&addresses).await
+        })
+    }
+
+    /// How many contacts' links the client keeps (bounded by `MAX_CACHED_CONTACTS`).
+    pub fn cached_contacts(&self) -> usize {
+        self.inner.cached_contacts()
     }
 
     /// reportMyActivity now (the supervisor also does it on its timer).

@@ -19,6 +19,7 @@ pub enum Step {
     Note,
     Location,
     ReportActivity,
+    Contact,
     Events,
     SignOut,
 }
@@ -36,6 +37,7 @@ impl fmt::Display for Step {
             Step::Note => "note",
             Step::Location => "location",
             Step::ReportActivity => "reportMyActivity",
+            Step::Contact => "contact presence",
             Step::Events => "event channel",
             Step::SignOut => "sign out",
         })

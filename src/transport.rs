@@ -32,6 +32,9 @@ pub enum Body {
     Json(bytes::Bytes),
     /// A form-encoded body (token requests); wiped from memory when dropped.
     Form(Zeroizing<String>),
+    /// A `multipart/batching` body (UCWA `batch`): its content type (with the boundary) and
+    /// the bytes; the answer is asked for as `multipart/batching` too.
+    Batch(std::sync::Arc<str>, bytes::Bytes),
 }
 
 /// A response, read whole (within the body cap).
@@ -46,6 +49,17 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// One answer carried inside this one (a `batch` part), read with the same scrubber.
+    pub fn part(&self, status: u16, headers: HeaderMap, body: Vec<u8>, url: Url) -> Reply {
+        Reply {
+            status,
+            headers,
+            body,
+            url,
+            secrets: self.secrets.clone(),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -153,6 +167,11 @@ impl<'a> Exchange<'a> {
             Body::Empty => None,
             Body::Json(_) => Some("application/json"),
             Body::Form(_) => Some("application/x-www-form-urlencoded;charset=UTF-8"),
+            Body::Batch(ct, _) => Some(&**ct),
+        };
+        let accept = match &body {
+            Body::Batch(..) => "multipart/batching",
+            _ => "application/json",
         };
         let is_post_like = method != Method::GET;
         let mut attempt = 0;
@@ -161,7 +180,7 @@ impl<'a> Exchange<'a> {
                 .http
                 .request(method.clone(), url.clone())
                 .timeout(self.timeout)
-                .header(ACCEPT, "application/json")
+                .header(ACCEPT, accept)
                 .header(USER_AGENT, self.user_agent);
             if let Some(a) = authorization {
                 req = req.header(AUTHORIZATION, a);
@@ -174,6 +193,7 @@ impl<'a> Exchange<'a> {
                     Body::Empty => reqwest::Body::from(Vec::new()),
                     Body::Json(b) => reqwest::Body::from(b.clone()),
                     Body::Form(f) => reqwest::Body::from(f.as_bytes().to_vec()),
+                    Body::Batch(_, b) => reqwest::Body::from(b.clone()),
                 });
             }
             self.counter.fetch_add(1, Ordering::Relaxed);

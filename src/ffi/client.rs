@@ -274,6 +274,149 @@ pub extern "C" fn ucwa_get_location(
     })
 }
 
+/// Reads a contact's presence: another person's availability and activity. Works once signed
+/// in; makeMeAvailable is not needed (the protocol requires it only for the user's own
+/// presence, note and location).
+///
+/// - contact: a SIP URI ("sip:bob@contoso.com") or the bare address ("bob@contoso.com").
+/// - out_availability: required; receives a ucwa_availability value (1..10).
+/// - out_activity: may be NULL; else receives an owned string (free with ucwa_string_free), or
+///   NULL when the server sent no activity.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+/// UTF-8 or not a SIP address; NULL out_availability), INVALID_STATE (not signed in), NETWORK,
+/// TIMEOUT, TLS, AUTHENTICATION, SERVER (a contact the server does not know: HTTP 404 with the
+/// server's code and subcode, e.g. NotFound/ResourceNotFound), PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_get_contact_presence(
+    client: *mut ucwa_client,
+    contact: *const c_char,
+    out_availability: *mut u32,
+    out_activity: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let contact = arg(contact, "contact")?;
+        require_out(out_availability, "out_availability")?;
+        let p = c.contact_presence(contact)?;
+        let activity = match (&p.activity, out_activity.is_null()) {
+            (Some(a), false) => to_owned_c(Step::Contact, a)?,
+            _ => std::ptr::null_mut(),
+        };
+        write_out(
+            out_availability,
+            ucwa_availability::from(p.availability) as u32,
+        );
+        write_out(out_activity, activity);
+        Ok(())
+    })
+}
+
+/// Reads a contact's note, as ucwa_get_contact_presence reads presence.
+///
+/// - contact: a SIP URI or the bare address.
+/// - out_note: required; receives an owned string (free with ucwa_string_free), or NULL when
+///   the contact has no note.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+/// UTF-8 or not a SIP address; NULL out_note), INVALID_STATE (not signed in), NETWORK, TIMEOUT,
+/// TLS, AUTHENTICATION, SERVER (an unknown contact: HTTP 404 with the server's code and
+/// subcode), PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_get_contact_note(
+    client: *mut ucwa_client,
+    contact: *const c_char,
+    out_note: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let contact = arg(contact, "contact")?;
+        require_out(out_note, "out_note")?;
+        write_text(out_note, Step::Contact, c.contact_note(contact)?)
+    })
+}
+
+/// Reads a contact's location, as ucwa_get_contact_presence reads presence.
+///
+/// - contact: a SIP URI or the bare address.
+/// - out_location: required; receives an owned string (free with ucwa_string_free), or NULL
+///   when the contact has none.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad
+/// UTF-8 or not a SIP address; NULL out_location), INVALID_STATE (not signed in), NETWORK,
+/// TIMEOUT, TLS, AUTHENTICATION, SERVER (an unknown contact: HTTP 404 with the server's code
+/// and subcode), PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_get_contact_location(
+    client: *mut ucwa_client,
+    contact: *const c_char,
+    out_location: *mut *mut c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let contact = arg(contact, "contact")?;
+        require_out(out_location, "out_location")?;
+        write_text(out_location, Step::Contact, c.contact_location(contact)?)
+    })
+}
+
+/// Reads many contacts' availability at once, through UCWA batch requests (at most 96 reads a
+/// request; contacts not read before take one more batched look-up first, whose links the
+/// client then keeps for up to 1024 contacts). Works once signed in, like
+/// ucwa_get_contact_presence.
+///
+/// - contacts: `count` SIP URIs or bare addresses (duplicates are read once); may be NULL
+///   when count is 0 (then nothing is sent).
+/// - count: at most 1000.
+/// - out_availabilities: `count` slots, required when count > 0; slot i receives contact i's
+///   ucwa_availability value (1..10). A contact the server does not know gets
+///   UCWA_AVAILABILITY_UNKNOWN and the call still succeeds.
+///
+/// Outputs are written only on success. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL
+/// contacts or out_availabilities with count > 0, count over 1000, an entry NULL, bad UTF-8 or
+/// not a SIP address), INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION,
+/// SERVER (the batch, or a read inside it other than a 404, refused), PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_get_contacts_presence(
+    client: *mut ucwa_client,
+    contacts: *const *const c_char,
+    count: usize,
+    out_availabilities: *mut u32,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        if count > crate::MAX_CONTACTS_PER_CALL {
+            return Err(Error::InvalidArgument(format!(
+                "count {count} is over {}",
+                crate::MAX_CONTACTS_PER_CALL
+            )));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        if contacts.is_null() {
+            return Err(Error::InvalidArgument("contacts is NULL".into()));
+        }
+        require_out(out_availabilities, "out_availabilities")?;
+        // SAFETY: not NULL, and the header requires `contacts` to point to `count` readable
+        // pointers for the duration of the call; count is bounded above.
+        let entries = unsafe { std::slice::from_raw_parts(contacts, count) };
+        let names = entries
+            .iter()
+            .enumerate()
+            .map(|(i, p)| arg(*p, &format!("contacts[{i}]")))
+            .collect::<Result<Vec<&str>, Error>>()?;
+        let found = c.contacts_availability(&names)?;
+        // SAFETY: not NULL, and the header requires `out_availabilities` to point to `count`
+        // writable uint32_t slots; `found` has exactly `count` entries.
+        let slots = unsafe { std::slice::from_raw_parts_mut(out_availabilities, count) };
+        for (slot, a) in slots.iter_mut().zip(found) {
+            *slot = ucwa_availability::from(a) as u32;
+        }
+        Ok(())
+    })
+}
+
 /// reportMyActivity now: the user is active (the keep-alive also does this on its timer).
 ///
 /// Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,

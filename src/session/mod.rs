@@ -7,6 +7,7 @@
 //! - `application`: creating, refreshing and making available the application, and calls to
 //!   its links;
 //! - `presence`: setting and reading availability, note and location, reporting activity;
+//! - `contacts`: reading other people's presence, note and location, one or many (batch);
 //! - `recovery`: the one table of what an error calls for, and the steps that recover.
 //!
 //! State sits behind a short-held std mutex and is never locked across an await; operations that
@@ -14,11 +15,13 @@
 //! compare generations, so concurrent callers recover once and then all retry.
 
 mod application;
+mod contacts;
 mod lifecycle;
 mod presence;
 mod recovery;
 mod request;
 
+pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
 pub use recovery::Recovery;
 pub use request::Payload;
 
@@ -152,6 +155,8 @@ pub struct Session {
     presence_posts: AtomicU32,
     pub events: EventQueue,
     requests: AtomicU64,
+    /// Contact links already looked up (bounded; see `contacts`).
+    contacts: Mutex<contacts::ContactCache>,
 }
 
 impl Session {
@@ -188,11 +193,21 @@ impl Session {
             presence_posts: AtomicU32::new(0),
             events,
             requests: AtomicU64::new(0),
+            contacts: Mutex::default(),
         })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn contacts(&self) -> MutexGuard<'_, contacts::ContactCache> {
+        self.contacts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many contacts' links the cache holds now.
+    pub fn cached_contacts(&self) -> usize {
+        self.contacts().len()
     }
 
     pub fn options(&self) -> Arc<Options> {

@@ -25,6 +25,8 @@ const MAX_RETRY_AFTER: u32 = 2;
 pub enum Payload {
     Empty,
     Json(bytes::Bytes),
+    /// A `multipart/batching` body: content type (with its boundary) and bytes.
+    Batch(std::sync::Arc<str>, bytes::Bytes),
 }
 
 impl Payload {
@@ -36,6 +38,7 @@ impl Payload {
         match self {
             Payload::Empty => Body::Empty,
             Payload::Json(b) => Body::Json(b.clone()),
+            Payload::Batch(ct, b) => Body::Batch(ct.clone(), b.clone()),
         }
     }
 }

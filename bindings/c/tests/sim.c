@@ -28,7 +28,16 @@ sim *sim_start(const char *const *extra_args)
     if (!path || !*path) {
         path = UCWA_SIM_DEFAULT;
     }
-    const char *argv[48];
+    /* Sized for the extra arguments: a test may configure hundreds of users (--user each). */
+    size_t extra = 0;
+    while (extra_args && extra_args[extra]) {
+        extra++;
+    }
+    const char **argv = calloc(extra + 6, sizeof *argv);
+    if (!argv) {
+        harness_fail(__FILE__, __LINE__, "out of memory");
+        return NULL;
+    }
     size_t n = 0;
     argv[n++] = path;
     argv[n++] = "--listen";
@@ -36,18 +45,21 @@ sim *sim_start(const char *const *extra_args)
     /* Events are answered at once: tests wait for them, not for the server's batching. */
     argv[n++] = "--event-hold-s";
     argv[n++] = "0";
-    for (size_t i = 0; extra_args && extra_args[i] && n < sizeof argv / sizeof argv[0] - 1; i++) {
+    for (size_t i = 0; i < extra; i++) {
         argv[n++] = extra_args[i];
     }
     argv[n] = NULL;
 
     sim *s = calloc(1, sizeof *s);
     if (!s) {
+        free(argv);
         harness_fail(__FILE__, __LINE__, "out of memory");
         return NULL;
     }
     char err[512];
-    if (!portable_start_sim(&s->proc, argv, s->url, sizeof s->url, 15000, err, sizeof err)) {
+    int started = portable_start_sim(&s->proc, argv, s->url, sizeof s->url, 15000, err, sizeof err);
+    free(argv);
+    if (!started) {
         harness_fail(__FILE__, __LINE__, "%s (build it: cargo build -p ucwa-sim, or set UCWA_SIM)", err);
         free(s);
         return NULL;

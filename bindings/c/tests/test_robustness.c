@@ -30,7 +30,8 @@ static const char *const covered[] = {
     "ucwa_error_free", "ucwa_client_next_event", "ucwa_event_get_kind",
     "ucwa_event_availability", "ucwa_event_activity", "ucwa_event_note",
     "ucwa_event_location", "ucwa_event_connection_state", "ucwa_event_reason",
-    "ucwa_event_free", "ucwa_string_free",
+    "ucwa_event_free", "ucwa_string_free", "ucwa_get_contact_presence",
+    "ucwa_get_contact_note", "ucwa_get_contact_location", "ucwa_get_contacts_presence",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -133,6 +134,15 @@ static void expect_invalid_client(ucwa_client *c)
     ucwa_event *ev = (ucwa_event *)0x5;
     EXPECT_BAD(ucwa_client_next_event(c, 0, &ev, &err));
     CHECK(ev == (ucwa_event *)0x5);
+    uint32_t cav = 0xA5A5A5A5u;
+    char *ctext = (char *)0x6;
+    EXPECT_BAD(ucwa_get_contact_presence(c, "sip:bob@contoso.com", &cav, &ctext, &err));
+    EXPECT_BAD(ucwa_get_contact_note(c, "bob@contoso.com", &ctext, &err));
+    EXPECT_BAD(ucwa_get_contact_location(c, "bob@contoso.com", &ctext, &err));
+    const char *const names[] = { "bob@contoso.com" };
+    uint32_t slots[1] = { 0xA5A5A5A5u };
+    EXPECT_BAD(ucwa_get_contacts_presence(c, names, 1, slots, &err));
+    CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6 && slots[0] == 0xA5A5A5A5u);
 #undef EXPECT_BAD
 
     /* The same with out_error NULL: the status alone, no crash. */
@@ -150,6 +160,12 @@ static void expect_invalid_client(ucwa_client *c)
     CHECK_STATUS(ucwa_sign_out(c, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_client_request_count(c, &count, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_client_next_event(c, 0, &ev, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_get_contact_presence(c, "bob@contoso.com", &av, NULL, NULL),
+                 UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_get_contact_note(c, "bob@contoso.com", &note, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_get_contact_location(c, "bob@contoso.com", &location, NULL),
+                 UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_get_contacts_presence(c, NULL, 0, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK(av == 0xA5A5A5A5u && note == (char *)0x3 && location == (char *)0x4);
     CHECK(count == 0x5A5A5A5Au && ev == (ucwa_event *)0x5);
     /* Freeing a non-client is a no-op; twice too. */
@@ -313,8 +329,35 @@ static void null_and_bad_utf8_arguments_are_invalid_argument_and_send_nothing(vo
     CHECK_STATUS(ucwa_set_note(c, "caf\xc3", NULL), UCWA_ERROR_INVALID_ARGUMENT);
     CHECK_STATUS(ucwa_set_note(c, "\xed\xa0\x80 surrogate", NULL), UCWA_ERROR_INVALID_ARGUMENT);
     CHECK_STATUS(ucwa_set_location(c, "\xff\xfe", NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    /* Contacts: NULL, bad UTF-8 and non-SIP names, NULL outputs, NULL entries, too many. */
+    uint32_t cav = 0xA5A5A5A5u;
+    char *ctext = (char *)0x6;
+    CHECK_STATUS(ucwa_get_contact_presence(c, NULL, &cav, &ctext, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_presence(c, "bob\xc3@contoso.com", &cav, NULL, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_presence(c, "bob@contoso.com/x", &cav, NULL, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_presence(c, "bob@contoso.com", NULL, &ctext, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_note(c, NULL, &ctext, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_note(c, "bob@contoso.com", NULL, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_location(c, "not an address", &ctext, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contact_location(c, "bob@contoso.com", NULL, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6);
+    const char *const pair[] = { "bob@contoso.com", NULL };
+    uint32_t slots[2] = { 0xA5A5A5A5u, 0xA5A5A5A5u };
+    CHECK_STATUS(ucwa_get_contacts_presence(c, NULL, 1, slots, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contacts_presence(c, pair, 1, NULL, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contacts_presence(c, pair, 2, slots, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_get_contacts_presence(c, pair, 1001, slots, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK(slots[0] == 0xA5A5A5A5u && slots[1] == 0xA5A5A5A5u);
+    REQUIRE_OK(ucwa_get_contacts_presence(c, NULL, 0, NULL, &err), err);
     log = sim_log(s);
     REQUIRE(log);
+    CHECK(log_count(log, NULL, "people") == 0);
+    CHECK(log_count(log, NULL, "batch") == 0);
     CHECK(log_count(log, NULL, "presence") == 0);
     CHECK(log_count(log, NULL, "note") == 0);
     CHECK(log_count(log, NULL, "location") == 0);

@@ -60,12 +60,14 @@ namespace Ucwa.Tests
                 case "ucwa_status":
                 case "uint32_t": return new[] { "UInt32" };
                 case "uint16_t": return new[] { "UInt16" };
-                case "uint32_t *": return new[] { "UInt32&" };
+                // A single out value, or an array of `count` slots (ucwa_get_contacts_presence).
+                case "uint32_t *": return new[] { "UInt32&", "UInt32[]" };
                 case "uint64_t *": return new[] { "UInt64&" };
                 case "size_t": return new[] { "UIntPtr" };
                 case "const char *": return isReturn ? new[] { "IntPtr" } : new[] { "Byte[]" };
                 case "char *": return new[] { "IntPtr" };
                 case "char * *": return new[] { "IntPtr&" };
+                case "const char * const *": return new[] { "IntPtr[]" };
                 case "ucwa_client *":
                 case "const ucwa_client *": return new[] { "ClientHandle", "IntPtr" };
                 case "ucwa_client * *": return new[] { "ClientHandle&" };

@@ -63,6 +63,20 @@ namespace Ucwa
         internal static extern uint ucwa_get_location(ClientHandle client, out IntPtr outLocation, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_get_contact_presence(ClientHandle client, byte[] contact, out uint outAvailability, out IntPtr outActivity, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_get_contact_note(ClientHandle client, byte[] contact, out IntPtr outNote, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_get_contact_location(ClientHandle client, byte[] contact, out IntPtr outLocation, out ErrorHandle outError);
+
+        // contacts: NUL-terminated UTF-8 strings in unmanaged memory the caller owns;
+        // outAvailabilities: count slots, written on success.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_get_contacts_presence(ClientHandle client, IntPtr[] contacts, UIntPtr count, [Out] uint[] outAvailabilities, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_report_activity(ClientHandle client, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

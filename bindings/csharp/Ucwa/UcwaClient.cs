@@ -5,6 +5,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace Ucwa
@@ -313,6 +314,108 @@ namespace Ucwa
             ErrorHandle error;
             Errors.Check(NativeMethods.ucwa_get_location(handle, out location, out error), error);
             return Utf8.TakeOwned(location);
+        }
+
+        /// <summary>Reads a contact's presence (another person's availability and activity). Works
+        /// once signed in; MakeMeAvailable is not needed.</summary>
+        /// <param name="contact">A SIP URI ("sip:bob@contoso.com") or the bare address.</param>
+        /// <returns>The contact's availability and activity.</returns>
+        /// <exception cref="UcwaException">InvalidArgument (not a SIP address), InvalidState (not
+        /// signed in), Network, Timeout, Server (an unknown contact: HttpStatus 404 with the
+        /// server's Code and Subcode), Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public Presence GetContactPresence(string contact)
+        {
+            ThrowIfDisposed();
+            uint availability;
+            IntPtr activity;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_contact_presence(handle, Utf8.Encode(contact, "contact"), out availability, out activity, out error), error);
+            return new Presence((Availability)availability, Utf8.TakeOwned(activity));
+        }
+
+        /// <summary>Reads a contact's note, as <see cref="GetContactPresence"/> reads presence.</summary>
+        /// <param name="contact">A SIP URI or the bare address.</param>
+        /// <returns>The note, or null when the contact has none.</returns>
+        /// <exception cref="UcwaException">InvalidArgument, InvalidState, Network, Timeout, Server (404 for an unknown contact), Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public string GetContactNote(string contact)
+        {
+            ThrowIfDisposed();
+            IntPtr note;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_contact_note(handle, Utf8.Encode(contact, "contact"), out note, out error), error);
+            return Utf8.TakeOwned(note);
+        }
+
+        /// <summary>Reads a contact's location, as <see cref="GetContactPresence"/> reads presence.</summary>
+        /// <param name="contact">A SIP URI or the bare address.</param>
+        /// <returns>The location, or null when the contact has none.</returns>
+        /// <exception cref="UcwaException">InvalidArgument, InvalidState, Network, Timeout, Server (404 for an unknown contact), Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public string GetContactLocation(string contact)
+        {
+            ThrowIfDisposed();
+            IntPtr location;
+            ErrorHandle error;
+            Errors.Check(NativeMethods.ucwa_get_contact_location(handle, Utf8.Encode(contact, "contact"), out location, out error), error);
+            return Utf8.TakeOwned(location);
+        }
+
+        /// <summary>Reads many contacts' availability at once, through UCWA batch requests (at most
+        /// 1000 contacts a call). A contact the server does not know is
+        /// <see cref="Availability.Unknown"/> and the call still succeeds.</summary>
+        /// <param name="contacts">SIP URIs or bare addresses.</param>
+        /// <returns>Each contact as given, with its availability.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="contacts"/> is null.</exception>
+        /// <exception cref="UcwaException">InvalidArgument (a null entry, not a SIP address, over
+        /// 1000 contacts), InvalidState (not signed in), Network, Timeout, Server, Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public IDictionary<string, Availability> GetContactsPresence(IEnumerable<string> contacts)
+        {
+            if (contacts == null)
+            {
+                throw new ArgumentNullException("contacts");
+            }
+            ThrowIfDisposed();
+            var names = new List<string>(contacts);
+            var result = new Dictionary<string, Availability>();
+            if (names.Count == 0)
+            {
+                return result;
+            }
+            var pointers = new IntPtr[names.Count];
+            try
+            {
+                for (int i = 0; i < names.Count; i++)
+                {
+                    // A null entry stays a NULL pointer: the library refuses it as InvalidArgument.
+                    byte[] bytes = Utf8.Encode(names[i], "contacts[" + i + "]");
+                    if (bytes != null)
+                    {
+                        pointers[i] = Marshal.AllocHGlobal(bytes.Length);
+                        Marshal.Copy(bytes, 0, pointers[i], bytes.Length);
+                    }
+                }
+                var slots = new uint[names.Count];
+                ErrorHandle error;
+                Errors.Check(NativeMethods.ucwa_get_contacts_presence(handle, pointers, new UIntPtr((uint)names.Count), slots, out error), error);
+                for (int i = 0; i < names.Count; i++)
+                {
+                    result[names[i]] = (Availability)slots[i];
+                }
+                return result;
+            }
+            finally
+            {
+                foreach (IntPtr p in pointers)
+                {
+                    if (p != IntPtr.Zero)
+                    {
+                        Marshal.FreeHGlobal(p);
+                    }
+                }
+            }
         }
 
         /// <summary>reportMyActivity now: the user is active (the keep-alive also does this on its timer).</summary>

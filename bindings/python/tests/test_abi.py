@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from ctypes import POINTER, c_char_p, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_size_t, c_uint16, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,13 @@ from conftest import PYTHON_DIR, WORKSPACE
 HEADER = WORKSPACE / "include" / "ucwa.h"
 
 _OPAQUE = {"ucwa_client": _ffi.ucwa_client, "ucwa_error": _ffi.ucwa_error, "ucwa_event": _ffi.ucwa_event}
-_SCALAR = {"uint32_t": c_uint32, "uint16_t": c_uint16, "uint64_t": c_uint64, "ucwa_status": c_uint32}
+_SCALAR = {
+    "uint32_t": c_uint32,
+    "uint16_t": c_uint16,
+    "uint64_t": c_uint64,
+    "size_t": c_size_t,
+    "ucwa_status": c_uint32,
+}
 
 
 def _strip_comments(text: str) -> str:
@@ -50,6 +56,8 @@ def header_functions() -> dict[str, tuple[str, list[str]]]:
 def expected_ctype(ctype: str, *, is_return: bool):
     """The ctypes type the binding's conventions demand for a C type (see _ffi.SIGNATURES)."""
     t = ctype.replace(" *", "*").strip()
+    if t == "const char*const*":
+        return POINTER(c_char_p)  # an array of inputs we encode (ucwa_get_contacts_presence)
     const = t.startswith("const ")
     base = t.removeprefix("const ").strip()
     stars = base.count("*")

@@ -14,7 +14,7 @@ import math
 import os
 import time
 import weakref
-from ctypes import byref, c_uint32, c_uint64, c_void_p
+from ctypes import byref, c_char_p, c_uint32, c_uint64, c_void_p
 from typing import Iterable, Iterator, Optional, Union
 
 from . import _ffi
@@ -34,6 +34,13 @@ from ._types import (
     SignedOut,
     UnknownEvent,
 )
+
+def _contact(contact: object) -> str:
+    """A contact argument: a ``str`` (the library checks that it is a SIP address)."""
+    if not isinstance(contact, str):
+        raise TypeError(f"contact must be a str, not {type(contact).__name__}")
+    return contact
+
 
 #: What an option value may be: converted to the string the C ABI takes (see ``Client.set_option``).
 OptionValue = Union[str, bool, int, float, "os.PathLike[str]", Iterable[str], None]
@@ -250,6 +257,65 @@ class Client:
         out = c_void_p()
         _ffi.call(lib.ucwa_get_location, self._h(), byref(out))
         return _ffi.take_owned_str(out)
+
+    # -- contacts (other people's presence) -------------------------------------------------
+
+    def get_contact_presence(self, contact: str) -> Presence:
+        """Reads a contact's presence. ``contact`` is ``"sip:bob@contoso.com"`` or the bare
+        address. Works once signed in (``make_me_available`` is not needed). A contact the
+        server does not know raises ``ServerError`` with ``http_status`` 404 and the server's
+        ``code``/``subcode``."""
+        availability = c_uint32()
+        activity = c_void_p()
+        _ffi.call(
+            lib.ucwa_get_contact_presence,
+            self._h(),
+            _ffi.encode(_contact(contact), "contact"),
+            byref(availability),
+            byref(activity),
+        )
+        return Presence(
+            Availability._from_native(availability.value), _ffi.take_owned_str(activity)
+        )
+
+    def get_contact_note(self, contact: str) -> Optional[str]:
+        """Reads a contact's note; ``None`` when there is none. As ``get_contact_presence``."""
+        out = c_void_p()
+        _ffi.call(
+            lib.ucwa_get_contact_note,
+            self._h(),
+            _ffi.encode(_contact(contact), "contact"),
+            byref(out),
+        )
+        return _ffi.take_owned_str(out)
+
+    def get_contact_location(self, contact: str) -> Optional[str]:
+        """Reads a contact's location; ``None`` when there is none. As ``get_contact_presence``."""
+        out = c_void_p()
+        _ffi.call(
+            lib.ucwa_get_contact_location,
+            self._h(),
+            _ffi.encode(_contact(contact), "contact"),
+            byref(out),
+        )
+        return _ffi.take_owned_str(out)
+
+    def get_contacts_presence(self, contacts: Iterable[str]) -> dict[str, Availability]:
+        """Reads many contacts' availability at once (UCWA batch requests; at most 1000
+        contacts a call). Returns ``{contact: Availability}`` keyed by the strings given; a
+        contact the server does not know is ``Availability.UNKNOWN`` and the call still
+        succeeds. An empty list sends nothing."""
+        if isinstance(contacts, (str, bytes)):
+            raise TypeError("contacts must be a list of str, not a single string")
+        names = [_contact(c) for c in contacts]
+        if not names:
+            return {}
+        encoded = (c_char_p * len(names))(
+            *[_ffi.encode(n, f"contacts[{i}]") for i, n in enumerate(names)]
+        )
+        out = (c_uint32 * len(names))()
+        _ffi.call(lib.ucwa_get_contacts_presence, self._h(), encoded, len(names), out)
+        return {n: Availability._from_native(out[i]) for i, n in enumerate(names)}
 
     def report_activity(self) -> None:
         """Tells the server the user is active now (the keep-alive also does this on a timer)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from ctypes import POINTER, byref, c_char_p, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_size_t, c_uint16, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 from typing import Any, Optional
 
@@ -72,6 +72,19 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_get_note": (_status, [ClientP, POINTER(c_void_p), POINTER(ErrorP)]),
     "ucwa_set_location": (_status, [ClientP, c_char_p, POINTER(ErrorP)]),
     "ucwa_get_location": (_status, [ClientP, POINTER(c_void_p), POINTER(ErrorP)]),
+    "ucwa_get_contact_presence": (
+        _status,
+        [ClientP, c_char_p, POINTER(c_uint32), POINTER(c_void_p), POINTER(ErrorP)],
+    ),
+    "ucwa_get_contact_note": (_status, [ClientP, c_char_p, POINTER(c_void_p), POINTER(ErrorP)]),
+    "ucwa_get_contact_location": (
+        _status,
+        [ClientP, c_char_p, POINTER(c_void_p), POINTER(ErrorP)],
+    ),
+    "ucwa_get_contacts_presence": (
+        _status,
+        [ClientP, POINTER(c_char_p), c_size_t, POINTER(c_uint32), POINTER(ErrorP)],
+    ),
     "ucwa_report_activity": (_status, [ClientP, POINTER(ErrorP)]),
     "ucwa_sign_out": (_status, [ClientP, POINTER(ErrorP)]),
     "ucwa_client_free": (None, [ClientP]),
