@@ -32,21 +32,10 @@
 #define UCWA_ABI_VERSION 1
 
 /**
- * Most contacts one bulk read may name (the host's list; duplicates count).
+ * Most contacts one ucwa_get_contacts_presence call may name (the library's own bound on
+ * what a host can make it send; more is UCWA_ERROR_INVALID_ARGUMENT).
  */
-#define MAX_CONTACTS_PER_CALL 1000
-
-/**
- * Most parts in one `batch` request. The server refuses a whole batch with `429` when a user
- * has more than 100 requests outstanding; the parked P-GET, the batch itself and a couple of
- * concurrent host calls count too, so a batch carries at most 96 parts.
- */
-#define MAX_BATCH_PARTS 96
-
-/**
- * Most contacts whose links the cache keeps; the oldest entry goes first.
- */
-#define MAX_CACHED_CONTACTS 1024
+#define UCWA_MAX_CONTACTS_PER_CALL 1000
 
 /**
  * The status every fallible call returns. Values are fixed forever; none is ever reused.
@@ -484,7 +473,7 @@ ucwa_status ucwa_get_contact_location(ucwa_client *client,
  *
  * - contacts: `count` SIP URIs or bare addresses (duplicates are read once); may be NULL
  *   when count is 0 (then nothing is sent).
- * - count: at most 1000.
+ * - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000).
  * - out_availabilities: `count` slots, required when count > 0; slot i receives contact i's
  *   ucwa_availability value (1..10). A contact the server does not know gets
  *   UCWA_AVAILABILITY_UNKNOWN and the call still succeeds.

@@ -28,6 +28,11 @@ pub(crate) fn lookup(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
     })
 }
 
+/// Most contacts one ucwa_get_contacts_presence call may name (the library's own bound on
+/// what a host can make it send; more is UCWA_ERROR_INVALID_ARGUMENT).
+pub const UCWA_MAX_CONTACTS_PER_CALL: usize = 1000;
+const _: () = assert!(UCWA_MAX_CONTACTS_PER_CALL == crate::MAX_CONTACTS_PER_CALL);
+
 /// Writes an output parameter that the caller promised is writable (checked for NULL first).
 pub(crate) fn write_out<T>(out: *mut T, value: T) {
     if !out.is_null() {
@@ -367,7 +372,7 @@ pub extern "C" fn ucwa_get_contact_location(
 ///
 /// - contacts: `count` SIP URIs or bare addresses (duplicates are read once); may be NULL
 ///   when count is 0 (then nothing is sent).
-/// - count: at most 1000.
+/// - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000).
 /// - out_availabilities: `count` slots, required when count > 0; slot i receives contact i's
 ///   ucwa_availability value (1..10). A contact the server does not know gets
 ///   UCWA_AVAILABILITY_UNKNOWN and the call still succeeds.
@@ -385,10 +390,10 @@ pub extern "C" fn ucwa_get_contacts_presence(
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
     ffi_client!(client, out_error, |c| {
-        if count > crate::MAX_CONTACTS_PER_CALL {
+        if count > UCWA_MAX_CONTACTS_PER_CALL {
             return Err(Error::InvalidArgument(format!(
                 "count {count} is over {}",
-                crate::MAX_CONTACTS_PER_CALL
+                UCWA_MAX_CONTACTS_PER_CALL
             )));
         }
         if count == 0 {
