@@ -6,17 +6,18 @@
 //!
 //! It owns the measurement of the soak: every window is recorded (kind, start, end), a sampler
 //! reads the *simulator's* state four times a second (never the client's opinion of itself)
-//! and drains the simulator's request log as it goes (so a long run keeps memory flat), and the
-//! program prints the fraction of client-seconds in which the server-side availability equals
-//! the host's desired one (outside windows plus a grace period), p50/p99/max time to recover
-//! per fault kind, requests per client-minute during faults vs steady state, applications left
-//! on the server after every client signed out or was dropped, and threads/RSS over the run.
+//! and drains the simulator's request log as it goes (so the log stays bounded however long
+//! the run), and the program prints the fraction of client-seconds in which the server-side
+//! availability equals the host's desired one (outside windows plus a grace period),
+//! p50/p99/max time to recover per fault kind, requests per client-minute during faults vs
+//! steady state, applications left on the server after every client signed out or was
+//! dropped, and threads/RSS over the run.
 //!
 //! The invariants that do not depend on machine speed are checked and summarised as a final
 //! `N passed, N failed` line; the exit code is non-zero when one fails. The CI short form:
 //!   cargo run --example chaos_soak -- --clients 40 --minutes 1
-//! The full length (about 11 minutes of wall time):
-//!   cargo run --release --example chaos_soak
+//! The full length (about 11 minutes of wall time; the README's figures are from debug builds):
+//!   cargo run --example chaos_soak
 //! Options: --clients N (200), --minutes M (10, decimals allowed), --seed S (1), --grace-s G
 //! (15, or a third of a fault slot when slots are shorter), --settle-s S (50), --log-limit N
 //! (5000), --no-faults (a control run: everything but the injection). Loopback only; bounded in
@@ -298,7 +299,7 @@ fn make_client(url: &str, i: usize) -> SignIn {
     Ok(c)
 }
 
-/// Opens one fault window, holds it, closes it; returns the recorded window.
+/// Opens one fault window, holds it, closes it, and records it (kind, start, end, clients).
 fn inject(world: &World, rng: &mut Rng, kind: Kind, hold: f64) {
     let n = world.clients.len();
     let routes = [
