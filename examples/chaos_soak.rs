@@ -1013,6 +1013,10 @@ fn main() {
     let World { sim, clients, .. } =
         Arc::try_unwrap(world).unwrap_or_else(|_| panic!("every harness thread has ended"));
     let sim = sim.into_inner().unwrap();
+    // The sampler has stopped: from here the log holds what leaving cost, for the orphans' story.
+    if let Some(sim) = sim.as_ref() {
+        sim.clear_log();
+    }
     let t_leave = Instant::now();
     let mut sign_out_errors = Vec::new();
     for (i, c) in clients.into_iter().enumerate() {
@@ -1042,6 +1046,27 @@ fn main() {
         })
         .collect();
     let orphans = leftover.len();
+    // For each user with an application left: what the simulator saw of that user while and
+    // after its client left (method, route, status, in arrival order).
+    let leave_log = sim.log();
+    let orphan_users: Vec<String> = sim
+        .users()
+        .into_iter()
+        .filter(|u| !u.applications.is_empty())
+        .map(|u| u.name)
+        .collect();
+    let orphan_stories: Vec<String> = orphan_users
+        .iter()
+        .take(5)
+        .map(|name| {
+            let steps: Vec<String> = leave_log
+                .iter()
+                .filter(|e| e.user.as_deref() == Some(name.as_str()))
+                .map(|e| format!("{} {} {}", e.method, e.route, e.status))
+                .collect();
+            format!("{name} while leaving: {}", steps.join(", "))
+        })
+        .collect();
     let (rss_after, _) = snapshot("after every client left");
 
     // ----- report -----------------------------------------------------------------------
@@ -1176,6 +1201,9 @@ fn main() {
     );
     for l in leftover.iter().take(20) {
         println!("  {l}");
+    }
+    for story in &orphan_stories {
+        println!("  {story}");
     }
     println!(
         "RSS: {rss_base} KiB simulator only, {rss_start} KiB after sign-in, {rss_warm} KiB 15 s in (hosts and sampler running), {rss_end} KiB at the end ({:+.1} % since 15 s in), {rss_after} KiB after every client left; library threads {lib_threads_start} -> {lib_threads_end} [goal flat]",
