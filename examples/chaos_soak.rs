@@ -20,8 +20,9 @@
 //!   cargo run --example chaos_soak
 //! Options: --clients N (200), --minutes M (10, decimals allowed), --seed S (1), --grace-s G
 //! (15, or a third of a fault slot when slots are shorter), --settle-s S (50), --log-limit N
-//! (5000), --no-faults (a control run: everything but the injection). Loopback only; bounded in
-//! count and time.
+//! (5000), --no-faults (a control run: everything but the injection), --skip K,K (leave kinds
+//! out: 503, close, delay, html500, delete, expire, restart). Loopback only; bounded in count
+//! and time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -134,6 +135,18 @@ impl Kind {
             Kind::DeleteApplications => "delete-applications",
             Kind::ExpireTokens => "expire-tokens",
             Kind::Restart => "simulator restart",
+        }
+    }
+    /// The short name `--skip` takes.
+    fn id(self) -> &'static str {
+        match self {
+            Kind::Unavailable503 => "503",
+            Kind::Close => "close",
+            Kind::Delay => "delay",
+            Kind::Html500 => "html500",
+            Kind::DeleteApplications => "delete",
+            Kind::ExpireTokens => "expire",
+            Kind::Restart => "restart",
         }
     }
     /// Instant faults act once; the others hold for the window's duration.
@@ -755,6 +768,20 @@ fn main() {
     // The control experiment: the same clients, hosts and sampling with no fault injected, to
     // tell the faults' effect on memory and requests from the steady state's.
     let no_faults = std::env::args().any(|a| a == "--no-faults");
+    // Kinds left out (their slots stay quiet), to tell which fault a figure comes from.
+    let skip: Vec<String> = arg("--skip")
+        .map(|v| v.split(',').map(|k| k.trim().to_string()).collect())
+        .unwrap_or_default();
+    if let Some(bad) = skip
+        .iter()
+        .find(|k| !KINDS.iter().any(|kind| kind.id() == k.as_str()))
+    {
+        eprintln!(
+            "--skip {bad:?}: expected a comma-separated list of {}",
+            KINDS.map(Kind::id).join(", ")
+        );
+        std::process::exit(2);
+    }
     let run_s = minutes * 60.0;
     // Fault slots: every kind once per group of seven slots, about 43 s per slot in the full
     // run (two groups in 10 minutes), shorter when the run is short so every kind still fits.
@@ -803,6 +830,12 @@ fn main() {
         "ucwa chaos soak: {n} clients against an in-process ucwa-sim at {url} for {minutes} min, seed {seed}{}",
         if no_faults { ", NO FAULTS (control run)" } else { "" }
     );
+    if !skip.is_empty() {
+        println!(
+            "  kinds skipped (their slots stay quiet): {}",
+            skip.join(", ")
+        );
+    }
     println!(
         "  {slots} fault windows ({groups} of each of {} kinds), one per {slot:.1} s slot; grace after each window {grace:.1} s; hosts act every {:.0}-{:.0} s",
         KINDS.len(),
@@ -936,7 +969,7 @@ fn main() {
             if wait > 0.0 {
                 std::thread::sleep(Duration::from_secs_f64(wait));
             }
-            if !no_faults {
+            if !no_faults && !skip.iter().any(|k| k == kind.id()) {
                 inject(&world, &mut rng, kind, hold);
             }
         }
