@@ -197,6 +197,8 @@ struct Stats {
     sim_routes_steady: HashMap<String, u64>,
     sim_routes_fault: HashMap<String, u64>,
     apps_created: Vec<u64>,
+    /// Recoveries slower than the grace period: who, after what, and what the server showed.
+    slow: Vec<String>,
     max_client_10s: u64,
     log_entries: u64,
     /// Drains that found the log at its limit (older entries may have been dropped unseen).
@@ -724,6 +726,24 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
                 Kind::ExpireTokens => *world.last_token_ok[p.client].lock().unwrap() > w.start,
                 _ => true,
             };
+            if t - end > grace && st.slow.len() < 20 {
+                // Still waiting past the grace period: say what the server shows, once.
+                let key = format!("client {} after {} at {:.1} s", p.client, w.kind.name(), w.start);
+                if healthy[p.client] && token_renewed {
+                    st.slow.push(format!(
+                        "{key}: recovered after {:.1} s (desired {:?})",
+                        t - end,
+                        world.desired(p.client)
+                    ));
+                } else if !st.slow.iter().any(|l| l.starts_with(&format!("{key}:"))) {
+                    st.slow.push(format!(
+                        "{key}: still not recovered {grace:.1} s after the end: server shows {}, desired {:?}, host call in flight {}",
+                        seen_as[p.client],
+                        world.desired(p.client),
+                        world.in_call[p.client].load(Ordering::SeqCst)
+                    ));
+                }
+            }
             if healthy[p.client] && token_renewed {
                 st.recoveries
                     .entry(w.kind)
@@ -1143,6 +1163,9 @@ fn main() {
             v.last().copied().unwrap_or(f64::NAN),
             st.censored.get(&kind).copied().unwrap_or(0)
         );
+    }
+    for l in &st.slow {
+        println!("  slow: {l}");
     }
     let per_cm = |requests: u64, r: &Rates| {
         if r.seconds <= 0.0 {
