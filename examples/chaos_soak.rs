@@ -6,21 +6,23 @@
 //!
 //! It owns the measurement of the soak: every window is recorded (kind, start, end), a sampler
 //! reads the *simulator's* state four times a second (never the client's opinion of itself)
-//! and drains the simulator's request log as it goes (so a long run keeps memory flat), and the
-//! program prints the fraction of client-seconds in which the server-side availability equals
-//! the host's desired one (outside windows plus a grace period), p50/p99/max time to recover
-//! per fault kind, requests per client-minute during faults vs steady state, applications left
-//! on the server after every client signed out or was dropped, and threads/RSS over the run.
+//! and drains the simulator's request log as it goes (so the log stays bounded however long
+//! the run), and the program prints the fraction of client-seconds in which the server-side
+//! availability equals the host's desired one (outside windows plus a grace period),
+//! p50/p99/max time to recover per fault kind, requests per client-minute during faults vs
+//! steady state, applications left on the server after every client signed out or was
+//! dropped, and threads/RSS over the run.
 //!
 //! The invariants that do not depend on machine speed are checked and summarised as a final
 //! `N passed, N failed` line; the exit code is non-zero when one fails. The CI short form:
 //!   cargo run --example chaos_soak -- --clients 40 --minutes 1
-//! The full length (about 11 minutes of wall time):
-//!   cargo run --release --example chaos_soak
+//! The full length (about 11 minutes of wall time; the README's figures are from debug builds):
+//!   cargo run --example chaos_soak
 //! Options: --clients N (200), --minutes M (10, decimals allowed), --seed S (1), --grace-s G
 //! (15, or a third of a fault slot when slots are shorter), --settle-s S (50), --log-limit N
-//! (5000), --no-faults (a control run: everything but the injection). Loopback only; bounded in
-//! count and time.
+//! (5000), --no-faults (a control run: everything but the injection), --skip K,K (leave kinds
+//! out: 503, close, delay, html500, delete, expire, restart). Loopback only; bounded in count
+//! and time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -135,6 +137,18 @@ impl Kind {
             Kind::Restart => "simulator restart",
         }
     }
+    /// The short name `--skip` takes.
+    fn id(self) -> &'static str {
+        match self {
+            Kind::Unavailable503 => "503",
+            Kind::Close => "close",
+            Kind::Delay => "delay",
+            Kind::Html500 => "html500",
+            Kind::DeleteApplications => "delete",
+            Kind::ExpireTokens => "expire",
+            Kind::Restart => "restart",
+        }
+    }
     /// Instant faults act once; the others hold for the window's duration.
     fn instant(self) -> bool {
         matches!(self, Kind::DeleteApplications | Kind::ExpireTokens)
@@ -183,6 +197,8 @@ struct Stats {
     sim_routes_steady: HashMap<String, u64>,
     sim_routes_fault: HashMap<String, u64>,
     apps_created: Vec<u64>,
+    /// Recoveries slower than the grace period: who, after what, and what the server showed.
+    slow: Vec<String>,
     max_client_10s: u64,
     log_entries: u64,
     /// Drains that found the log at its limit (older entries may have been dropped unseen).
@@ -298,7 +314,7 @@ fn make_client(url: &str, i: usize) -> SignIn {
     Ok(c)
 }
 
-/// Opens one fault window, holds it, closes it; returns the recorded window.
+/// Opens one fault window, holds it, closes it, and records it (kind, start, end, clients).
 fn inject(world: &World, rng: &mut Rng, kind: Kind, hold: f64) {
     let n = world.clients.len();
     let routes = [
@@ -710,6 +726,28 @@ fn sampler(world: Arc<World>, grace: f64, stats: Arc<Mutex<Stats>>) {
                 Kind::ExpireTokens => *world.last_token_ok[p.client].lock().unwrap() > w.start,
                 _ => true,
             };
+            // Past the grace period and the activity timer (within which an expired token is
+            // met), a recovery is slow: say what the server shows when it is wrong, once.
+            if t - end > grace.max(KEEPALIVE_S as f64) && st.slow.len() < 20 {
+                let key = format!("client {} after {} at {:.1} s", p.client, w.kind.name(), w.start);
+                if healthy[p.client] && token_renewed {
+                    st.slow.push(format!(
+                        "{key}: recovered after {:.1} s (desired {:?})",
+                        t - end,
+                        world.desired(p.client)
+                    ));
+                } else if !truth[p.client]
+                    && !st.slow.iter().any(|l| l.starts_with(&format!("{key}:")))
+                {
+                    st.slow.push(format!(
+                        "{key}: still not recovered {:.1} s after the end: server shows {}, desired {:?}, host call in flight {}",
+                        t - end,
+                        seen_as[p.client],
+                        world.desired(p.client),
+                        world.in_call[p.client].load(Ordering::SeqCst)
+                    ));
+                }
+            }
             if healthy[p.client] && token_renewed {
                 st.recoveries
                     .entry(w.kind)
@@ -754,6 +792,20 @@ fn main() {
     // The control experiment: the same clients, hosts and sampling with no fault injected, to
     // tell the faults' effect on memory and requests from the steady state's.
     let no_faults = std::env::args().any(|a| a == "--no-faults");
+    // Kinds left out (their slots stay quiet), to tell which fault a figure comes from.
+    let skip: Vec<String> = arg("--skip")
+        .map(|v| v.split(',').map(|k| k.trim().to_string()).collect())
+        .unwrap_or_default();
+    if let Some(bad) = skip
+        .iter()
+        .find(|k| !KINDS.iter().any(|kind| kind.id() == k.as_str()))
+    {
+        eprintln!(
+            "--skip {bad:?}: expected a comma-separated list of {}",
+            KINDS.map(Kind::id).join(", ")
+        );
+        std::process::exit(2);
+    }
     let run_s = minutes * 60.0;
     // Fault slots: every kind once per group of seven slots, about 43 s per slot in the full
     // run (two groups in 10 minutes), shorter when the run is short so every kind still fits.
@@ -802,6 +854,12 @@ fn main() {
         "ucwa chaos soak: {n} clients against an in-process ucwa-sim at {url} for {minutes} min, seed {seed}{}",
         if no_faults { ", NO FAULTS (control run)" } else { "" }
     );
+    if !skip.is_empty() {
+        println!(
+            "  kinds skipped (their slots stay quiet): {}",
+            skip.join(", ")
+        );
+    }
     println!(
         "  {slots} fault windows ({groups} of each of {} kinds), one per {slot:.1} s slot; grace after each window {grace:.1} s; hosts act every {:.0}-{:.0} s",
         KINDS.len(),
@@ -935,7 +993,7 @@ fn main() {
             if wait > 0.0 {
                 std::thread::sleep(Duration::from_secs_f64(wait));
             }
-            if !no_faults {
+            if !no_faults && !skip.iter().any(|k| k == kind.id()) {
                 inject(&world, &mut rng, kind, hold);
             }
         }
@@ -1012,6 +1070,10 @@ fn main() {
     let World { sim, clients, .. } =
         Arc::try_unwrap(world).unwrap_or_else(|_| panic!("every harness thread has ended"));
     let sim = sim.into_inner().unwrap();
+    // The sampler has stopped: from here the log holds what leaving cost, for the orphans' story.
+    if let Some(sim) = sim.as_ref() {
+        sim.clear_log();
+    }
     let t_leave = Instant::now();
     let mut sign_out_errors = Vec::new();
     for (i, c) in clients.into_iter().enumerate() {
@@ -1041,6 +1103,27 @@ fn main() {
         })
         .collect();
     let orphans = leftover.len();
+    // For each user with an application left: what the simulator saw of that user while and
+    // after its client left (method, route, status, in arrival order).
+    let leave_log = sim.log();
+    let orphan_users: Vec<String> = sim
+        .users()
+        .into_iter()
+        .filter(|u| !u.applications.is_empty())
+        .map(|u| u.name)
+        .collect();
+    let orphan_stories: Vec<String> = orphan_users
+        .iter()
+        .take(5)
+        .map(|name| {
+            let steps: Vec<String> = leave_log
+                .iter()
+                .filter(|e| e.user.as_deref() == Some(name.as_str()))
+                .map(|e| format!("{} {} {}", e.method, e.route, e.status))
+                .collect();
+            format!("{name} while leaving: {}", steps.join(", "))
+        })
+        .collect();
     let (rss_after, _) = snapshot("after every client left");
 
     // ----- report -----------------------------------------------------------------------
@@ -1084,6 +1167,9 @@ fn main() {
             v.last().copied().unwrap_or(f64::NAN),
             st.censored.get(&kind).copied().unwrap_or(0)
         );
+    }
+    for l in &st.slow {
+        println!("  slow: {l}");
     }
     let per_cm = |requests: u64, r: &Rates| {
         if r.seconds <= 0.0 {
@@ -1175,6 +1261,9 @@ fn main() {
     );
     for l in leftover.iter().take(20) {
         println!("  {l}");
+    }
+    for story in &orphan_stories {
+        println!("  {story}");
     }
     println!(
         "RSS: {rss_base} KiB simulator only, {rss_start} KiB after sign-in, {rss_warm} KiB 15 s in (hosts and sampler running), {rss_end} KiB at the end ({:+.1} % since 15 s in), {rss_after} KiB after every client left; library threads {lib_threads_start} -> {lib_threads_end} [goal flat]",
