@@ -314,20 +314,21 @@ fn instant_empty_pget_answers_and_self_resync_are_spaced_out() {
     }
 }
 
+/// Every grant answers with a real (simulator-minted, hour-long) token whose `expires_in` claims
+/// `expires_in` seconds.
+fn hostile_lifetime(sim: &Sim, expires_in: &str) {
+    let minted = sim.mint_token(ALICE, 3600.0).expect("minted");
+    let body = format!(
+        r#"{{"access_token":"{}","token_type":"Bearer","expires_in":{expires_in}}}"#,
+        minted.access_token
+    );
+    sim.inject_fault(respond("token", 0, 200, &[JSON], &body));
+}
+
 #[test]
 fn a_token_claiming_a_nanosecond_of_life_is_not_renewed_in_a_loop() {
     let sim = start(fast_config());
-    let minted = sim.mint_token(ALICE, 3600.0).expect("minted");
-    sim.inject_fault(respond(
-        "token",
-        0,
-        200,
-        &[JSON],
-        &format!(
-            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":1e-9}}"#,
-            minted.access_token
-        ),
-    ));
+    hostile_lifetime(&sim, "1e-9");
     let c = available(&sim);
     c.set_availability(Availability::Busy).unwrap();
     std::thread::sleep(Duration::from_secs(8));
@@ -339,17 +340,7 @@ fn a_token_claiming_a_nanosecond_of_life_is_not_renewed_in_a_loop() {
 #[test]
 fn a_run_of_short_lived_tokens_is_an_authentication_failure_with_a_clear_message() {
     let sim = start(fast_config());
-    let minted = sim.mint_token(ALICE, 3600.0).expect("minted");
-    sim.inject_fault(respond(
-        "token",
-        0,
-        200,
-        &[JSON],
-        &format!(
-            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":0.5}}"#,
-            minted.access_token
-        ),
-    ));
+    hostile_lifetime(&sim, "0.5");
     let c = client(&sim);
     c.set_option("min_token_lifetime_s", "1").unwrap();
     c.sign_in(ALICE, ALICE_PW).unwrap();
