@@ -10,23 +10,6 @@ use common::*;
 use ucwa::{Availability, Client, Event, Status};
 use ucwa_sim::{Fault, FaultAction, Layout, SimConfig};
 
-fn respond(route: &str, status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
-    Fault {
-        route: Some(route.into()),
-        path_contains: None,
-        method: None,
-        count: 1,
-        action: FaultAction::Respond {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.into(),
-        },
-    }
-}
-
 #[test]
 fn full_flow_takes_eight_requests_then_one_per_change() {
     let sim = start(fast_config());
@@ -306,6 +289,7 @@ fn gone_410_ends_the_session_and_reports_the_subcode() {
     let c = available(&sim);
     sim.inject_fault(respond(
         "presence",
+        1,
         410,
         &[("Content-Type", "application/json")],
         r#"{"code":"Gone","subcode":"TooManyApplications","message":"too many"}"#,
@@ -331,7 +315,7 @@ fn service_unavailable_with_retry_after_is_retried() {
     let sim = start(fast_config());
     let c = available(&sim);
     sim.clear_log();
-    sim.inject_fault(respond("presence", 503, &[("Retry-After", "1")], ""));
+    sim.inject_fault(respond("presence", 1, 503, &[("Retry-After", "1")], ""));
     let t = std::time::Instant::now();
     c.set_availability(Availability::Busy).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(900), "waited as asked");
@@ -349,7 +333,7 @@ fn retry_after_is_bounded() {
     c.set_option("retry_after_max_s", "0").unwrap();
     sim.inject_fault(Fault {
         count: 0,
-        ..respond("presence", 429, &[("Retry-After", "3600")], "")
+        ..respond("presence", 1, 429, &[("Retry-After", "3600")], "")
     });
     let e = c.set_availability(Availability::Busy).unwrap_err();
     assert_eq!(e.http_status(), Some(429));
@@ -366,6 +350,7 @@ fn html_500_is_a_server_error_without_a_ucwa_code() {
     let c = available(&sim);
     sim.inject_fault(respond(
         "presence",
+        1,
         500,
         &[("Content-Type", "text/html")],
         "<html><body>Server Error</body></html>",
@@ -382,6 +367,7 @@ fn malformed_json_is_a_protocol_error() {
     let c = available(&sim);
     sim.inject_fault(respond(
         "presence",
+        1,
         200,
         &[("Content-Type", "application/json")],
         "{\"availability\": Onl",
@@ -433,6 +419,7 @@ fn conflict_is_exposed_with_code_and_subcode() {
         method: Some("POST".into()),
         ..respond(
             "note",
+            1,
             409,
             &[
                 ("Content-Type", "application/json"),
@@ -556,14 +543,7 @@ fn sign_in_twice_is_invalid_state_and_sign_in_again_after_sign_out_works() {
 
 #[test]
 fn https_with_the_simulators_ca_is_trusted_and_without_it_is_a_tls_error() {
-    let dir = std::env::temp_dir().join(format!("ucwa-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    let sim = start(SimConfig {
-        tls: true,
-        ca_out: Some(ca.clone()),
-        ..fast_config()
-    });
+    let (sim, ca) = tls_sim("ca-trusted");
     assert!(sim.root_url().starts_with("https://"));
     let untrusting = Client::new(&sim.root_url()).unwrap();
     let e = untrusting.sign_in(ALICE, ALICE_PW).unwrap_err();

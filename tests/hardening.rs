@@ -13,31 +13,6 @@ use common::*;
 use ucwa::{Availability, ConnectionState, Event, Status};
 use ucwa_sim::{Fault, FaultAction, ForeignChallenge, Sim, SimConfig};
 
-fn fault(route: &str, count: u32, action: FaultAction) -> Fault {
-    Fault {
-        route: Some(route.into()),
-        path_contains: None,
-        method: None,
-        count,
-        action,
-    }
-}
-
-fn respond(route: &str, count: u32, status: u16, headers: &[(&str, &str)], body: &str) -> Fault {
-    fault(
-        route,
-        count,
-        FaultAction::Respond {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.into(),
-        },
-    )
-}
-
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn count(sim: &Sim, method: &str, route: &str) -> usize {
@@ -504,14 +479,7 @@ use ucwa::Client;
 
 #[test]
 fn the_ca_file_is_read_once_so_deleting_it_later_changes_nothing() {
-    let dir = std::env::temp_dir().join(format!("ucwa-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    let sim = start(SimConfig {
-        tls: true,
-        ca_out: Some(ca.clone()),
-        ..fast_config()
-    });
+    let (sim, ca) = tls_sim("ca-read-once");
     let c = client(&sim);
     c.set_option("ca_file", ca.to_str().unwrap()).unwrap();
     std::fs::remove_file(&ca).unwrap();
@@ -524,7 +492,7 @@ fn the_ca_file_is_read_once_so_deleting_it_later_changes_nothing() {
     assert!(e.to_string().contains("larger than"), "{e}");
     c.set_availability(Availability::Away).unwrap();
     assert_eq!(sim.user(ALICE).unwrap().availability, "Away");
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(ca.parent().unwrap());
 }
 
 // ----- 7. header-bound strings -----------------------------------------------------------------

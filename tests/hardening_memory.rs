@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use ucwa::{Availability, Status};
-use ucwa_sim::{Fault, FaultAction};
+use ucwa_sim::FaultAction;
 
 /// This process's peak resident set (VmHWM), in bytes.
 fn peak_rss() -> u64 {
@@ -18,16 +18,6 @@ fn peak_rss() -> u64 {
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
-}
-
-fn fault(route: &str, action: FaultAction) -> Fault {
-    Fault {
-        route: Some(route.into()),
-        path_contains: None,
-        method: None,
-        count: 1,
-        action,
-    }
 }
 
 #[test]
@@ -40,18 +30,19 @@ fn hostile_300_mib_bodies_raise_peak_memory_by_at_most_the_cap_plus_a_constant()
     std::thread::sleep(Duration::from_millis(300));
     let before = peak_rss();
 
-    sim.inject_fault(fault("presence", FaultAction::Endless { status: 200 }));
+    sim.inject_fault(fault("presence", 1, FaultAction::Endless { status: 200 }));
     let e = c.presence().unwrap_err();
     assert_eq!(e.status(), Status::Protocol, "{e}");
     sim.inject_fault(fault(
         "note",
+        1,
         FaultAction::Oversized {
             status: 500,
             bytes: 300 * 1024 * 1024,
         },
     ));
     assert_eq!(c.note().unwrap_err().status(), Status::Protocol);
-    sim.inject_fault(fault("events", FaultAction::Endless { status: 200 }));
+    sim.inject_fault(fault("events", 1, FaultAction::Endless { status: 200 }));
     assert!(eventually(Duration::from_secs(10), || {
         sim.log()
             .iter()

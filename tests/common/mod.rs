@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use ucwa::{Availability, Client, Event};
-use ucwa_sim::{LogEntry, Sim, SimConfig};
+use ucwa_sim::{Fault, FaultAction, LogEntry, Sim, SimConfig};
 
 pub const ALICE: &str = "alice@contoso.com";
 pub const ALICE_PW: &str = "alice-password";
@@ -22,6 +22,53 @@ pub fn fast_config() -> SimConfig {
 
 pub fn start(config: SimConfig) -> Sim {
     Sim::start(config).expect("ucwa-sim starts")
+}
+
+/// A simulator serving HTTPS with fast timers, and the path of its CA certificate (in a
+/// directory of its own, named after `name` and this process, for the caller to remove).
+pub fn tls_sim(name: &str) -> (Sim, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("ucwa-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let sim = start(SimConfig {
+        tls: true,
+        ca_out: Some(ca.clone()),
+        ..fast_config()
+    });
+    (sim, ca)
+}
+
+/// A fault on one route, for `count` matching requests (0: until cleared).
+pub fn fault(route: &str, count: u32, action: FaultAction) -> Fault {
+    Fault {
+        route: Some(route.into()),
+        path_contains: None,
+        method: None,
+        count,
+        action,
+    }
+}
+
+/// A fault that answers exactly `status`, `headers` and `body`.
+pub fn respond(
+    route: &str,
+    count: u32,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Fault {
+    fault(
+        route,
+        count,
+        FaultAction::Respond {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.into(),
+        },
+    )
 }
 
 /// A client for `sim` with short timeouts and keep-alive suited to fast timers.
