@@ -174,13 +174,12 @@ impl Budget {
 
     /// Takes one use, or says how long until one is free.
     pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        self.expire(now);
-        if self.used.len() < self.max {
-            self.used.push_back(now);
-            return Ok(());
+        let wait = self.wait(now);
+        if !wait.is_zero() {
+            return Err(wait);
         }
-        let oldest = self.used.front().copied().unwrap_or(now);
-        Err((oldest + self.window).saturating_duration_since(now))
+        self.used.push_back(now);
+        Ok(())
     }
 
     /// How long until a use is free (zero when one is).
