@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::{decode_segment, Req, Resp};
+use crate::paths::Route;
 use crate::state::{user_key, Shared};
 use crate::types::Fault;
 
@@ -91,6 +92,25 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
                         "expected {{\"availability\":..,\"activity\":..}}: {e}"
                     )),
                 },
+                "note" | "location" => {
+                    let (route, field) = if *action == "note" {
+                        (Route::Note, "message")
+                    } else {
+                        (Route::Location, "location")
+                    };
+                    let text = match serde_json::from_slice::<Value>(&req.body) {
+                        Ok(Value::Object(body)) => match body.get(field) {
+                            Some(Value::String(text)) => Some(text.clone()),
+                            Some(Value::Null) | None => None,
+                            Some(_) => {
+                                return bad_request(&format!("{field} must be a string or null"))
+                            }
+                        },
+                        _ => return bad_request(&format!("expected {{\"{field}\":..}}")),
+                    };
+                    shared.set_text_elsewhere(name, route, text.as_deref());
+                    Resp::empty(204)
+                }
                 _ => not_found("unknown control operation"),
             }
         }

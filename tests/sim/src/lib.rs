@@ -44,6 +44,7 @@ pub use config::{
 };
 pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 
+use paths::Route;
 use state::{user_key, Shared};
 
 /// A running simulator. It owns a small tokio runtime on background threads; dropping it (or
@@ -187,6 +188,16 @@ impl Sim {
     pub fn set_presence_elsewhere(&self, user: &str, availability: &str, activity: Option<&str>) {
         self.shared
             .set_presence_elsewhere(user, availability, activity);
+    }
+
+    /// The user's note changed on another device (`None` clears it).
+    pub fn set_note_elsewhere(&self, user: &str, note: Option<&str>) {
+        self.shared.set_text_elsewhere(user, Route::Note, note);
+    }
+
+    /// The user's location changed on another device (`None` clears it).
+    pub fn set_location_elsewhere(&self, user: &str, location: Option<&str>) {
+        self.shared.set_text_elsewhere(user, Route::Location, location);
     }
 
     /// Mints a bearer token valid on pool 1 for `user` for `lifetime_s` seconds, exactly like

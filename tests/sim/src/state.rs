@@ -598,6 +598,24 @@ impl Shared {
         true
     }
 
+    /// The user's note (`Route::Note`) or location changed on another device (`None`
+    /// clears it): the user's applications and every watcher hear of it, as for presence.
+    pub(crate) fn set_text_elsewhere(&self, name: &str, route: Route, value: Option<&str>) -> bool {
+        let mut st = self.lock();
+        let key = user_key(name);
+        let Some(user) = st.users.get_mut(&key) else {
+            return false;
+        };
+        let value = value.filter(|v| !v.trim().is_empty()).map(str::to_string);
+        if route == Route::Note {
+            user.note = value;
+        } else {
+            user.location = value;
+        }
+        self.broadcast(&mut st, &key, route);
+        true
+    }
+
     /// Runs the timers: inactivity stages and application expiry.
     pub(crate) fn tick(&self, now: Instant) {
         let mut st = self.lock();
