@@ -462,6 +462,9 @@ fn count_event(world: &World, e: &Event) {
         Event::SignedOut { .. } => "SignedOut",
         Event::PresenceChanged(_) => "PresenceChanged",
         Event::NoteChanged(_) | Event::LocationChanged(_) => "Note/LocationChanged",
+        Event::ContactPresenceChanged { .. }
+        | Event::ContactNoteChanged { .. }
+        | Event::ContactLocationChanged { .. } => "ContactChanged",
     };
     *world.events.lock().unwrap().entry(name).or_default() += 1;
 }

@@ -38,6 +38,17 @@
 #define UCWA_MAX_CONTACTS_PER_CALL 1000
 
 /**
+ * Most contacts one client may watch at once.
+ */
+#define MAX_SUBSCRIBED_CONTACTS 10000
+
+/**
+ * The `duration` asked for, in minutes: the protocol's maximum (servers keep 10..30; an
+ * extension adds to what remains, up to 30).
+ */
+#define SUBSCRIPTION_MINUTES 30
+
+/**
  * The status every fallible call returns. Values are fixed forever; none is ever reused.
  */
 enum ucwa_status
@@ -182,6 +193,20 @@ enum ucwa_event_kind
    * e.g. 410 InactiveApplicationExpired).
    */
   UCWA_EVENT_KIND_SIGNED_OUT = 6,
+  /**
+   * A subscribed contact's presence changed (see ucwa_subscribe_presence): read
+   * ucwa_event_contact, ucwa_event_availability and ucwa_event_activity.
+   */
+  UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED = 7,
+  /**
+   * A subscribed contact's note changed: read ucwa_event_contact and ucwa_event_note.
+   */
+  UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED = 8,
+  /**
+   * A subscribed contact's location changed: read ucwa_event_contact and
+   * ucwa_event_location.
+   */
+  UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -288,7 +313,8 @@ ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_e
  * Sets an option by key. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file,
  * modalities, keepalive_interval_s (0 = off), event_timeout_s, event_channel,
  * enforce_presence, allowed_hosts, retry_after_max_s, max_body_bytes (default 4 MiB: a longer
- * response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster)
+ * response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster),
+ * subscription_refresh_s (default 300: how often the presence subscription is extended)
  * (see the README for meanings and defaults). Options that shape the application
  * (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
  * makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
@@ -490,6 +516,43 @@ ucwa_status ucwa_get_contacts_presence(ucwa_client *client,
                                        ucwa_error **out_error);
 
 /**
+ * Subscribes to contacts' presence, note and location: each change arrives as an event
+ * (UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED, _NOTE_CHANGED, _LOCATION_CHANGED; read
+ * ucwa_event_contact for whose). The library keeps the server's presence subscription alive
+ * (extends it every subscription_refresh_s, creates it again after it expired or after the
+ * application was recreated) until the contacts are unsubscribed, the user signs out or the
+ * client is freed. Subscribing to a contact twice is harmless. Needs ucwa_sign_in, not
+ * ucwa_make_me_available (the protocol asks for that only on the user's own presence), and
+ * the event channel (option event_channel, on by default) to deliver the changes.
+ *
+ * - contacts: `count` SIP URIs or bare addresses; may be NULL when count is 0 (a no-op).
+ * - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most 10000 contacts in all.
+ *
+ * When the server refuses (e.g. a contact it does not know), none of this call's contacts is
+ * subscribed. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL contacts with count > 0, count
+ * over 1000 or the total over 10000, an entry NULL, bad UTF-8 or not a SIP address),
+ * INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+ * INSECURE.
+ */
+ucwa_status ucwa_subscribe_presence(ucwa_client *client,
+                                    const char *const *contacts,
+                                    size_t count,
+                                    ucwa_error **out_error);
+
+/**
+ * Unsubscribes from contacts: from this call on, no event comes for them, even when telling
+ * the server fails (that error is returned, and the library tells the server again later).
+ * Contacts not subscribed are ignored. Arguments as ucwa_subscribe_presence.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (as ucwa_subscribe_presence), NETWORK, TIMEOUT,
+ * TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_unsubscribe_presence(ucwa_client *client,
+                                      const char *const *contacts,
+                                      size_t count,
+                                      ucwa_error **out_error);
+
+/**
  * reportMyActivity now: the user is active (the keep-alive also does this on its timer).
  *
  * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
@@ -591,29 +654,38 @@ ucwa_status ucwa_client_next_event(ucwa_client *client,
 uint32_t ucwa_event_get_kind(const ucwa_event *event);
 
 /**
- * For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
- * UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
+ * For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the new
+ * availability (a ucwa_availability value); UCWA_AVAILABILITY_UNSPECIFIED (0) for any other
+ * kind or an invalid handle.
  */
 uint32_t ucwa_event_availability(const ucwa_event *event);
 
 /**
- * For UCWA_EVENT_KIND_PRESENCE_CHANGED: the activity the server sent (e.g. "in-a-meeting"),
- * or NULL. Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds
- * or an invalid handle.
+ * For the contact kinds (UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED, _NOTE_CHANGED,
+ * _LOCATION_CHANGED): the contact's SIP URI ("sip:bob@contoso.com", the address lower-cased).
+ * Returns a borrowed string, valid until ucwa_event_free(event); NULL for the user's own
+ * events, other kinds or an invalid handle.
+ */
+const char *ucwa_event_contact(const ucwa_event *event);
+
+/**
+ * For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the
+ * activity the server sent (e.g. "in-a-meeting"), or NULL. Returns a borrowed string, valid
+ * until ucwa_event_free(event); NULL for other kinds or an invalid handle.
  */
 const char *ucwa_event_activity(const ucwa_event *event);
 
 /**
- * For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
- * Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
- * invalid handle.
+ * For UCWA_EVENT_KIND_NOTE_CHANGED and UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED: the new note, or
+ * NULL when it was cleared. Returns a borrowed string, valid until ucwa_event_free(event);
+ * NULL for other kinds or an invalid handle.
  */
 const char *ucwa_event_note(const ucwa_event *event);
 
 /**
- * For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
- * Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
- * invalid handle.
+ * For UCWA_EVENT_KIND_LOCATION_CHANGED and UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED: the new
+ * location, or NULL when it was cleared. Returns a borrowed string, valid until
+ * ucwa_event_free(event); NULL for other kinds or an invalid handle.
  */
 const char *ucwa_event_location(const ucwa_event *event);
 

@@ -38,7 +38,8 @@ fn close(inner: &Arc<Session>) {
     if inner.is_closed() {
         return;
     }
-    if tokio::runtime::Handle::try_current().is_err() {
+    let blocking = tokio::runtime::Handle::try_current().is_err();
+    if blocking {
         let i = inner.clone();
         let _ = engine::block_on(async move {
             i.sign_out_bounded(CLOSE_SIGN_OUT_BOUND).await;
@@ -46,6 +47,13 @@ fn close(inner: &Arc<Session>) {
         });
     }
     inner.close();
+    if blocking {
+        let i = inner.clone();
+        let _ = engine::block_on(async move {
+            i.tasks_ended(crate::session::TASKS_END_BOUND).await;
+            Ok(())
+        });
+    }
 }
 
 /// Longest contact accepted (a SIP URI's address part is an e-mail-like address).
@@ -75,6 +83,21 @@ fn contact_address(contact: &str) -> Result<String> {
         }
         _ => bad("expected sip:user@domain or user@domain"),
     }
+}
+
+/// A host's list of contacts, each checked as [`contact_address`]; at most
+/// `MAX_CONTACTS_PER_CALL`.
+fn contact_list<S: AsRef<str>>(contacts: &[S]) -> Result<Vec<String>> {
+    if contacts.len() > MAX_CONTACTS_PER_CALL {
+        return Err(Error::InvalidArgument(format!(
+            "contacts: {} given, at most {MAX_CONTACTS_PER_CALL} a call",
+            contacts.len()
+        )));
+    }
+    contacts
+        .iter()
+        .map(|c| contact_address(c.as_ref()))
+        .collect()
 }
 
 impl std::fmt::Debug for Client {
@@ -212,16 +235,7 @@ impl Client {
         &self,
         contacts: &[S],
     ) -> Result<Vec<Availability>> {
-        if contacts.len() > MAX_CONTACTS_PER_CALL {
-            return Err(Error::InvalidArgument(format!(
-                "contacts: {} given, at most {MAX_CONTACTS_PER_CALL} a call",
-                contacts.len()
-            )));
-        }
-        let addresses = contacts
-            .iter()
-            .map(|c| contact_address(c.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
+        let addresses = contact_list(contacts)?;
         if addresses.is_empty() {
             return Ok(Vec::new());
         }
@@ -229,6 +243,44 @@ impl Client {
         self.run(Step::Contact, async move {
             inner.get_contacts_availability(&addresses).await
         })
+    }
+
+    /// Watches contacts' presence, note and location: their changes arrive as
+    /// `Event::ContactPresenceChanged`, `ContactNoteChanged` and `ContactLocationChanged`. The
+    /// library keeps the server's presence subscription alive (extends it every
+    /// `subscription_refresh_s`, creates it again after it expired or the application was
+    /// recreated) until the contacts are unsubscribed, the user signs out or the client is
+    /// freed. Subscribing twice is harmless. Needs sign-in, not makeMeAvailable. At most
+    /// `MAX_CONTACTS_PER_CALL` contacts a call and `MAX_SUBSCRIBED_CONTACTS` in all; when the
+    /// server refuses (e.g. an unknown contact), none of this call's contacts is added.
+    pub fn subscribe_presence<S: AsRef<str>>(&self, contacts: &[S]) -> Result<()> {
+        let addresses = contact_list(contacts)?;
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        let inner = self.inner.clone();
+        self.run(Step::Subscription, async move {
+            inner.subscribe(&addresses).await
+        })
+    }
+
+    /// Stops watching contacts: from the moment this is called no event comes for them, even
+    /// when telling the server fails (that error is returned, and the library tells the server
+    /// again later). Contacts not subscribed are ignored.
+    pub fn unsubscribe_presence<S: AsRef<str>>(&self, contacts: &[S]) -> Result<()> {
+        let addresses = contact_list(contacts)?;
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        let inner = self.inner.clone();
+        self.run(Step::Subscription, async move {
+            inner.unsubscribe(&addresses).await
+        })
+    }
+
+    /// How many contacts are subscribed now.
+    pub fn subscribed_contacts(&self) -> usize {
+        self.inner.watched_count()
     }
 
     /// How many contacts' links the client keeps (bounded by `MAX_CACHED_CONTACTS`).

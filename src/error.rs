@@ -20,6 +20,7 @@ pub enum Step {
     Location,
     ReportActivity,
     Contact,
+    Subscription,
     Events,
     SignOut,
 }
@@ -38,6 +39,7 @@ impl fmt::Display for Step {
             Step::Location => "location",
             Step::ReportActivity => "reportMyActivity",
             Step::Contact => "contact presence",
+            Step::Subscription => "presence subscription",
             Step::Events => "event channel",
             Step::SignOut => "sign out",
         })

@@ -113,6 +113,26 @@ impl Resource {
         Self::from_value(Step::Application, &self.base, value).ok()
     }
 
+    /// The embedded resources under `rel` when it holds a list (a single one is a list of
+    /// one); entries that are not resources are skipped.
+    pub fn embedded_list(&self, rel: &str) -> Vec<Resource> {
+        let Some((_, value)) = self
+            .embedded
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(rel))
+        else {
+            return Vec::new();
+        };
+        let items = match value {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        items
+            .into_iter()
+            .filter_map(|v| Self::from_value(Step::Application, &self.base, v).ok())
+            .collect()
+    }
+
     /// A property as raw JSON (e.g. an event response's `sender` array).
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.props

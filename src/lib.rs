@@ -42,7 +42,10 @@ mod transport;
 
 pub use client::Client;
 pub use error::{Error, ServerError, Status, Step};
-pub use session::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
+pub use session::{
+    MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL, MAX_SUBSCRIBED_CONTACTS,
+    SUBSCRIPTION_MINUTES,
+};
 pub use types::{Availability, ConnectionState, Event, EventKind, Presence};
 
 /// The library version, as in Cargo.toml.

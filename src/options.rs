@@ -28,7 +28,7 @@ const MODALITIES: [&str; 7] = [
 ];
 
 /// Every key `set` accepts, with a one-line description (also used in docs and errors).
-pub const KEYS: [(&str, &str); 14] = [
+pub const KEYS: [(&str, &str); 15] = [
     (
         "user_agent",
         "application userAgent (1..100 chars); default \"ucwa/<version>\"",
@@ -85,6 +85,10 @@ pub const KEYS: [(&str, &str); 14] = [
         "min_token_lifetime_s",
         "floor under a token's lifetime: renewals come no faster, 1..3600; default 60",
     ),
+    (
+        "subscription_refresh_s",
+        "seconds between extensions of the presence subscription (servers keep one 10..30 min), 1..1200; default 300",
+    ),
 ];
 
 /// The validated settings of one client.
@@ -105,6 +109,7 @@ pub struct Options {
     pub retry_after_max: Duration,
     pub max_body: usize,
     pub min_token_lifetime: Duration,
+    pub subscription_refresh: Duration,
 }
 
 impl Default for Options {
@@ -124,6 +129,7 @@ impl Default for Options {
             retry_after_max: Duration::from_secs(30),
             max_body: DEFAULT_MAX_BODY,
             min_token_lifetime: Duration::from_secs(60),
+            subscription_refresh: Duration::from_secs(300),
         }
     }
 }
@@ -244,6 +250,10 @@ impl Options {
             "min_token_lifetime_s" => {
                 let n = number(key, value, 1.0, 3600.0)?;
                 self.min_token_lifetime = Duration::from_secs_f64(n);
+            }
+            "subscription_refresh_s" => {
+                let n = number(key, value, 1.0, 1200.0)?;
+                self.subscription_refresh = Duration::from_secs_f64(n);
             }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();

@@ -55,8 +55,15 @@ impl App {
         }
         // Contacts are reached below `people` (its own `self`), not from a link of the
         // application itself.
-        if let Some(people) = res.embedded("people").and_then(|p| p.link("self")) {
-            links.insert("people".to_string(), people);
+        if let Some(people) = res.embedded("people") {
+            for (rel, key) in [
+                ("self", "people"),
+                ("presenceSubscriptions", "presenceSubscriptions"),
+            ] {
+                if let Some(url) = people.link(rel) {
+                    links.insert(key.to_string(), url);
+                }
+            }
         }
         Ok(App {
             generation,

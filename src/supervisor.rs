@@ -4,7 +4,8 @@
 //! - the event loop keeps one P-GET parked (following `next`, `resume`, `resync`), turns the
 //!   server's events into host events while the next P-GET is already parked, answers
 //!   inactivity with an activity report, and runs the recovery ladder when the channel fails;
-//! - the housekeeper reports activity on a timer and renews tokens ahead of expiry.
+//! - the housekeeper reports activity on a timer, renews tokens ahead of expiry and keeps the
+//!   presence subscription in line with the contacts the host watches.
 //!
 //! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
 //! theirs. Their pace under failure is set by `pacing`, never here.
@@ -21,7 +22,7 @@ use crate::error::{Error, Step};
 use crate::hal::Resource;
 use crate::pacing::{self, EventPacer, Health, LADDER};
 use crate::resources::{parse_event_set, presence_from, EventRef, TextField};
-use crate::session::{Payload, Recovery, Session, Started};
+use crate::session::{contact_below, Payload, Recovery, Session, Started, MAX_BATCH_PARTS};
 use crate::types::{Availability, ConnectionState, Event};
 
 /// Follow-up GETs (for events that carry only a link) one event set may cause.
@@ -30,10 +31,12 @@ pub(crate) const MAX_FOLLOW_UPS: usize = 8;
 pub fn start(inner: Arc<Session>, started: Started) {
     let Started { session, stop } = started;
     let engine = crate::engine::handle();
+    let mut tasks = Vec::with_capacity(2);
     if inner.options().event_channel {
-        engine.spawn(event_loop(inner.clone(), session, stop.clone()));
+        tasks.push(engine.spawn(event_loop(inner.clone(), session, stop.clone())));
     }
-    engine.spawn(housekeeping(inner, session, stop));
+    tasks.push(engine.spawn(housekeeping(inner.clone(), session, stop)));
+    inner.track_tasks(tasks);
 }
 
 fn current(inner: &Session, session: u64) -> bool {
@@ -201,12 +204,72 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
     }
 }
 
-/// Turns one event set into host events, and keeps presence true. Events that carry only a
-/// link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per set.
+/// Follow-up reads (for contact events that carry only a link) one event set may cause, read
+/// in `batch` requests of at most [`MAX_BATCH_PARTS`]: four requests at most.
+pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * MAX_BATCH_PARTS;
+
+/// Which part of a contact's presence an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContactPart {
+    Presence,
+    Text(TextField),
+}
+
+impl ContactPart {
+    fn from_rel(rel: &str) -> Option<ContactPart> {
+        match rel {
+            "contactPresence" => Some(ContactPart::Presence),
+            "contactNote" => Some(ContactPart::Text(TextField::Note)),
+            "contactLocation" => Some(ContactPart::Text(TextField::Location)),
+            _ => None,
+        }
+    }
+}
+
+/// One change of a subscribed contact, as the event set gave it.
+struct ContactChange {
+    part: ContactPart,
+    address: String,
+    target: Url,
+    embedded: Option<Resource>,
+}
+
+/// Turns one event set into host events, and keeps presence true. The user's own events that
+/// carry only a link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per
+/// set; contact events are handled by [`handle_contact_changes`].
 async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
     let mut fetched: HashSet<Url> = HashSet::new();
+    let mut changes: Vec<ContactChange> = Vec::new();
+    let people = inner
+        .current_app(Step::Events)
+        .ok()
+        .and_then(|app| app.link("people").cloned());
     for ev in events {
         let rel = ev.rel.as_str();
+        if rel == "presenceSubscription" {
+            match ev.kind.as_str() {
+                "deleted" => inner.subscription_event(&ev.target, true),
+                "updated" => inner.subscription_event(&ev.target, false),
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(part) = ContactPart::from_rel(rel) {
+            // Only contacts the host watches now: an unsubscribe takes effect at once.
+            let address = people
+                .as_ref()
+                .and_then(|p| contact_below(p, &ev.target))
+                .filter(|a| inner.is_watched(a));
+            if let (Some(address), "added" | "updated") = (address, ev.kind.as_str()) {
+                changes.push(ContactChange {
+                    part,
+                    address,
+                    target: ev.target,
+                    embedded: ev.embedded,
+                });
+            }
+            continue;
+        }
         match ev.kind.as_str() {
             "deleted" if rel == "presence" => {
                 // Back in lurker mode: the server dropped our availability.
@@ -257,6 +320,65 @@ async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
                 inner.emit(Event::LocationChanged(TextField::Location.read(&current)))
             }
         }
+    }
+    handle_contact_changes(inner, changes).await;
+}
+
+/// Turns contact changes into host events. One state per resource: a second event for the
+/// same resource in one set has nothing more to tell. Those without the resource embedded
+/// (what real servers send) are read together, at most [`MAX_CONTACT_FOLLOW_UPS`] per set.
+async fn handle_contact_changes(inner: &Session, changes: Vec<ContactChange>) {
+    let mut unique: Vec<ContactChange> = Vec::new();
+    for c in changes {
+        match unique.iter_mut().find(|u| u.target == c.target) {
+            Some(u) => {
+                if c.embedded.is_some() {
+                    u.embedded = c.embedded;
+                }
+            }
+            None => unique.push(c),
+        }
+    }
+    let bare: Vec<Url> = unique
+        .iter()
+        .filter(|c| c.embedded.is_none())
+        .map(|c| c.target.clone())
+        .take(MAX_CONTACT_FOLLOW_UPS)
+        .collect();
+    let mut read: Vec<(Url, Resource)> = Vec::new();
+    if !bare.is_empty() {
+        if let Ok(found) = inner.read_many(&bare).await {
+            read = bare
+                .into_iter()
+                .zip(found)
+                .filter_map(|(u, r)| r.map(|r| (u, r)))
+                .collect();
+        }
+    }
+    for c in unique {
+        let current = match c.embedded {
+            Some(r) => r,
+            None => match read.iter().position(|(u, _)| *u == c.target) {
+                Some(i) => read.swap_remove(i).1,
+                None => continue,
+            },
+        };
+        let contact = format!("sip:{}", c.address);
+        let event = match c.part {
+            ContactPart::Presence => match presence_from(Step::Events, &current) {
+                Ok(presence) => Event::ContactPresenceChanged { contact, presence },
+                Err(_) => continue,
+            },
+            ContactPart::Text(TextField::Note) => Event::ContactNoteChanged {
+                contact,
+                note: TextField::Note.read(&current),
+            },
+            ContactPart::Text(TextField::Location) => Event::ContactLocationChanged {
+                contact,
+                location: TextField::Location.read(&current),
+            },
+        };
+        inner.emit(event);
     }
 }
 
@@ -325,6 +447,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                 }
             }
         }
+        inner.keep_subscription().await;
         // Wake for whichever is due first, at least once a second to notice a new phase.
         let mut wake = Instant::now() + Duration::from_secs(1);
         if let Some(r) = next_report {

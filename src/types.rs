@@ -146,6 +146,9 @@ pub enum EventKind {
     ConnectionStateChanged = 4,
     ApplicationRecreated = 5,
     SignedOut = 6,
+    ContactPresenceChanged = 7,
+    ContactNoteChanged = 8,
+    ContactLocationChanged = 9,
 }
 
 /// News from the keep-alive supervisor, pulled by the host with `Client::next_event`.
@@ -163,6 +166,21 @@ pub enum Event {
     SignedOut {
         reason: Option<Error>,
     },
+    /// A subscribed contact's presence changed; `contact` is its SIP URI (`sip:bob@contoso.com`).
+    ContactPresenceChanged {
+        contact: String,
+        presence: Presence,
+    },
+    /// A subscribed contact's note changed (`None`: cleared).
+    ContactNoteChanged {
+        contact: String,
+        note: Option<String>,
+    },
+    /// A subscribed contact's location changed (`None`: cleared).
+    ContactLocationChanged {
+        contact: String,
+        location: Option<String>,
+    },
 }
 
 impl Event {
@@ -174,6 +192,19 @@ impl Event {
             Event::ConnectionStateChanged { .. } => EventKind::ConnectionStateChanged,
             Event::ApplicationRecreated => EventKind::ApplicationRecreated,
             Event::SignedOut { .. } => EventKind::SignedOut,
+            Event::ContactPresenceChanged { .. } => EventKind::ContactPresenceChanged,
+            Event::ContactNoteChanged { .. } => EventKind::ContactNoteChanged,
+            Event::ContactLocationChanged { .. } => EventKind::ContactLocationChanged,
+        }
+    }
+
+    /// The contact an event is about (its SIP URI); `None` for the user's own events.
+    pub fn contact(&self) -> Option<&str> {
+        match self {
+            Event::ContactPresenceChanged { contact, .. }
+            | Event::ContactNoteChanged { contact, .. }
+            | Event::ContactLocationChanged { contact, .. } => Some(contact),
+            _ => None,
         }
     }
 }

@@ -86,7 +86,8 @@ pub extern "C" fn ucwa_client_new(
 /// Sets an option by key. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file,
 /// modalities, keepalive_interval_s (0 = off), event_timeout_s, event_channel,
 /// enforce_presence, allowed_hosts, retry_after_max_s, max_body_bytes (default 4 MiB: a longer
-/// response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster)
+/// response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster),
+/// subscription_refresh_s (default 300: how often the presence subscription is extended)
 /// (see the README for meanings and defaults). Options that shape the application
 /// (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
 /// makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
@@ -390,27 +391,11 @@ pub extern "C" fn ucwa_get_contacts_presence(
     out_error: *mut *mut ucwa_error,
 ) -> ucwa_status {
     ffi_client!(client, out_error, |c| {
-        if count > UCWA_MAX_CONTACTS_PER_CALL {
-            return Err(Error::InvalidArgument(format!(
-                "count {count} is over {}",
-                UCWA_MAX_CONTACTS_PER_CALL
-            )));
-        }
+        let names = contact_names(contacts, count)?;
         if count == 0 {
             return Ok(());
         }
-        if contacts.is_null() {
-            return Err(Error::InvalidArgument("contacts is NULL".into()));
-        }
         require_out(out_availabilities, "out_availabilities")?;
-        // SAFETY: not NULL, and the header requires `contacts` to point to `count` readable
-        // pointers for the duration of the call; count is bounded above.
-        let entries = unsafe { std::slice::from_raw_parts(contacts, count) };
-        let names = entries
-            .iter()
-            .enumerate()
-            .map(|(i, p)| arg(*p, &format!("contacts[{i}]")))
-            .collect::<Result<Vec<&str>, Error>>()?;
         let found = c.contacts_availability(&names)?;
         // SAFETY: not NULL, and the header requires `out_availabilities` to point to `count`
         // writable uint32_t slots; `found` has exactly `count` entries.
@@ -419,6 +404,79 @@ pub extern "C" fn ucwa_get_contacts_presence(
             *slot = ucwa_availability::from(a) as u32;
         }
         Ok(())
+    })
+}
+
+/// The host's array of `count` contacts (NULL only when count is 0), each checked as an
+/// argument; count at most UCWA_MAX_CONTACTS_PER_CALL.
+fn contact_names<'a>(contacts: *const *const c_char, count: usize) -> Result<Vec<&'a str>, Error> {
+    if count > UCWA_MAX_CONTACTS_PER_CALL {
+        return Err(Error::InvalidArgument(format!(
+            "count {count} is over {UCWA_MAX_CONTACTS_PER_CALL}"
+        )));
+    }
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if contacts.is_null() {
+        return Err(Error::InvalidArgument("contacts is NULL".into()));
+    }
+    // SAFETY: not NULL, and the header requires `contacts` to point to `count` readable
+    // pointers for the duration of the call; count is bounded above.
+    let entries = unsafe { std::slice::from_raw_parts(contacts, count) };
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, p)| arg(*p, &format!("contacts[{i}]")))
+        .collect()
+}
+
+/// Subscribes to contacts' presence, note and location: each change arrives as an event
+/// (UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED, _NOTE_CHANGED, _LOCATION_CHANGED; read
+/// ucwa_event_contact for whose). The library keeps the server's presence subscription alive
+/// (extends it every subscription_refresh_s, creates it again after it expired or after the
+/// application was recreated) until the contacts are unsubscribed, the user signs out or the
+/// client is freed. Subscribing to a contact twice is harmless. Needs ucwa_sign_in, not
+/// ucwa_make_me_available (the protocol asks for that only on the user's own presence), and
+/// the event channel (option event_channel, on by default) to deliver the changes.
+///
+/// - contacts: `count` SIP URIs or bare addresses; may be NULL when count is 0 (a no-op).
+/// - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most 10000 contacts in all.
+///
+/// When the server refuses (e.g. a contact it does not know), none of this call's contacts is
+/// subscribed. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL contacts with count > 0, count
+/// over 1000 or the total over 10000, an entry NULL, bad UTF-8 or not a SIP address),
+/// INVALID_STATE (not signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+/// INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_subscribe_presence(
+    client: *mut ucwa_client,
+    contacts: *const *const c_char,
+    count: usize,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let names = contact_names(contacts, count)?;
+        c.subscribe_presence(&names)
+    })
+}
+
+/// Unsubscribes from contacts: from this call on, no event comes for them, even when telling
+/// the server fails (that error is returned, and the library tells the server again later).
+/// Contacts not subscribed are ignored. Arguments as ucwa_subscribe_presence.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (as ucwa_subscribe_presence), NETWORK, TIMEOUT,
+/// TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_unsubscribe_presence(
+    client: *mut ucwa_client,
+    contacts: *const *const c_char,
+    count: usize,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let names = contact_names(contacts, count)?;
+        c.unsubscribe_presence(&names)
     })
 }
 

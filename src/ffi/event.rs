@@ -22,6 +22,7 @@ pub(crate) struct EventObj {
     event: Event,
     activity: Option<CString>,
     text: Option<CString>,
+    contact: Option<CString>,
 }
 
 handled!(EventObj => ucwa_event);
@@ -51,16 +52,24 @@ pub extern "C" fn ucwa_client_next_event(
             None => std::ptr::null_mut(),
             Some(event) => {
                 let (activity, text) = match &event {
-                    Event::PresenceChanged(p) => (p.activity.as_deref().map(lendable), None),
-                    Event::NoteChanged(n) | Event::LocationChanged(n) => {
+                    Event::PresenceChanged(p)
+                    | Event::ContactPresenceChanged { presence: p, .. } => {
+                        (p.activity.as_deref().map(lendable), None)
+                    }
+                    Event::NoteChanged(n)
+                    | Event::LocationChanged(n)
+                    | Event::ContactNoteChanged { note: n, .. }
+                    | Event::ContactLocationChanged { location: n, .. } => {
                         (None, n.as_deref().map(lendable))
                     }
                     _ => (None, None),
                 };
+                let contact = event.contact().map(lendable);
                 EventObj {
                     event,
                     activity,
                     text,
+                    contact,
                 }
                 .into_handle()
             }
@@ -80,53 +89,71 @@ pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
     ) as u32)
 }
 
-/// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the new availability (a ucwa_availability value);
-/// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
+/// For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the new
+/// availability (a ucwa_availability value); UCWA_AVAILABILITY_UNSPECIFIED (0) for any other
+/// kind or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
     let none = ucwa_availability::UCWA_AVAILABILITY_UNSPECIFIED as u32;
     ffi_read!(event => EventObj, none, |e: &EventObj| match &e.event {
-        Event::PresenceChanged(p) => ucwa_availability::from(p.availability) as u32,
+        Event::PresenceChanged(p) | Event::ContactPresenceChanged { presence: p, .. } => {
+            ucwa_availability::from(p.availability) as u32
+        }
         _ => none,
     })
 }
 
-/// For UCWA_EVENT_KIND_PRESENCE_CHANGED: the activity the server sent (e.g. "in-a-meeting"),
-/// or NULL. Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds
-/// or an invalid handle.
+/// For the contact kinds (UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED, _NOTE_CHANGED,
+/// _LOCATION_CHANGED): the contact's SIP URI ("sip:bob@contoso.com", the address lower-cased).
+/// Returns a borrowed string, valid until ucwa_event_free(event); NULL for the user's own
+/// events, other kinds or an invalid handle.
+#[no_mangle]
+pub extern "C" fn ucwa_event_contact(event: *const ucwa_event) -> *const c_char {
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.contact))
+}
+
+/// For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the
+/// activity the server sent (e.g. "in-a-meeting"), or NULL. Returns a borrowed string, valid
+/// until ucwa_event_free(event); NULL for other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_activity(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.activity))
 }
 
-/// The lent text of an event of `kind` (NULL for any other kind).
-fn text_of(e: &EventObj, kind: ucwa_event_kind) -> *const c_char {
-    if ucwa_event_kind::from(e.event.kind()) == kind {
+/// The lent text of an event of one of `kinds` (NULL for any other kind).
+fn text_of(e: &EventObj, kinds: [ucwa_event_kind; 2]) -> *const c_char {
+    if kinds.contains(&ucwa_event_kind::from(e.event.kind())) {
         lent(&e.text)
     } else {
         std::ptr::null()
     }
 }
 
-/// For UCWA_EVENT_KIND_NOTE_CHANGED: the new note, or NULL when it was cleared.
-/// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
-/// invalid handle.
+/// For UCWA_EVENT_KIND_NOTE_CHANGED and UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED: the new note, or
+/// NULL when it was cleared. Returns a borrowed string, valid until ucwa_event_free(event);
+/// NULL for other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
         e,
-        ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED
+        [
+            ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED,
+            ucwa_event_kind::UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED
+        ]
     ))
 }
 
-/// For UCWA_EVENT_KIND_LOCATION_CHANGED: the new location, or NULL when it was cleared.
-/// Returns a borrowed string, valid until ucwa_event_free(event); NULL for other kinds or an
-/// invalid handle.
+/// For UCWA_EVENT_KIND_LOCATION_CHANGED and UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED: the new
+/// location, or NULL when it was cleared. Returns a borrowed string, valid until
+/// ucwa_event_free(event); NULL for other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_location(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e| text_of(
         e,
-        ucwa_event_kind::UCWA_EVENT_KIND_LOCATION_CHANGED
+        [
+            ucwa_event_kind::UCWA_EVENT_KIND_LOCATION_CHANGED,
+            ucwa_event_kind::UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED
+        ]
     ))
 }
 

@@ -120,6 +120,14 @@ pub enum ucwa_event_kind {
     /// The session ended: by the host (no reason) or by the server (ucwa_event_reason says why,
     /// e.g. 410 InactiveApplicationExpired).
     UCWA_EVENT_KIND_SIGNED_OUT = 6,
+    /// A subscribed contact's presence changed (see ucwa_subscribe_presence): read
+    /// ucwa_event_contact, ucwa_event_availability and ucwa_event_activity.
+    UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED = 7,
+    /// A subscribed contact's note changed: read ucwa_event_contact and ucwa_event_note.
+    UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED = 8,
+    /// A subscribed contact's location changed: read ucwa_event_contact and
+    /// ucwa_event_location.
+    UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED = 9,
 }
 
 /// The keep-alive supervisor's connection state.
@@ -174,6 +182,9 @@ abi_mirror!(EventKind => ucwa_event_kind {
     ConnectionStateChanged => UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED,
     ApplicationRecreated => UCWA_EVENT_KIND_APPLICATION_RECREATED,
     SignedOut => UCWA_EVENT_KIND_SIGNED_OUT,
+    ContactPresenceChanged => UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED,
+    ContactNoteChanged => UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED,
+    ContactLocationChanged => UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED,
 });
 
 abi_mirror!(ConnectionState => ucwa_connection_state {

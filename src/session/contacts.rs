@@ -14,6 +14,7 @@ use url::Url;
 
 use super::{Payload, Recovery, Session};
 use crate::error::{Error, Result, Step};
+use crate::hal::Resource;
 use crate::resources::{batch_body, parse_batch, presence_from, App, ContactLinks, TextField};
 use crate::transport::{server_error, Reply};
 use crate::types::{Availability, Presence};
@@ -93,6 +94,15 @@ fn contact_url(app: &App, address: &str) -> Result<Url> {
         .pop_if_empty()
         .push(address);
     Ok(url)
+}
+
+fn batch_link(app: &App) -> Result<Url> {
+    app.link("batch").cloned().ok_or_else(|| Error::Protocol {
+        step: Step::Contact,
+        detail: "the application has no `batch` link".into(),
+        http_status: None,
+        path: app.self_url.path().to_string(),
+    })
 }
 
 fn key_of(address: &str) -> String {
@@ -202,12 +212,7 @@ impl Session {
         addresses: &[String],
     ) -> Result<Vec<Availability>> {
         let app = self.current_app(Step::Contact)?;
-        let batch = app.link("batch").cloned().ok_or_else(|| Error::Protocol {
-            step: Step::Contact,
-            detail: "the application has no `batch` link".into(),
-            http_status: None,
-            path: app.self_url.path().to_string(),
-        })?;
+        let batch = batch_link(&app)?;
         let mut unique: Vec<String> = Vec::new();
         for a in addresses {
             let k = key_of(a);
@@ -275,6 +280,32 @@ impl Session {
                     .unwrap_or(Availability::Unknown)
             })
             .collect())
+    }
+
+    /// The resources at `urls` (contact resources below the application), in order, `None`
+    /// for one the server does not know: one GET for one, `batch` requests for more.
+    pub async fn read_many(&self, urls: &[Url]) -> Result<Vec<Option<Resource>>> {
+        let app = self.current_app(Step::Contact)?;
+        if let [url] = urls {
+            return match self
+                .call(Step::Contact, Method::GET, url, Payload::Empty)
+                .await
+            {
+                Ok(reply) => Ok(vec![Some(reply.resource(Step::Contact)?)]),
+                Err(e) if e.http_status() == Some(404) && !e.is_application_gone() => {
+                    Ok(vec![None])
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let batch = batch_link(&app)?;
+        let mut out = Vec::with_capacity(urls.len());
+        for chunk in urls.chunks(MAX_BATCH_PARTS) {
+            for reply in self.batch(&app, &batch, chunk).await? {
+                out.push(reply.map(|r| r.resource(Step::Contact)).transpose()?);
+            }
+        }
+        Ok(out)
     }
 
     /// One `batch` of GETs; each answer in order, `None` for a 404 (a contact the server does

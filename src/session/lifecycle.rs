@@ -20,6 +20,10 @@ use crate::types::{ConnectionState, Event};
 /// How many user→redirect hops sign-in follows.
 const MAX_USER_HOPS: usize = 5;
 
+/// The longest sign-out and free wait for the supervisor tasks to end (they stop at their
+/// next await, normally within milliseconds).
+pub const TASKS_END_BOUND: Duration = Duration::from_secs(2);
+
 impl Session {
     /// Signs in; the caller starts the supervisor with what this returns.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Started> {
@@ -56,10 +60,12 @@ impl Session {
             st.desired = Desired::default();
             self.sync_secrets(&st);
         }
+        self.forget_subscriptions();
         match self.sign_in_steps(&opts).await {
             Ok(started) => Ok(started),
             Err(e) => {
                 self.state().forget();
+                self.forget_subscriptions();
                 self.secrets.clear();
                 Err(e)
             }
@@ -145,9 +151,11 @@ impl Session {
             None => Ok(()),
         };
         self.state().forget();
+        self.forget_subscriptions();
         self.secrets.clear();
         self.emit(Event::SignedOut { reason: None });
         self.events.set_idle(true);
+        self.tasks_ended(TASKS_END_BOUND).await;
         result
     }
 

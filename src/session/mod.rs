@@ -8,6 +8,7 @@
 //!   its links;
 //! - `presence`: setting and reading availability, note and location, reporting activity;
 //! - `contacts`: reading other people's presence, note and location, one or many (batch);
+//! - `subscriptions`: watching other people's presence (the presence subscription, kept alive);
 //! - `recovery`: the one table of what an error calls for, and the steps that recover.
 //!
 //! State sits behind a short-held std mutex and is never locked across an await; operations that
@@ -20,10 +21,13 @@ mod lifecycle;
 mod presence;
 mod recovery;
 mod request;
+mod subscriptions;
 
 pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
+pub use lifecycle::TASKS_END_BOUND;
 pub use recovery::Recovery;
 pub use request::Payload;
+pub use subscriptions::{contact_below, MAX_SUBSCRIBED_CONTACTS, SUBSCRIPTION_MINUTES};
 
 /// A signed-in session, as handed to whoever starts its supervisor: its number (a newer
 /// sign-in replaces it) and the signal that stops its tasks.
@@ -157,6 +161,13 @@ pub struct Session {
     requests: AtomicU64,
     /// Contact links already looked up (bounded; see `contacts`).
     contacts: Mutex<contacts::ContactCache>,
+    /// The contacts the host subscribed to (see `subscriptions`).
+    watched: Mutex<subscriptions::Watched>,
+    /// The server's presence subscription, held across the requests that change it.
+    subscription: tokio::sync::Mutex<subscriptions::ServerSide>,
+    /// The supervisor tasks started for this client, so that sign-out and free return only
+    /// once they ended (see [`Session::tasks_ended`]).
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl Session {
@@ -194,6 +205,9 @@ impl Session {
             events,
             requests: AtomicU64::new(0),
             contacts: Mutex::default(),
+            watched: Mutex::default(),
+            subscription: Default::default(),
+            tasks: Mutex::default(),
         })
     }
 
@@ -248,12 +262,34 @@ impl Session {
         self.events.push(event);
     }
 
+    /// Keeps the handles of newly started supervisor tasks (and drops those of ended ones).
+    pub fn track_tasks(&self, started: impl IntoIterator<Item = tokio::task::JoinHandle<()>>) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.extend(started);
+    }
+
+    /// Waits, at most `bound`, for the supervisor tasks to end once they were told to stop.
+    /// A host that exits right after sign-out or free then never ends the process while a
+    /// library thread is half-way through freeing memory: Windows tolerates that at exit,
+    /// Wine can deadlock on the heap lock the killed thread held.
+    pub async fn tasks_ended(&self, bound: std::time::Duration) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let _ = tokio::time::timeout(bound, async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        })
+        .await;
+    }
+
     /// Marks the client closed: every call in flight stops at its next step.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         let mut st = self.state();
         st.forget();
         drop(st);
+        self.forget_subscriptions();
         self.secrets.clear();
         self.events.close();
     }
@@ -309,6 +345,7 @@ impl Session {
             st.forget();
             active
         };
+        self.forget_subscriptions();
         self.secrets.clear();
         if was_active {
             self.emit(Event::SignedOut { reason });
