@@ -32,6 +32,7 @@ static const char *const covered[] = {
     "ucwa_event_location", "ucwa_event_connection_state", "ucwa_event_reason",
     "ucwa_event_free", "ucwa_string_free", "ucwa_get_contact_presence",
     "ucwa_get_contact_note", "ucwa_get_contact_location", "ucwa_get_contacts_presence",
+    "ucwa_subscribe_presence", "ucwa_unsubscribe_presence", "ucwa_event_contact",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -142,6 +143,8 @@ static void expect_invalid_client(ucwa_client *c)
     const char *const names[] = { "bob@contoso.com" };
     uint32_t slots[1] = { 0xA5A5A5A5u };
     EXPECT_BAD(ucwa_get_contacts_presence(c, names, 1, slots, &err));
+    EXPECT_BAD(ucwa_subscribe_presence(c, names, 1, &err));
+    EXPECT_BAD(ucwa_unsubscribe_presence(c, names, 1, &err));
     CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6 && slots[0] == 0xA5A5A5A5u);
 #undef EXPECT_BAD
 
@@ -166,6 +169,8 @@ static void expect_invalid_client(ucwa_client *c)
     CHECK_STATUS(ucwa_get_contact_location(c, "bob@contoso.com", &location, NULL),
                  UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_get_contacts_presence(c, NULL, 0, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_subscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_unsubscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK(av == 0xA5A5A5A5u && note == (char *)0x3 && location == (char *)0x4);
     CHECK(count == 0x5A5A5A5Au && ev == (ucwa_event *)0x5);
     /* Freeing a non-client is a no-op; twice too. */
@@ -354,6 +359,17 @@ static void null_and_bad_utf8_arguments_are_invalid_argument_and_send_nothing(vo
     CHECK_STATUS(ucwa_get_contacts_presence(c, pair, 1001, slots, NULL), UCWA_ERROR_INVALID_ARGUMENT);
     CHECK(slots[0] == 0xA5A5A5A5u && slots[1] == 0xA5A5A5A5u);
     REQUIRE_OK(ucwa_get_contacts_presence(c, NULL, 0, NULL, &err), err);
+    /* Subscriptions: the same checks of the list, before anything is sent. */
+    CHECK_STATUS(ucwa_subscribe_presence(c, NULL, 1, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_subscribe_presence(c, pair, 2, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_subscribe_presence(c, pair, 1001, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    const char *const odd[] = { "bob\xc3@contoso.com", "not an address" };
+    CHECK_STATUS(ucwa_subscribe_presence(c, odd, 1, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_subscribe_presence(c, odd + 1, 1, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_unsubscribe_presence(c, NULL, 1, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_unsubscribe_presence(c, pair, 2, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    REQUIRE_OK(ucwa_subscribe_presence(c, NULL, 0, &err), err);
+    REQUIRE_OK(ucwa_unsubscribe_presence(c, NULL, 0, &err), err);
     log = sim_log(s);
     REQUIRE(log);
     CHECK(log_count(log, NULL, "people") == 0);
@@ -444,6 +460,7 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
         CHECK(ucwa_event_activity(bad[i]) == NULL);
         CHECK(ucwa_event_note(bad[i]) == NULL);
         CHECK(ucwa_event_location(bad[i]) == NULL);
+        CHECK(ucwa_event_contact(bad[i]) == NULL);
         CHECK(ucwa_event_connection_state(bad[i]) == UCWA_CONNECTION_STATE_NONE);
         CHECK(ucwa_event_reason(bad[i]) == NULL);
         ucwa_event_free((ucwa_event *)(uintptr_t)bad[i]);
@@ -464,12 +481,14 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
     }
     REQUIRE(ev);
     CHECK(ucwa_event_get_kind(ev) != UCWA_EVENT_KIND_NONE);
+    CHECK(ucwa_event_contact(ev) == NULL); /* the user's own event names no contact */
     ucwa_event_free(ev);
     CHECK(ucwa_event_get_kind(ev) == UCWA_EVENT_KIND_NONE);
     CHECK(ucwa_event_availability(ev) == UCWA_AVAILABILITY_UNSPECIFIED);
     CHECK(ucwa_event_activity(ev) == NULL);
     CHECK(ucwa_event_note(ev) == NULL);
     CHECK(ucwa_event_location(ev) == NULL);
+    CHECK(ucwa_event_contact(ev) == NULL);
     CHECK(ucwa_event_connection_state(ev) == UCWA_CONNECTION_STATE_NONE);
     CHECK(ucwa_event_reason(ev) == NULL);
     ucwa_event_free(ev); /* double free: no-op */

@@ -197,7 +197,8 @@ impl Sim {
 
     /// The user's location changed on another device (`None` clears it).
     pub fn set_location_elsewhere(&self, user: &str, location: Option<&str>) {
-        self.shared.set_text_elsewhere(user, Route::Location, location);
+        self.shared
+            .set_text_elsewhere(user, Route::Location, location);
     }
 
     /// Mints a bearer token valid on pool 1 for `user` for `lifetime_s` seconds, exactly like
