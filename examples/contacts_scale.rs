@@ -11,8 +11,8 @@
 //! - `many`: 100 clients each subscribed to 100 of the 1,000 contacts (each contact watched by
 //!   10 clients); every change is ten expected events.
 //!
-//!   cargo run --release --example contacts_scale -- [--scenario one|many|both]
-//!       [--changes N (1000)] [--rate R (10 a second)]
+//! Run: `cargo run --release --example contacts_scale -- [--scenario one|many|both]
+//! [--changes N (1000)] [--rate R (10 a second)]`.
 //!
 //! The last line is `N passed, N failed` over the invariants that do not depend on machine
 //! speed (every change delivered to every watcher; follow-up requests bounded per change); the
@@ -131,7 +131,6 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
     let sent: Arc<Mutex<Vec<(usize, Availability, Instant)>>> = Arc::default();
     let injector = {
         let sent = sent.clone();
-        let root = sim.root_url();
         let sim_handle = Arc::new(sim);
         let sim2 = sim_handle.clone();
         let t = std::thread::spawn(move || {
@@ -145,7 +144,6 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
                 sent.lock().unwrap().push((i % CONTACTS, a, Instant::now()));
                 sim2.set_presence_elsewhere(&contact(i % CONTACTS), wire, None);
             }
-            let _ = root;
         });
         (t, sim_handle)
     };
@@ -206,7 +204,7 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
             .or_default() += 1;
     }
     let mut kinds: Vec<(String, usize)> = by_kind.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(&a.1));
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     let follow_ups = log
         .iter()
         .filter(|e| e.route != "events" && !(e.method == "POST" && e.route == "reportMyActivity"))
