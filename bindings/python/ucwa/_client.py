@@ -25,6 +25,9 @@ from ._types import (
     Availability,
     ConnectionState,
     ConnectionStateChanged,
+    ContactLocationChanged,
+    ContactNoteChanged,
+    ContactPresenceChanged,
     Event,
     EventKind,
     LocationChanged,
@@ -83,6 +86,11 @@ def _timeout_ms(timeout: float) -> int:
     return min(math.ceil(timeout * 1000), _U32_MAX)
 
 
+def _event_contact(ev: _ffi.EventP) -> str:  # type: ignore[valid-type]
+    """The SIP URI of a contact event (the library always sets it for the contact kinds)."""
+    return _ffi.borrowed_str(lib.ucwa_event_contact(ev)) or ""
+
+
 def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
     """Copies an owned native event into a Python value and frees it."""
     try:
@@ -103,6 +111,18 @@ def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
             except ValueError:
                 state = ConnectionState.NONE
             return ConnectionStateChanged(state, _ffi.error_value(lib.ucwa_event_reason(ev)))
+        if kind == EventKind.CONTACT_PRESENCE_CHANGED:
+            return ContactPresenceChanged(
+                _event_contact(ev),
+                Availability._from_native(lib.ucwa_event_availability(ev)),
+                _ffi.borrowed_str(lib.ucwa_event_activity(ev)),
+            )
+        if kind == EventKind.CONTACT_NOTE_CHANGED:
+            return ContactNoteChanged(_event_contact(ev), _ffi.borrowed_str(lib.ucwa_event_note(ev)))
+        if kind == EventKind.CONTACT_LOCATION_CHANGED:
+            return ContactLocationChanged(
+                _event_contact(ev), _ffi.borrowed_str(lib.ucwa_event_location(ev))
+            )
         if kind == EventKind.APPLICATION_RECREATED:
             return ApplicationRecreated()
         if kind == EventKind.SIGNED_OUT:

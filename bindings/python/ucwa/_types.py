@@ -153,6 +153,41 @@ class SignedOut(Event):
 
 
 @dataclass(frozen=True)
+class ContactPresenceChanged(Event):
+    """A subscribed contact's presence changed (see ``Client.subscribe_presence``).
+
+    ``contact`` is the contact's SIP URI as the library reports it (``"sip:bob@contoso.com"``,
+    the address lower-cased), whatever form was given to ``subscribe_presence``. Not a
+    ``PresenceChanged``: that one is always the user's own presence.
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_PRESENCE_CHANGED
+    contact: str
+    availability: Availability
+    activity: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ContactNoteChanged(Event):
+    """A subscribed contact's note changed; ``note`` is ``None`` when it was cleared.
+    ``contact`` is the SIP URI, as in ``ContactPresenceChanged``."""
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_NOTE_CHANGED
+    contact: str
+    note: Optional[str]
+
+
+@dataclass(frozen=True)
+class ContactLocationChanged(Event):
+    """A subscribed contact's location changed; ``location`` is ``None`` when it was cleared.
+    ``contact`` is the SIP URI, as in ``ContactPresenceChanged``."""
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_LOCATION_CHANGED
+    contact: str
+    location: Optional[str]
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     """An event of a kind newer than this package; ``kind_value`` is its raw number."""
 
