@@ -5,7 +5,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace Ucwa
@@ -384,37 +383,16 @@ namespace Ucwa
             {
                 return result;
             }
-            var pointers = new IntPtr[names.Count];
-            try
+            using (var array = new Utf8Array(names, "contacts"))
             {
-                for (int i = 0; i < names.Count; i++)
-                {
-                    // A null entry stays a NULL pointer: the library refuses it as InvalidArgument.
-                    byte[] bytes = Utf8.Encode(names[i], "contacts[" + i + "]");
-                    if (bytes != null)
-                    {
-                        pointers[i] = Marshal.AllocHGlobal(bytes.Length);
-                        Marshal.Copy(bytes, 0, pointers[i], bytes.Length);
-                    }
-                }
                 var slots = new uint[names.Count];
                 ErrorHandle error;
-                Errors.Check(NativeMethods.ucwa_get_contacts_presence(handle, pointers, new UIntPtr((uint)names.Count), slots, out error), error);
+                Errors.Check(NativeMethods.ucwa_get_contacts_presence(handle, array.Pointers, array.Count, slots, out error), error);
                 for (int i = 0; i < names.Count; i++)
                 {
                     result[names[i]] = (Availability)slots[i];
                 }
                 return result;
-            }
-            finally
-            {
-                foreach (IntPtr p in pointers)
-                {
-                    if (p != IntPtr.Zero)
-                    {
-                        Marshal.FreeHGlobal(p);
-                    }
-                }
             }
         }
 
