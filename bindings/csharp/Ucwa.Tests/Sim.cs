@@ -251,6 +251,18 @@ namespace Ucwa.Tests
                 "{\"availability\":" + Json.Quote(availability) + ",\"activity\":" + Json.Quote(activity) + "}");
         }
 
+        /// <summary>A note change "from another device" of the user (null clears it).</summary>
+        public void SetNoteElsewhere(string name, string message)
+        {
+            Request("POST", "/_sim/users/" + Uri.EscapeDataString(name) + "/note", "{\"message\":" + Json.Quote(message) + "}");
+        }
+
+        /// <summary>A location change "from another device" of the user (null clears it).</summary>
+        public void SetLocationElsewhere(string name, string location)
+        {
+            Request("POST", "/_sim/users/" + Uri.EscapeDataString(name) + "/location", "{\"location\":" + Json.Quote(location) + "}");
+        }
+
         public void AddFault(string faultJson)
         {
             Request("POST", "/_sim/faults", faultJson);

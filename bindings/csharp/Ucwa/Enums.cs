@@ -76,6 +76,12 @@ namespace Ucwa
         ApplicationRecreated = 5,
         /// <summary>The session ended: by the host (no <see cref="UcwaEvent.Reason"/>) or by the server (the reason says why).</summary>
         SignedOut = 6,
+        /// <summary>A subscribed contact's presence changed (see <see cref="UcwaClient.SubscribePresence"/>): see <see cref="UcwaEvent.Contact"/>, <see cref="UcwaEvent.Availability"/> and <see cref="UcwaEvent.Activity"/>.</summary>
+        ContactPresenceChanged = 7,
+        /// <summary>A subscribed contact's note changed: see <see cref="UcwaEvent.Contact"/> and <see cref="UcwaEvent.Note"/>.</summary>
+        ContactNoteChanged = 8,
+        /// <summary>A subscribed contact's location changed: see <see cref="UcwaEvent.Contact"/> and <see cref="UcwaEvent.Location"/>.</summary>
+        ContactLocationChanged = 9,
     }
 
     /// <summary>The keep-alive supervisor's connection state.</summary>

@@ -76,6 +76,13 @@ namespace Ucwa
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_get_contacts_presence(ClientHandle client, IntPtr[] contacts, UIntPtr count, [Out] uint[] outAvailabilities, out ErrorHandle outError);
 
+        // contacts: as for ucwa_get_contacts_presence (null with count 0).
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_subscribe_presence(ClientHandle client, IntPtr[] contacts, UIntPtr count, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_unsubscribe_presence(ClientHandle client, IntPtr[] contacts, UIntPtr count, out ErrorHandle outError);
+
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_report_activity(ClientHandle client, out ErrorHandle outError);
 
@@ -114,6 +121,9 @@ namespace Ucwa
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_event_availability(EventHandle ev);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_event_contact(EventHandle ev);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr ucwa_event_activity(EventHandle ev);

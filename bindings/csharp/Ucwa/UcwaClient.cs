@@ -5,7 +5,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace Ucwa
@@ -15,7 +14,8 @@ namespace Ucwa
     /// </summary>
     /// <remarks>
     /// <para>Typical use: <see cref="SignIn"/>, <see cref="MakeMeAvailable"/>, then set and read
-    /// presence, note and location; <see cref="SignOut"/> or <see cref="Dispose"/> when done.
+    /// presence, note and location (and read or <see cref="SubscribePresence"/> to other
+    /// people's); <see cref="SignOut"/> or <see cref="Dispose"/> when done.
     /// After <see cref="MakeMeAvailable"/> the library keeps the desired presence true in the
     /// background (event channel, activity reports, token renewal, recovery) until sign-out.</para>
     /// <para>Every method blocks until the server answered (bounded by the timeout_ms option) and
@@ -93,8 +93,8 @@ namespace Ucwa
         }
 
         /// <summary>
-        /// Raised for every keep-alive event (presence, note or location changed, connection state,
-        /// application recreated, signed out).
+        /// Raised for every keep-alive event (presence, note or location changed, the same for
+        /// subscribed contacts, connection state, application recreated, signed out).
         /// </summary>
         /// <remarks>
         /// <para>Subscribing the first handler starts a background reader thread for this client;
@@ -159,9 +159,11 @@ namespace Ucwa
         /// <summary>
         /// Sets an option. Keys: user_agent, culture, endpoint_id, timeout_ms, ca_file, modalities,
         /// keepalive_interval_s (decimal seconds, 0 = off), event_timeout_s, event_channel (1/0),
-        /// enforce_presence (1/0), allowed_hosts, retry_after_max_s. Options that shape the
-        /// application (user_agent, culture, endpoint_id, modalities) apply from the next sign-in
-        /// or <see cref="MakeMeAvailable"/>; the others at once.
+        /// enforce_presence (1/0), allowed_hosts, retry_after_max_s, max_body_bytes,
+        /// min_token_lifetime_s, subscription_refresh_s (seconds between extensions of the
+        /// presence subscription, 1..1200, default 300; see <see cref="SubscribePresence"/>).
+        /// Options that shape the application (user_agent, culture, endpoint_id, modalities)
+        /// apply from the next sign-in or <see cref="MakeMeAvailable"/>; the others at once.
         /// </summary>
         /// <param name="key">The option key.</param>
         /// <param name="value">The value, as text.</param>
@@ -384,37 +386,79 @@ namespace Ucwa
             {
                 return result;
             }
-            var pointers = new IntPtr[names.Count];
-            try
+            using (var array = new Utf8Array(names, "contacts"))
             {
-                for (int i = 0; i < names.Count; i++)
-                {
-                    // A null entry stays a NULL pointer: the library refuses it as InvalidArgument.
-                    byte[] bytes = Utf8.Encode(names[i], "contacts[" + i + "]");
-                    if (bytes != null)
-                    {
-                        pointers[i] = Marshal.AllocHGlobal(bytes.Length);
-                        Marshal.Copy(bytes, 0, pointers[i], bytes.Length);
-                    }
-                }
                 var slots = new uint[names.Count];
                 ErrorHandle error;
-                Errors.Check(NativeMethods.ucwa_get_contacts_presence(handle, pointers, new UIntPtr((uint)names.Count), slots, out error), error);
+                Errors.Check(NativeMethods.ucwa_get_contacts_presence(handle, array.Pointers, array.Count, slots, out error), error);
                 for (int i = 0; i < names.Count; i++)
                 {
                     result[names[i]] = (Availability)slots[i];
                 }
                 return result;
             }
-            finally
+        }
+
+        /// <summary>
+        /// Watches contacts: every change of their presence, note or location arrives as an event
+        /// (<see cref="UcwaEventKind.ContactPresenceChanged"/>, <see cref="UcwaEventKind.ContactNoteChanged"/>,
+        /// <see cref="UcwaEventKind.ContactLocationChanged"/>) whose <see cref="UcwaEvent.Contact"/>
+        /// says whose, through <see cref="EventReceived"/> or <see cref="TryGetNextEvent"/>.
+        /// </summary>
+        /// <remarks>
+        /// <para>Works once signed in (<see cref="MakeMeAvailable"/> is not needed) and needs the
+        /// event channel (option event_channel, on by default). The library keeps the server's
+        /// subscription alive (extends it every subscription_refresh_s seconds, makes it again
+        /// after it expired or the application was recreated) until the contacts are
+        /// unsubscribed, the user signs out or the client is disposed.</para>
+        /// <para>Subscribing to a contact twice is harmless. When the server refuses (e.g. a
+        /// contact it does not know: <see cref="UcwaStatus.Server"/> with HttpStatus 400), none
+        /// of this call's contacts is subscribed. An empty list does nothing.</para>
+        /// </remarks>
+        /// <param name="contacts">SIP URIs ("sip:bob@contoso.com") or bare addresses; at most
+        /// 1000 a call and 10000 in all.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="contacts"/> is null.</exception>
+        /// <exception cref="ArgumentException">An entry holds a NUL character or a lone surrogate (nothing is sent).</exception>
+        /// <exception cref="UcwaException">InvalidArgument (a null entry, not a SIP address, over
+        /// 1000 contacts; nothing is sent), InvalidState (not signed in), Network, Timeout,
+        /// Server, Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SubscribePresence(IEnumerable<string> contacts)
+        {
+            if (contacts == null)
             {
-                foreach (IntPtr p in pointers)
-                {
-                    if (p != IntPtr.Zero)
-                    {
-                        Marshal.FreeHGlobal(p);
-                    }
-                }
+                throw new ArgumentNullException("contacts");
+            }
+            ThrowIfDisposed();
+            using (var array = new Utf8Array(new List<string>(contacts), "contacts"))
+            {
+                ErrorHandle error;
+                Errors.Check(NativeMethods.ucwa_subscribe_presence(handle, array.Pointers, array.Count, out error), error);
+            }
+        }
+
+        /// <summary>
+        /// Stops watching contacts: from this call on no event comes for them, even when telling
+        /// the server fails (that error is thrown, and the library tells the server again later).
+        /// Contacts not subscribed are ignored.
+        /// </summary>
+        /// <param name="contacts">SIP URIs or bare addresses, as for <see cref="SubscribePresence"/>.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="contacts"/> is null.</exception>
+        /// <exception cref="ArgumentException">An entry holds a NUL character or a lone surrogate (nothing is sent).</exception>
+        /// <exception cref="UcwaException">InvalidArgument (as for <see cref="SubscribePresence"/>),
+        /// Network, Timeout, Server, Protocol.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void UnsubscribePresence(IEnumerable<string> contacts)
+        {
+            if (contacts == null)
+            {
+                throw new ArgumentNullException("contacts");
+            }
+            ThrowIfDisposed();
+            using (var array = new Utf8Array(new List<string>(contacts), "contacts"))
+            {
+                ErrorHandle error;
+                Errors.Check(NativeMethods.ucwa_unsubscribe_presence(handle, array.Pointers, array.Count, out error), error);
             }
         }
 

@@ -14,16 +14,25 @@ namespace Ucwa
         /// <summary>What the event is about; it says which of the other properties are set.</summary>
         public UcwaEventKind Kind { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/>: the new availability; otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
+        /// <summary>
+        /// For the contact kinds (<see cref="UcwaEventKind.ContactPresenceChanged"/>,
+        /// <see cref="UcwaEventKind.ContactNoteChanged"/>, <see cref="UcwaEventKind.ContactLocationChanged"/>):
+        /// whose change it is, as a SIP URI with the address lower-cased ("sip:bob@contoso.com"),
+        /// whatever form was given to <see cref="UcwaClient.SubscribePresence"/>. Null for the
+        /// user's own events and every other kind.
+        /// </summary>
+        public string Contact { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the new availability; otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
         public Availability Availability { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/>: the activity the server sent, or null.</summary>
+        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the activity the server sent, or null.</summary>
         public string Activity { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.NoteChanged"/>: the new note, or null when it was cleared.</summary>
+        /// <summary>For <see cref="UcwaEventKind.NoteChanged"/> and <see cref="UcwaEventKind.ContactNoteChanged"/>: the new note, or null when it was cleared.</summary>
         public string Note { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.LocationChanged"/>: the new location, or null when it was cleared.</summary>
+        /// <summary>For <see cref="UcwaEventKind.LocationChanged"/> and <see cref="UcwaEventKind.ContactLocationChanged"/>: the new location, or null when it was cleared.</summary>
         public string Location { get; private set; }
 
         /// <summary>For <see cref="UcwaEventKind.ConnectionStateChanged"/>: the new state; otherwise <see cref="Ucwa.ConnectionState.None"/>.</summary>
@@ -36,7 +45,7 @@ namespace Ucwa
         /// </summary>
         public UcwaException Reason { get; private set; }
 
-        /// <summary>E.g. "PresenceChanged Busy (in-a-meeting)".</summary>
+        /// <summary>E.g. "PresenceChanged Busy (in-a-meeting)", "ContactNoteChanged sip:bob@contoso.com Back at 3".</summary>
         /// <returns>A short description for logs.</returns>
         public override string ToString()
         {
@@ -48,6 +57,12 @@ namespace Ucwa
                     return Kind + " " + (Note ?? "(cleared)");
                 case UcwaEventKind.LocationChanged:
                     return Kind + " " + (Location ?? "(cleared)");
+                case UcwaEventKind.ContactPresenceChanged:
+                    return Kind + " " + Contact + " " + Availability + (Activity == null ? "" : " (" + Activity + ")");
+                case UcwaEventKind.ContactNoteChanged:
+                    return Kind + " " + Contact + " " + (Note ?? "(cleared)");
+                case UcwaEventKind.ContactLocationChanged:
+                    return Kind + " " + Contact + " " + (Location ?? "(cleared)");
                 case UcwaEventKind.ConnectionStateChanged:
                     return Kind + " " + ConnectionState + (Reason == null ? "" : ": " + Reason.Message);
                 default:
@@ -61,6 +76,7 @@ namespace Ucwa
             var result = new UcwaEvent
             {
                 Kind = (UcwaEventKind)NativeMethods.ucwa_event_get_kind(ev),
+                Contact = Utf8.Read(NativeMethods.ucwa_event_contact(ev)),
                 Availability = (Availability)NativeMethods.ucwa_event_availability(ev),
                 Activity = Utf8.Read(NativeMethods.ucwa_event_activity(ev)),
                 Note = Utf8.Read(NativeMethods.ucwa_event_note(ev)),

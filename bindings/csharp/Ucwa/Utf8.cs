@@ -1,8 +1,10 @@
-// Ucwa/Utf8.cs: the UTF-8 conversions between .NET strings and the C ABI's char pointers.
+// Ucwa/Utf8.cs: the UTF-8 conversions between .NET strings and the C ABI's char pointers,
+// and Utf8Array, the `const char *const *` lists the contact calls take.
 // Done by hand rather than with MarshalAs(LPUTF8Str) because Mono's support for it is
 // unreliable, and netstandard2.0 has no Marshal.PtrToStringUTF8.
 
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -68,6 +70,62 @@ namespace Ucwa
                 if (ptr != IntPtr.Zero)
                 {
                     NativeMethods.ucwa_string_free(ptr);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A <c>const char *const *</c> argument: each string as NUL-terminated UTF-8 in unmanaged
+    /// memory (which does not move during the call), freed on Dispose. A null entry stays a NULL
+    /// pointer, which the library refuses as InvalidArgument; an empty list is a NULL array.
+    /// </summary>
+    internal sealed class Utf8Array : IDisposable
+    {
+        private readonly IntPtr[] pointers;
+
+        internal Utf8Array(IList<string> values, string paramName)
+        {
+            pointers = new IntPtr[values.Count];
+            try
+            {
+                for (int i = 0; i < values.Count; i++)
+                {
+                    byte[] bytes = Utf8.Encode(values[i], paramName + "[" + i + "]");
+                    if (bytes != null)
+                    {
+                        pointers[i] = Marshal.AllocHGlobal(bytes.Length);
+                        Marshal.Copy(bytes, 0, pointers[i], bytes.Length);
+                    }
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>The array to pass, or null when there are no strings.</summary>
+        internal IntPtr[] Pointers
+        {
+            get { return pointers.Length == 0 ? null : pointers; }
+        }
+
+        /// <summary>The count to pass with <see cref="Pointers"/>.</summary>
+        internal UIntPtr Count
+        {
+            get { return new UIntPtr((uint)pointers.Length); }
+        }
+
+        public void Dispose()
+        {
+            for (int i = 0; i < pointers.Length; i++)
+            {
+                if (pointers[i] != IntPtr.Zero)
+                {
+                    Marshal.FreeHGlobal(pointers[i]);
+                    pointers[i] = IntPtr.Zero;
                 }
             }
         }

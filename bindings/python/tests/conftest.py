@@ -124,6 +124,14 @@ class Sim:
             body["activity"] = activity
         self._request("POST", f"users/{name}/presence", body)
 
+    def set_note_elsewhere(self, name: str, message: Optional[str]) -> None:
+        """A note change "from another device" of the user (``None`` clears it)."""
+        self._request("POST", f"users/{name}/note", {"message": message})
+
+    def set_location_elsewhere(self, name: str, location: Optional[str]) -> None:
+        """A location change "from another device" of the user (``None`` clears it)."""
+        self._request("POST", f"users/{name}/location", {"location": location})
+
     def delete_applications(self, name: str = ALICE) -> None:
         self._request("POST", f"users/{name}/delete-applications")
 

@@ -57,7 +57,7 @@ def expected_ctype(ctype: str, *, is_return: bool):
     """The ctypes type the binding's conventions demand for a C type (see _ffi.SIGNATURES)."""
     t = ctype.replace(" *", "*").strip()
     if t == "const char*const*":
-        return POINTER(c_char_p)  # an array of inputs we encode (ucwa_get_contacts_presence)
+        return POINTER(c_char_p)  # an array of inputs we encode (the contact-list calls)
     const = t.startswith("const ")
     base = t.removeprefix("const ").strip()
     stars = base.count("*")
@@ -89,12 +89,17 @@ def expected_ctype(ctype: str, *, is_return: bool):
 def test_header_parses_into_every_function() -> None:
     protos = header_functions()
     # a broken parser must not make the next test vacuous
-    assert len(protos) >= 34, sorted(protos)
+    assert len(protos) >= 41, sorted(protos)
     assert protos["ucwa_get_presence"] == (
         "ucwa_status",
         ["ucwa_client *", "uint32_t *", "char **", "ucwa_error **"],
     )
     assert protos["ucwa_error_message"] == ("const char *", ["const ucwa_error *"])
+    # the array-of-strings parameter (const char *const *) survives the parse
+    assert protos["ucwa_subscribe_presence"] == (
+        "ucwa_status",
+        ["ucwa_client *", "const char *const *", "size_t", "ucwa_error **"],
+    )
 
 
 def test_every_header_function_has_matching_argtypes_and_restype() -> None:

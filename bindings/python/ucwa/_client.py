@@ -10,6 +10,7 @@ ctypes releases the GIL while a call runs), including ``close()`` while another 
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import time
@@ -25,6 +26,9 @@ from ._types import (
     Availability,
     ConnectionState,
     ConnectionStateChanged,
+    ContactLocationChanged,
+    ContactNoteChanged,
+    ContactPresenceChanged,
     Event,
     EventKind,
     LocationChanged,
@@ -40,6 +44,22 @@ def _contact(contact: object) -> str:
     if not isinstance(contact, str):
         raise TypeError(f"contact must be a str, not {type(contact).__name__}")
     return contact
+
+
+def _contact_list(contacts: Iterable[str]) -> list[str]:
+    """A list-of-contacts argument, each a ``str``. A single string is refused: iterating it
+    would send one "contact" per character."""
+    if isinstance(contacts, (str, bytes)):
+        raise TypeError("contacts must be a list of str, not a single string")
+    return [_contact(c) for c in contacts]
+
+
+def _c_strings(names: list[str]) -> "ctypes.Array[c_char_p]":
+    """The ``const char *const *`` array of ``names`` (UTF-8); the caller keeps it alive for
+    the call."""
+    return (c_char_p * len(names))(
+        *[_ffi.encode(n, f"contacts[{i}]") for i, n in enumerate(names)]
+    )
 
 
 #: What an option value may be: converted to the string the C ABI takes (see ``Client.set_option``).
@@ -83,6 +103,11 @@ def _timeout_ms(timeout: float) -> int:
     return min(math.ceil(timeout * 1000), _U32_MAX)
 
 
+def _event_contact(ev: _ffi.EventP) -> str:  # type: ignore[valid-type]
+    """The SIP URI of a contact event (the library always sets it for the contact kinds)."""
+    return _ffi.borrowed_str(lib.ucwa_event_contact(ev)) or ""
+
+
 def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
     """Copies an owned native event into a Python value and frees it."""
     try:
@@ -103,6 +128,18 @@ def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
             except ValueError:
                 state = ConnectionState.NONE
             return ConnectionStateChanged(state, _ffi.error_value(lib.ucwa_event_reason(ev)))
+        if kind == EventKind.CONTACT_PRESENCE_CHANGED:
+            return ContactPresenceChanged(
+                _event_contact(ev),
+                Availability._from_native(lib.ucwa_event_availability(ev)),
+                _ffi.borrowed_str(lib.ucwa_event_activity(ev)),
+            )
+        if kind == EventKind.CONTACT_NOTE_CHANGED:
+            return ContactNoteChanged(_event_contact(ev), _ffi.borrowed_str(lib.ucwa_event_note(ev)))
+        if kind == EventKind.CONTACT_LOCATION_CHANGED:
+            return ContactLocationChanged(
+                _event_contact(ev), _ffi.borrowed_str(lib.ucwa_event_location(ev))
+            )
         if kind == EventKind.APPLICATION_RECREATED:
             return ApplicationRecreated()
         if kind == EventKind.SIGNED_OUT:
@@ -305,17 +342,51 @@ class Client:
         contacts a call). Returns ``{contact: Availability}`` keyed by the strings given; a
         contact the server does not know is ``Availability.UNKNOWN`` and the call still
         succeeds. An empty list sends nothing."""
-        if isinstance(contacts, (str, bytes)):
-            raise TypeError("contacts must be a list of str, not a single string")
-        names = [_contact(c) for c in contacts]
+        names = _contact_list(contacts)
         if not names:
             return {}
-        encoded = (c_char_p * len(names))(
-            *[_ffi.encode(n, f"contacts[{i}]") for i, n in enumerate(names)]
-        )
+        encoded = _c_strings(names)
         out = (c_uint32 * len(names))()
         _ffi.call(lib.ucwa_get_contacts_presence, self._h(), encoded, len(names), out)
         return {n: Availability._from_native(out[i]) for i, n in enumerate(names)}
+
+    # -- subscriptions (other people's presence, pushed) -------------------------------------
+
+    def subscribe_presence(self, contacts: Iterable[str]) -> None:
+        """Watches contacts: each change of their presence, note or location arrives as a
+        ``ContactPresenceChanged``, ``ContactNoteChanged`` or ``ContactLocationChanged`` event
+        (``next_event`` / ``events``) whose ``contact`` is the SIP URI, lower-cased::
+
+            client.subscribe_presence(["sip:bob@contoso.com", "carol@contoso.com"])
+            for event in client.events(timeout=60):
+                if isinstance(event, ucwa.ContactPresenceChanged):
+                    print(event.contact, event.availability.name, event.activity)
+
+        ``contacts`` are SIP URIs or bare addresses, at most 1000 a call (10000 in all).
+        Subscribing to a contact twice is harmless. Works once signed in (``make_me_available``
+        is not needed) and needs the event channel (option ``event_channel``, on by default).
+        The library keeps the server's subscription alive (extends it every
+        ``subscription_refresh_s`` seconds, makes it again after it expired or the application
+        was recreated) until ``unsubscribe_presence``, sign-out or ``close()``.
+
+        Raises ``TypeError`` for a single string or an entry that is not a ``str``, and
+        ``InvalidArgumentError`` for an address that is not a SIP address or more than 1000
+        contacts, both before anything is sent; ``InvalidStateError`` when not signed in. When
+        the server refuses (a contact it does not know: ``ServerError`` with ``http_status``
+        400), none of this call's contacts is subscribed. An empty iterable does nothing.
+        """
+        names = _contact_list(contacts)
+        encoded = _c_strings(names) if names else None
+        _ffi.call(lib.ucwa_subscribe_presence, self._h(), encoded, len(names))
+
+    def unsubscribe_presence(self, contacts: Iterable[str]) -> None:
+        """Stops watching contacts: from this call on no event comes for them, even when telling
+        the server fails (that error is raised, and the library tells the server again later).
+        Contacts not subscribed are ignored. Arguments and argument errors as
+        ``subscribe_presence``."""
+        names = _contact_list(contacts)
+        encoded = _c_strings(names) if names else None
+        _ffi.call(lib.ucwa_unsubscribe_presence, self._h(), encoded, len(names))
 
     def report_activity(self) -> None:
         """Tells the server the user is active now (the keep-alive also does this on a timer)."""

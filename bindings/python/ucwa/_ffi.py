@@ -85,6 +85,14 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
         _status,
         [ClientP, POINTER(c_char_p), c_size_t, POINTER(c_uint32), POINTER(ErrorP)],
     ),
+    "ucwa_subscribe_presence": (
+        _status,
+        [ClientP, POINTER(c_char_p), c_size_t, POINTER(ErrorP)],
+    ),
+    "ucwa_unsubscribe_presence": (
+        _status,
+        [ClientP, POINTER(c_char_p), c_size_t, POINTER(ErrorP)],
+    ),
     "ucwa_report_activity": (_status, [ClientP, POINTER(ErrorP)]),
     "ucwa_sign_out": (_status, [ClientP, POINTER(ErrorP)]),
     "ucwa_client_free": (None, [ClientP]),
@@ -101,6 +109,7 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     ),
     "ucwa_event_get_kind": (c_uint32, [EventP]),
     "ucwa_event_availability": (c_uint32, [EventP]),
+    "ucwa_event_contact": (c_void_p, [EventP]),
     "ucwa_event_activity": (c_void_p, [EventP]),
     "ucwa_event_note": (c_void_p, [EventP]),
     "ucwa_event_location": (c_void_p, [EventP]),

@@ -3,7 +3,7 @@ and the typed events ``Client.events()`` yields.
 
 Owns: ``Availability``, ``EventKind``, ``ConnectionState`` (``enum.IntEnum`` with the header's
 fixed values), the frozen dataclasses ``Presence`` and ``Event`` with one subclass per event
-kind. Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
+kind (the user's own changes, and the ``Contact*Changed`` events of subscribed contacts). Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
 """
 
 from __future__ import annotations
@@ -57,6 +57,12 @@ class EventKind(enum.IntEnum):
     CONNECTION_STATE_CHANGED = 4
     APPLICATION_RECREATED = 5
     SIGNED_OUT = 6
+    #: A subscribed contact's presence changed (see ``Client.subscribe_presence``).
+    CONTACT_PRESENCE_CHANGED = 7
+    #: A subscribed contact's note changed.
+    CONTACT_NOTE_CHANGED = 8
+    #: A subscribed contact's location changed.
+    CONTACT_LOCATION_CHANGED = 9
 
 
 class ConnectionState(enum.IntEnum):
@@ -144,6 +150,41 @@ class SignedOut(Event):
 
     KIND: ClassVar[EventKind] = EventKind.SIGNED_OUT
     reason: Optional[UcwaError] = None
+
+
+@dataclass(frozen=True)
+class ContactPresenceChanged(Event):
+    """A subscribed contact's presence changed (see ``Client.subscribe_presence``).
+
+    ``contact`` is the contact's SIP URI as the library reports it (``"sip:bob@contoso.com"``,
+    the address lower-cased), whatever form was given to ``subscribe_presence``. Not a
+    ``PresenceChanged``: that one is always the user's own presence.
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_PRESENCE_CHANGED
+    contact: str
+    availability: Availability
+    activity: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ContactNoteChanged(Event):
+    """A subscribed contact's note changed; ``note`` is ``None`` when it was cleared.
+    ``contact`` is the SIP URI, as in ``ContactPresenceChanged``."""
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_NOTE_CHANGED
+    contact: str
+    note: Optional[str]
+
+
+@dataclass(frozen=True)
+class ContactLocationChanged(Event):
+    """A subscribed contact's location changed; ``location`` is ``None`` when it was cleared.
+    ``contact`` is the SIP URI, as in ``ContactPresenceChanged``."""
+
+    KIND: ClassVar[EventKind] = EventKind.CONTACT_LOCATION_CHANGED
+    contact: str
+    location: Optional[str]
 
 
 @dataclass(frozen=True)
