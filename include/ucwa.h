@@ -32,21 +32,16 @@
 #define UCWA_ABI_VERSION 1
 
 /**
- * Most contacts one ucwa_get_contacts_presence call may name (the library's own bound on
- * what a host can make it send; more is UCWA_ERROR_INVALID_ARGUMENT).
+ * Most contacts one ucwa_get_contacts_presence, ucwa_subscribe_presence or
+ * ucwa_unsubscribe_presence call may name (the library's own bound on what a host can make it
+ * send; more is UCWA_ERROR_INVALID_ARGUMENT).
  */
 #define UCWA_MAX_CONTACTS_PER_CALL 1000
 
 /**
- * Most contacts one client may watch at once.
+ * Most contacts one client may be subscribed to at once (ucwa_subscribe_presence).
  */
-#define MAX_SUBSCRIBED_CONTACTS 10000
-
-/**
- * The `duration` asked for, in minutes: the protocol's maximum (servers keep 10..30; an
- * extension adds to what remains, up to 30).
- */
-#define SUBSCRIPTION_MINUTES 30
+#define UCWA_MAX_SUBSCRIBED_CONTACTS 10000
 
 /**
  * The status every fallible call returns. Values are fixed forever; none is ever reused.
@@ -526,7 +521,8 @@ ucwa_status ucwa_get_contacts_presence(ucwa_client *client,
  * the event channel (option event_channel, on by default) to deliver the changes.
  *
  * - contacts: `count` SIP URIs or bare addresses; may be NULL when count is 0 (a no-op).
- * - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most 10000 contacts in all.
+ * - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most UCWA_MAX_SUBSCRIBED_CONTACTS
+ *   (10000) in all.
  *
  * When the server refuses (e.g. a contact it does not know), none of this call's contacts is
  * subscribed. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL contacts with count > 0, count

@@ -28,10 +28,15 @@ pub(crate) fn lookup(handle: *const ucwa_client) -> Result<Arc<Client>, Error> {
     })
 }
 
-/// Most contacts one ucwa_get_contacts_presence call may name (the library's own bound on
-/// what a host can make it send; more is UCWA_ERROR_INVALID_ARGUMENT).
+/// Most contacts one ucwa_get_contacts_presence, ucwa_subscribe_presence or
+/// ucwa_unsubscribe_presence call may name (the library's own bound on what a host can make it
+/// send; more is UCWA_ERROR_INVALID_ARGUMENT).
 pub const UCWA_MAX_CONTACTS_PER_CALL: usize = 1000;
 const _: () = assert!(UCWA_MAX_CONTACTS_PER_CALL == crate::MAX_CONTACTS_PER_CALL);
+
+/// Most contacts one client may be subscribed to at once (ucwa_subscribe_presence).
+pub const UCWA_MAX_SUBSCRIBED_CONTACTS: usize = 10000;
+const _: () = assert!(UCWA_MAX_SUBSCRIBED_CONTACTS == crate::MAX_SUBSCRIBED_CONTACTS);
 
 /// Writes an output parameter that the caller promised is writable (checked for NULL first).
 pub(crate) fn write_out<T>(out: *mut T, value: T) {
@@ -441,7 +446,8 @@ fn contact_names<'a>(contacts: *const *const c_char, count: usize) -> Result<Vec
 /// the event channel (option event_channel, on by default) to deliver the changes.
 ///
 /// - contacts: `count` SIP URIs or bare addresses; may be NULL when count is 0 (a no-op).
-/// - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most 10000 contacts in all.
+/// - count: at most UCWA_MAX_CONTACTS_PER_CALL (1000); at most UCWA_MAX_SUBSCRIBED_CONTACTS
+///   (10000) in all.
 ///
 /// When the server refuses (e.g. a contact it does not know), none of this call's contacts is
 /// subscribed. Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL contacts with count > 0, count
