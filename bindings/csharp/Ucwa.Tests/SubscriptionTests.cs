@@ -268,6 +268,33 @@ namespace Ucwa.Tests
         }
 
         [Test]
+        private static void the_subscription_is_made_again_after_the_application_is_recreated()
+        {
+            using (var sim = new Sim())
+            using (var client = SignedIn(sim))
+            {
+                client.MakeMeAvailable();
+                client.SubscribePresence(new[] { Bob });
+                sim.ClearLog();
+                sim.Request("POST", "/_sim/users/" + Uri.EscapeDataString(Alice) + "/delete-applications", null);
+                WaitFor(client, e => e.Kind == UcwaEventKind.ApplicationRecreated, "ApplicationRecreated");
+                var sw = Stopwatch.StartNew();
+                while (sw.Elapsed < TimeSpan.FromSeconds(5) && !SubscriptionRequests(sim).Any(e => e.Status == 201))
+                {
+                    System.Threading.Thread.Sleep(50);
+                }
+                List<LogEntry> creates = SubscriptionRequests(sim).Where(e => e.Status == 201).ToList();
+                Assert.Equal(1, creates.Count, "one new subscription: " + Shape(SubscriptionRequests(sim)));
+                Assert.True(creates[0].Body.Contains(BobUri), "the new subscription names bob: " + creates[0].Body);
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications on the server");
+                sim.SetPresenceElsewhere(Bob, "BeRightBack", null);
+                UcwaEvent ev = WaitFor(client, e => e.Kind == UcwaEventKind.ContactPresenceChanged, "ContactPresenceChanged");
+                Assert.Equal(BobUri, ev.Contact, "contact after recovery");
+                Assert.Equal(Availability.BeRightBack, ev.Availability, "bob's availability after recovery");
+            }
+        }
+
+        [Test]
         private static void subscribe_and_unsubscribe_throw_object_disposed_after_dispose()
         {
             using (var sim = new Sim())

@@ -1,6 +1,7 @@
 """Watching other people's presence through the Python binding against ucwa-sim: changes made
 elsewhere (the control API) arrive as typed contact events, unsubscribe stops them, the
-subscription is extended before it runs out, an unknown contact is the server's 400 and
+subscription is extended before it runs out and made again after the application is recreated,
+an unknown contact is the server's 400 and
 subscribes nothing, and bad arguments are refused before anything is sent. Each test also checks
 the subscription requests the simulator saw."""
 
@@ -150,6 +151,28 @@ def test_the_subscription_is_extended_every_subscription_refresh_s_and_never_run
         sim.set_presence_elsewhere(BOB, "DoNotDisturb")
         ev, _ = wait_for_event(client, lambda e: isinstance(e, ucwa.ContactPresenceChanged))
         assert ev == ucwa.ContactPresenceChanged(BOB_URI, ucwa.Availability.DO_NOT_DISTURB)
+
+
+def test_the_subscription_is_made_again_after_the_application_is_recreated(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    client.sign_in(ALICE, ALICE_PASSWORD)
+    client.make_me_available()
+    client.subscribe_presence([BOB])
+    sim.clear_log()
+    sim.delete_applications(ALICE)
+    wait_for_event(client, lambda e: isinstance(e, ucwa.ApplicationRecreated), timeout_s=20)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not [
+        e for e in subscription_requests(sim) if e["method"] == "POST" and e["status"] == 201
+    ]:
+        time.sleep(0.05)
+    creates = [e for e in subscription_requests(sim) if e["status"] == 201]
+    assert len(creates) == 1 and BOB_URI in creates[0]["body"], subscription_requests(sim)
+    assert len(sim.user(ALICE)["applications"]) == 1
+    sim.set_presence_elsewhere(BOB, "BeRightBack")
+    ev, _ = wait_for_event(client, lambda e: isinstance(e, ucwa.ContactPresenceChanged))
+    assert ev == ucwa.ContactPresenceChanged(BOB_URI, ucwa.Availability.BE_RIGHT_BACK)
 
 
 def test_subscription_refresh_s_outside_1_to_1200_is_refused(client: ucwa.Client) -> None:
