@@ -53,6 +53,23 @@ fn is_presence(e: &Event, contact: &str, a: Availability) -> bool {
     matches!(e, Event::ContactPresenceChanged { contact: c, presence } if c == contact && presence.availability == a)
 }
 
+/// Bob and Carol both change; only Carol's change reaches the host.
+fn carol_heard_bob_not(sim: &Sim, alice: &Client) {
+    sim.set_presence_elsewhere(BOB, "Busy", None);
+    sim.set_presence_elsewhere(CAROL, "Away", None);
+    let seen = contact_events(alice, Duration::from_millis(1500));
+    assert!(
+        seen.iter()
+            .any(|e| is_presence(e, "sip:carol@contoso.com", Availability::Away)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .all(|e| e.contact() != Some("sip:bob@contoso.com")),
+        "{seen:?}"
+    );
+}
+
 fn watching_alice(sim: &Sim) -> Client {
     let alice = signed_in(sim);
     alice.set_option("subscription_refresh_s", "300").unwrap();
@@ -120,19 +137,7 @@ fn unsubscribe_stops_the_events_and_removes_the_membership_on_the_server() {
     assert_eq!(methods, [("GET", 200), ("DELETE", 204)], "{subs:?}");
     assert!(subs[1].path.contains("/memberships/"));
 
-    sim.set_presence_elsewhere(BOB, "Busy", None);
-    sim.set_presence_elsewhere(CAROL, "Away", None);
-    let seen = contact_events(&alice, Duration::from_millis(1500));
-    assert!(
-        seen.iter()
-            .any(|e| is_presence(e, "sip:carol@contoso.com", Availability::Away)),
-        "{seen:?}"
-    );
-    assert!(
-        seen.iter()
-            .all(|e| e.contact() != Some("sip:bob@contoso.com")),
-        "{seen:?}"
-    );
+    carol_heard_bob_not(&sim, &alice);
 
     // The last one: the whole subscription goes, and nothing more arrives.
     sim.clear_log();
@@ -167,19 +172,7 @@ fn unsubscribe_stops_the_events_even_when_the_server_refuses_and_the_server_is_f
     assert_eq!((e.status(), e.http_status()), (Status::Server, Some(500)));
     assert_eq!(alice.subscribed_contacts(), 1);
     // The server still has Bob's membership and tells us; the host hears nothing of him.
-    sim.set_presence_elsewhere(BOB, "Busy", None);
-    sim.set_presence_elsewhere(CAROL, "Away", None);
-    let seen = contact_events(&alice, Duration::from_millis(1500));
-    assert!(
-        seen.iter()
-            .any(|e| is_presence(e, "sip:carol@contoso.com", Availability::Away)),
-        "{seen:?}"
-    );
-    assert!(
-        seen.iter()
-            .all(|e| e.contact() != Some("sip:bob@contoso.com")),
-        "{seen:?}"
-    );
+    carol_heard_bob_not(&sim, &alice);
     // The housekeeper starts the subscription again with Carol alone.
     let fixed = eventually(Duration::from_secs(5), || {
         let subs = subscription_requests(&sim.log());

@@ -9,7 +9,7 @@ use serde_json::json;
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{Payload, Phase, Recovery, Session};
+use super::{Payload, Phase, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::options::Options;
@@ -157,16 +157,8 @@ impl Session {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
-            match Recovery::for_error(&e) {
-                r if attempt == 0 && r.repairs() => {
-                    self.recover(r, app.generation, e, true).await?;
-                }
-                Recovery::EndSession => {
-                    self.end_session(Some(e.clone()));
-                    return Err(e);
-                }
-                _ => return Err(e),
-            }
+            self.repair_for_retry(e, attempt == 0, app.generation)
+                .await?;
         }
         Err(Error::Internal("app_call retried past its bound".into()))
     }

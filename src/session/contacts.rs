@@ -127,17 +127,8 @@ impl Session {
                 Ok(reply) => return read(&reply),
                 Err(e) => e,
             };
-            match Recovery::for_error(&e) {
-                Recovery::RecreateApplication if attempt == 0 => {
-                    self.recover(Recovery::RecreateApplication, app.generation, e, true)
-                        .await?;
-                }
-                Recovery::EndSession => {
-                    self.end_session(Some(e.clone()));
-                    return Err(e);
-                }
-                _ => return Err(e),
-            }
+            self.repair_for_retry(e, attempt == 0, app.generation)
+                .await?;
         }
         Err(Error::Internal("contact_get retried past its bound".into()))
     }

@@ -160,6 +160,25 @@ impl Session {
         Ok(())
     }
 
+    /// What a call below the application does after it failed with `e`: `Ok` when a repair
+    /// succeeded and the call is worth one more try (only after its `first` attempt), the
+    /// error to give up with otherwise; a 410 ends the session on the way.
+    pub(super) async fn repair_for_retry(
+        &self,
+        e: Error,
+        first: bool,
+        generation: u64,
+    ) -> Result<()> {
+        match Recovery::for_error(&e) {
+            r if first && r.repairs() => self.recover(r, generation, e, true).await,
+            Recovery::EndSession => {
+                self.end_session(Some(e.clone()));
+                Err(e)
+            }
+            _ => Err(e),
+        }
+    }
+
     /// How long until recovery may create another application, when its budget is used up.
     pub fn recreation_wait(&self) -> Option<Duration> {
         let wait = self.state().recreations.wait(Instant::now());

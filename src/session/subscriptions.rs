@@ -165,18 +165,9 @@ impl Session {
                 }
                 Err(e) => e,
             };
-            match Recovery::for_error(&e) {
-                Recovery::RecreateApplication if attempt == 0 => {
-                    server.live = None;
-                    self.recover(Recovery::RecreateApplication, app.generation, e, true)
-                        .await?;
-                }
-                Recovery::EndSession => {
-                    self.end_session(Some(e.clone()));
-                    return Err(e);
-                }
-                _ => return Err(e),
-            }
+            // A new application has no subscription: the retry creates one.
+            self.repair_for_retry(e, attempt == 0, app.generation)
+                .await?;
         }
         Err(Error::Internal("subscribe retried past its bound".into()))
     }

@@ -272,7 +272,8 @@ ucwa_client *sim_client(const sim *s)
     return track_client(c);
 }
 
-ucwa_client *sim_available_client(const sim *s)
+/* Alice's client, signed in, and made available when `available`. */
+static ucwa_client *alice(const sim *s, int available)
 {
     ucwa_client *c = sim_client(s);
     ucwa_error *err = NULL;
@@ -280,14 +281,24 @@ ucwa_client *sim_available_client(const sim *s)
         return NULL;
     }
     uint32_t st = ucwa_sign_in(c, ALICE, ALICE_PASSWORD, &err);
-    if (st == UCWA_OK) {
+    if (st == UCWA_OK && available) {
         st = ucwa_make_me_available(c, UCWA_AVAILABILITY_UNSPECIFIED, &err);
     }
     if (st != UCWA_OK) {
-        harness_fail(__FILE__, __LINE__, "sign in + make available: %s: %s", status_name(st),
-                     ucwa_error_message(err));
+        harness_fail(__FILE__, __LINE__, "sign in%s: %s: %s", available ? " + make available" : "",
+                     status_name(st), ucwa_error_message(err));
         ucwa_error_free(err);
         return NULL;
     }
     return c;
+}
+
+ucwa_client *sim_signed_in_client(const sim *s)
+{
+    return alice(s, 0);
+}
+
+ucwa_client *sim_available_client(const sim *s)
+{
+    return alice(s, 1);
 }

@@ -52,6 +52,8 @@ size_t log_count_foreground(const json_value *log);
 
 /* A new client for this simulator, tracked for cleanup; NULL (and a failure) if it fails. */
 ucwa_client *sim_client(const sim *s);
+/* A client signed in as alice; NULL (and a failure) on failure. */
+ucwa_client *sim_signed_in_client(const sim *s);
 /* A client signed in as alice and made available (sign_in_as 0); NULL on failure. */
 ucwa_client *sim_available_client(const sim *s);
 

@@ -71,21 +71,6 @@ static void set_elsewhere(const sim *s, const char *user, const char *body)
     CHECK(sim_http(s, "POST", path, body, NULL) == 204);
 }
 
-static ucwa_client *signed_in(const sim *s)
-{
-    ucwa_client *c = sim_client(s);
-    ucwa_error *err = NULL;
-    if (!c) {
-        return NULL;
-    }
-    if (ucwa_sign_in(c, ALICE, ALICE_PASSWORD, &err) != UCWA_OK) {
-        harness_fail(__FILE__, __LINE__, "sign in: %s", ucwa_error_message(err));
-        ucwa_error_free(err);
-        return NULL;
-    }
-    return c;
-}
-
 static void a_contact_read_shows_changes_made_elsewhere_before_and_after_make_me_available(void)
 {
     sim *s = sim_start(NULL);
@@ -99,7 +84,7 @@ static void a_contact_read_shows_changes_made_elsewhere_before_and_after_make_me
     REQUIRE_OK(ucwa_set_location(bob, "Building 7", &err), err);
     set_elsewhere(s, BOB, "{\"availability\":\"Busy\",\"activity\":\"in-a-meeting\"}");
 
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     REQUIRE(sim_http(s, "DELETE", "/_sim/log", NULL, NULL) == 204);
     uint32_t av = 0;
@@ -151,7 +136,7 @@ static void an_unknown_contact_is_server_404_alone_and_unknown_in_bulk(void)
 {
     sim *s = sim_start(NULL);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     REQUIRE(sim_http(s, "DELETE", "/_sim/log", NULL, NULL) == 204);
     ucwa_error *err = NULL;
@@ -217,7 +202,7 @@ static void a_bulk_read_of_200_contacts_takes_as_few_batches_as_the_part_limit_a
     for (int i = 0; i < N_USERS; i += 2) {
         set_elsewhere(s, names[i], "{\"availability\":\"Away\"}");
     }
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     REQUIRE(sim_http(s, "DELETE", "/_sim/log", NULL, NULL) == 204);
     uint32_t out[N_USERS];

@@ -65,21 +65,6 @@ static void change(const sim *s, const char *user, const char *what, const char 
     CHECK(sim_http(s, "POST", path, body, NULL) == 204);
 }
 
-static ucwa_client *signed_in(const sim *s)
-{
-    ucwa_client *c = sim_client(s);
-    ucwa_error *err = NULL;
-    if (!c) {
-        return NULL;
-    }
-    if (ucwa_sign_in(c, ALICE, ALICE_PASSWORD, &err) != UCWA_OK) {
-        harness_fail(__FILE__, __LINE__, "sign in: %s", ucwa_error_message(err));
-        ucwa_error_free(err);
-        return NULL;
-    }
-    return c;
-}
-
 /* The first event of `kind` for `contact` within `limit_ms` (the caller frees it), or NULL.
  * Events of other kinds or contacts are counted in *others when it is not NULL. */
 static ucwa_event *await_contact(ucwa_client *c, uint32_t kind, const char *contact,
@@ -111,7 +96,7 @@ static void contact_changes_arrive_as_events_naming_the_contact(void)
 {
     sim *s = sim_start(three_users);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     REQUIRE(sim_http(s, "DELETE", "/_sim/log", NULL, NULL) == 204);
     ucwa_error *err = NULL;
@@ -148,7 +133,7 @@ static void unsubscribe_stops_the_events_and_the_server_saw_the_membership_go(vo
 {
     sim *s = sim_start(three_users);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     ucwa_error *err = NULL;
     const char *const who[] = { BOB, CAROL };
@@ -180,7 +165,7 @@ static void the_subscription_is_extended_before_it_runs_out(void)
                                  "--subscription-minute-s", "0.1", NULL };
     sim *s = sim_start(args);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     ucwa_error *err = NULL;
     REQUIRE_OK(ucwa_client_set_option(c, "subscription_refresh_s", "1", &err), err);
@@ -200,7 +185,7 @@ static void the_subscription_survives_application_recovery(void)
 {
     sim *s = sim_start(three_users);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     ucwa_error *err = NULL;
     const char *const who[] = { BOB };
@@ -225,7 +210,7 @@ static void an_unknown_contact_is_server_400_and_subscribes_nothing(void)
 {
     sim *s = sim_start(three_users);
     REQUIRE(s);
-    ucwa_client *c = signed_in(s);
+    ucwa_client *c = sim_signed_in_client(s);
     REQUIRE(c);
     REQUIRE(sim_http(s, "DELETE", "/_sim/log", NULL, NULL) == 204);
     ucwa_error *err = NULL;
