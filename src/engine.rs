@@ -20,12 +20,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::proxy::ProxyChoice;
 
 static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 static CLIENTS: OnceLock<ClientMap> = OnceLock::new();
 
-/// HTTP clients by the content key of their CA bundle (`None`: platform store only).
-type ClientMap = Mutex<HashMap<Option<u64>, reqwest::Client>>;
+/// HTTP clients by the content key of their CA bundle (`None`: platform store only) and their
+/// proxy choice.
+type ClientMap = Mutex<HashMap<(Option<u64>, ProxyChoice), reqwest::Client>>;
 
 /// A single-threaded runtime for blocking calls, with the HTTP clients whose connections it
 /// drives (a connection belongs to the runtime that opened it).
@@ -176,11 +178,15 @@ impl CaBundle {
     }
 }
 
-/// The HTTP client for a TLS configuration (the foreground runtime's own during a blocking
-/// call, else the engine's shared one): the platform trust store, plus the `ca_file` bundle.
-/// Redirects are never followed automatically: every hop passes our own security checks.
-pub(crate) fn http_client(ca: Option<&CaBundle>) -> Result<reqwest::Client, Error> {
-    let key = ca.map(|b| b.key);
+/// The HTTP client for a TLS and proxy configuration (the foreground runtime's own during a
+/// blocking call, else the engine's shared one): the platform trust store, plus the `ca_file`
+/// bundle; the proxy of `proxy` (see `crate::proxy`; the environment is read when the client is
+/// built). Redirects are never followed automatically: every hop passes our own security checks.
+pub(crate) fn http_client(
+    ca: Option<&CaBundle>,
+    proxy: &ProxyChoice,
+) -> Result<reqwest::Client, Error> {
+    let key = (ca.map(|b| b.key), proxy.clone());
     let current = CURRENT_CLIENTS.with(|c| c.borrow().clone());
     let clients = match &current {
         Some(c) => c.as_ref(),
@@ -202,6 +208,11 @@ pub(crate) fn http_client(ca: Option<&CaBundle>) -> Result<reqwest::Client, Erro
         for cert in &bundle.certs {
             builder = builder.add_root_certificate(cert.clone());
         }
+    }
+    // Never reqwest's own reading of the environment: ours keeps loopback direct.
+    builder = builder.no_proxy();
+    if let Some(p) = proxy.to_reqwest()? {
+        builder = builder.proxy(p);
     }
     let client = builder
         .build()

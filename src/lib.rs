@@ -33,6 +33,7 @@ mod engine;
 mod events;
 mod hal;
 mod pacing;
+mod proxy;
 mod redact;
 mod resources;
 mod security;

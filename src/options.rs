@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::engine::CaBundle;
 use crate::error::Error;
+use crate::proxy::ProxyChoice;
 
 /// The default and the limits of `max_body_bytes`.
 pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -28,7 +29,7 @@ const MODALITIES: [&str; 7] = [
 ];
 
 /// Every key `set` accepts, with a one-line description (also used in docs and errors).
-pub const KEYS: [(&str, &str); 15] = [
+pub const KEYS: [(&str, &str); 16] = [
     (
         "user_agent",
         "application userAgent (1..100 chars); default \"ucwa/<version>\"",
@@ -86,6 +87,10 @@ pub const KEYS: [(&str, &str); 15] = [
         "floor under a token's lifetime: renewals come no faster, 1..3600; default 60",
     ),
     (
+        "proxy",
+        "system (default: https_proxy/http_proxy/all_proxy/no_proxy as curl reads them; loopback always direct), none, or http://[user:password@]host:port",
+    ),
+    (
         "subscription_refresh_s",
         "seconds between extensions of the presence subscription (servers keep one 10..30 min), 1..1200; default 300",
     ),
@@ -110,6 +115,7 @@ pub struct Options {
     pub max_body: usize,
     pub min_token_lifetime: Duration,
     pub subscription_refresh: Duration,
+    pub proxy: ProxyChoice,
 }
 
 impl Default for Options {
@@ -130,6 +136,7 @@ impl Default for Options {
             max_body: DEFAULT_MAX_BODY,
             min_token_lifetime: Duration::from_secs(60),
             subscription_refresh: Duration::from_secs(300),
+            proxy: ProxyChoice::System,
         }
     }
 }
@@ -250,6 +257,12 @@ impl Options {
             "min_token_lifetime_s" => {
                 let n = number(key, value, 1.0, 3600.0)?;
                 self.min_token_lifetime = Duration::from_secs_f64(n);
+            }
+            "proxy" => {
+                header_safe(key, value)?;
+                // The message never repeats the value: it may hold the proxy's password.
+                self.proxy = ProxyChoice::parse(value)
+                    .map_err(|why| Error::InvalidArgument(format!("option proxy: {why}")))?;
             }
             "subscription_refresh_s" => {
                 let n = number(key, value, 1.0, 1200.0)?;

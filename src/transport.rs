@@ -136,7 +136,7 @@ impl<'a> Exchange<'a> {
         secrets: &'a Secrets,
     ) -> Result<Exchange<'a>, Error> {
         Ok(Exchange {
-            http: crate::engine::http_client(opts.ca.as_deref())?,
+            http: crate::engine::http_client(opts.ca.as_deref(), &opts.proxy)?,
             user_agent: &opts.user_agent,
             timeout,
             counter,
@@ -256,10 +256,10 @@ impl<'a> Exchange<'a> {
     }
 }
 
-/// Checks that an HTTP client can be built for these options (their CA bundle), so a bad
-/// `ca_file` is refused where the host set it.
+/// Checks that an HTTP client can be built for these options (their CA bundle and proxy), so
+/// a bad `ca_file` or `proxy` is refused where the host set it.
 pub fn check_tls(opts: &Options) -> Result<(), Error> {
-    crate::engine::http_client(opts.ca.as_deref()).map(|_| ())
+    crate::engine::http_client(opts.ca.as_deref(), &opts.proxy).map(|_| ())
 }
 
 /// Whether a request failed because its pooled connection was already dead (closed or reset

@@ -235,7 +235,7 @@ impl Session {
         let mut o = self.options.lock().unwrap_or_else(|p| p.into_inner());
         let mut updated = Options::clone(&o);
         updated.set(key, value)?;
-        if key == "ca_file" {
+        if key == "ca_file" || key == "proxy" {
             crate::transport::check_tls(&updated)?;
         }
         *o = Arc::new(updated);

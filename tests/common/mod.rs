@@ -2,6 +2,8 @@
 //! with fast timers, a client configured for it, and readers of what the simulator saw.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::time::{Duration, Instant};
 
 use ucwa::{Availability, Client, Event};
