@@ -196,3 +196,28 @@ fn bad_grant_values_are_refused_and_change_nothing() {
     );
     assert!(token_requests(&sim.log()).is_empty());
 }
+
+#[test]
+fn a_bearer_only_challenge_names_its_authorization_uri_and_gets_no_password() {
+    // What an Online or modern-auth pool sends without MsRtcOAuth.
+    let sim = start(fast_config());
+    sim.inject_fault(respond(
+        "user",
+        1,
+        401,
+        &[(
+            "WWW-Authenticate",
+            r#"Bearer trusted_issuers="00000001-0000-0000-c000-000000000000@*", client_id="00000004-0000-0ff1-ce00-000000000000", authorization_uri="https://login.windows.net/common/oauth2/authorize""#,
+        )],
+        "",
+    ));
+    let e = client(&sim).sign_in(ALICE, ALICE_PW).unwrap_err();
+    assert_eq!(e.status(), Status::Authentication, "{e}");
+    assert!(
+        e.to_string().contains(
+            "401 without an MsRtcOAuth challenge; the server asks for a Bearer token from https://login.windows.net/common/oauth2/authorize"
+        ),
+        "{e}"
+    );
+    assert!(token_requests(&sim.log()).is_empty());
+}
