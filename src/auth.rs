@@ -1,5 +1,8 @@
-//! OAuth as UCWA does it: reading the `MsRtcOAuth` challenge, the password grant, and the tokens
-//! we hold (one per origin, since a web ticket is valid only on the pool that issued it).
+//! OAuth as UCWA does it: reading the challenges (one RFC 7235 parser for every
+//! `WWW-Authenticate` line, however proxies fold them, yielding the `MsRtcOAuth` and `Bearer`
+//! challenges), choosing the grant (the one place option `grant` meets the server's
+//! `grant_type` list), the password grant, and the tokens we hold (one per origin, since a web
+//! ticket is valid only on the pool that issued it).
 //!
 //! What a token endpoint answers is checked before it is used: the token must be usable as a
 //! header value (else `Protocol`), and its lifetime has a floor (option `min_token_lifetime_s`),
@@ -19,11 +22,11 @@ use crate::transport::{server_error, Body, Exchange};
 
 /// The longest `WWW-Authenticate` line read. A longer one is ignored whole: real challenges are
 /// a few hundred bytes, and a partial read could pick a truncated href.
-pub const MAX_CHALLENGE_LINE: usize = 8 * 1024;
+pub(crate) const MAX_CHALLENGE_LINE: usize = 8 * 1024;
 /// The most challenges kept over all `WWW-Authenticate` lines of one response.
-pub const MAX_CHALLENGES: usize = 16;
+pub(crate) const MAX_CHALLENGES: usize = 16;
 /// The most auth-params kept per challenge (real ones have two or three).
-pub const MAX_PARAMS: usize = 32;
+pub(crate) const MAX_PARAMS: usize = 32;
 
 /// One challenge of a `WWW-Authenticate` list (RFC 7235 §4.1): a scheme with either a token68
 /// or auth-params. Parameter names are kept in ASCII lower case (they are case-insensitive);

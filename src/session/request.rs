@@ -1,6 +1,7 @@
 //! The authenticated exchange: one UCWA request with everything a request needs — the transport
-//! check, this origin's token (renewed when due), the 401 challenge answered with the password
-//! grant (only for trusted origins), the other pool's 28032, and Retry-After.
+//! check, this origin's token (renewed when due), the 401 challenge answered with the grant
+//! `auth::choose_grant` picks (only for trusted origins), the other pool's 28032, and
+//! Retry-After.
 
 use std::time::{Duration, Instant};
 
