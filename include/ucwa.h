@@ -311,7 +311,10 @@ ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_e
  * response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster),
  * subscription_refresh_s (default 300: how often the presence subscription is extended),
  * proxy (system (default: the environment as curl reads it, loopback always direct), none,
- * or http://[user:password@]host:port; https goes through CONNECT) (see the README for
+ * or http://[user:password@]host:port; https goes through CONNECT), grant (auto (default),
+ * password or windows: the OAuth grant sign-in may use; this version implements the password
+ * grant only, so windows, or a server that offers no grant the call can use, fails sign-in
+ * with AUTHENTICATION naming the offered grants, and no password is sent) (see the README for
  * meanings and defaults). Options that shape the application
  * (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
  * makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,

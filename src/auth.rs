@@ -1,5 +1,8 @@
-//! OAuth as UCWA does it: reading the `MsRtcOAuth` challenge, the password grant, and the tokens
-//! we hold (one per origin, since a web ticket is valid only on the pool that issued it).
+//! OAuth as UCWA does it: reading the challenges (one RFC 7235 parser for every
+//! `WWW-Authenticate` line, however proxies fold them, yielding the `MsRtcOAuth` and `Bearer`
+//! challenges), choosing the grant (the one place option `grant` meets the server's
+//! `grant_type` list), the password grant, and the tokens we hold (one per origin, since a web
+//! ticket is valid only on the pool that issued it).
 //!
 //! What a token endpoint answers is checked before it is used: the token must be usable as a
 //! header value (else `Protocol`), and its lifetime has a floor (option `min_token_lifetime_s`),
@@ -14,69 +17,370 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Step};
+use crate::options::Grant;
 use crate::transport::{server_error, Body, Exchange};
 
-/// A parsed `MsRtcOAuth` challenge.
+/// The longest `WWW-Authenticate` line read. A longer one is ignored whole: real challenges are
+/// a few hundred bytes, and a partial read could pick a truncated href.
+pub(crate) const MAX_CHALLENGE_LINE: usize = 8 * 1024;
+/// The most challenges kept over all `WWW-Authenticate` lines of one response.
+pub(crate) const MAX_CHALLENGES: usize = 16;
+/// The most auth-params kept per challenge (real ones have two or three).
+pub(crate) const MAX_PARAMS: usize = 32;
+
+/// One challenge of a `WWW-Authenticate` list (RFC 7235 §4.1): a scheme with either a token68
+/// or auth-params. Parameter names are kept in ASCII lower case (they are case-insensitive);
+/// the scheme is kept as sent and compared with [`AuthChallenge::is`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
-    pub href: String,
-    pub grant_types: Vec<String>,
+pub struct AuthChallenge {
+    pub scheme: String,
+    pub token68: Option<String>,
+    pub params: Vec<(String, String)>,
 }
 
-/// Splits `k="v", k2=v2` parameters, honouring quotes (a quoted value may hold commas).
-fn auth_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else { break };
-        let key = rest[..eq]
-            .trim()
-            .trim_start_matches(',')
-            .trim()
-            .to_ascii_lowercase();
-        rest = rest[eq + 1..].trim_start();
-        let value;
-        if let Some(stripped) = rest.strip_prefix('"') {
-            let end = stripped.find('"').unwrap_or(stripped.len());
-            value = stripped[..end].to_string();
-            rest = stripped.get(end + 1..).unwrap_or("");
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            value = rest[..end].trim().to_string();
-            rest = &rest[end..];
+impl AuthChallenge {
+    fn new(scheme: &[u8]) -> AuthChallenge {
+        AuthChallenge {
+            scheme: String::from_utf8_lossy(scheme).into_owned(),
+            token68: None,
+            params: Vec::new(),
         }
-        rest = rest.trim_start().trim_start_matches(',').trim_start();
-        out.push((key, value));
+    }
+
+    /// Whether this challenge has the scheme `name` (case-insensitive).
+    pub fn is(&self, name: &str) -> bool {
+        self.scheme.eq_ignore_ascii_case(name)
+    }
+
+    /// The first value of parameter `name` (case-insensitive).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// RFC 7230 `tchar`: what a scheme or a parameter name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 7235 `token68` characters, before its trailing `=` padding.
+fn is_token68_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)
+}
+
+/// A position in one header line.
+struct Cursor<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn at_element_end(&self) -> bool {
+        matches!(self.peek(), None | Some(b','))
+    }
+
+    /// Skips optional whitespace; says whether there was any.
+    fn ows(&mut self) -> bool {
+        let start = self.i;
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.i += 1;
+        }
+        self.i > start
+    }
+
+    fn run(&mut self, f: impl Fn(u8) -> bool) -> &'a [u8] {
+        let start = self.i;
+        while self.peek().is_some_and(&f) {
+            self.i += 1;
+        }
+        &self.s[start..self.i]
+    }
+
+    fn token(&mut self) -> Option<&'a [u8]> {
+        Some(self.run(is_tchar)).filter(|t| !t.is_empty())
+    }
+
+    fn token68(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        if self.run(is_token68_char).is_empty() {
+            return None;
+        }
+        self.run(|b| b == b'=');
+        Some(&self.s[start..self.i])
+    }
+
+    /// A quoted-string at the cursor, unescaped; `None` when it never ends.
+    fn quoted(&mut self) -> Option<String> {
+        debug_assert_eq!(self.peek(), Some(b'"'));
+        self.i += 1;
+        let mut out = Vec::new();
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(String::from_utf8_lossy(&out).into_owned());
+                }
+                b'\\' => {
+                    self.i += 1;
+                    out.push(self.peek()?);
+                }
+                b => out.push(b),
+            }
+            self.i += 1;
+        }
+    }
+
+    /// An unquoted value. Wider than RFC `token` on purpose: Microsoft's documentation shows
+    /// the href unquoted (`href=https://contoso.com/WebTicket/oauthtoken,grant_type=…`), so a
+    /// value runs to the next comma, whitespace or quote.
+    fn bare(&mut self) -> Option<String> {
+        let v = self.run(|b| b > b' ' && b != 0x7f && b != b',' && b != b'"');
+        (!v.is_empty()).then(|| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// After a malformed element: on to the next comma that is not inside a quoted string.
+    fn skip_element(&mut self) {
+        let mut quoted = false;
+        while let Some(b) = self.peek() {
+            match b {
+                b',' if !quoted => return,
+                b'"' => quoted = !quoted,
+                b'\\' if quoted => self.i += 1,
+                _ => {}
+            }
+            self.i += 1;
+        }
+    }
+}
+
+/// Parses one `WWW-Authenticate` line (a comma-separated list of challenges) onto `out`,
+/// keeping at most [`MAX_CHALLENGES`] in `out` and [`MAX_PARAMS`] per challenge. A line over
+/// [`MAX_CHALLENGE_LINE`] bytes is ignored. A malformed element is skipped up to the next
+/// comma and the rest still counts, since proxies fold unrelated challenges together and one
+/// odd challenge must not hide the `MsRtcOAuth` one.
+pub fn parse_challenge_line(line: &[u8], out: &mut Vec<AuthChallenge>) {
+    if line.len() > MAX_CHALLENGE_LINE {
+        return;
+    }
+    let mut c = Cursor { s: line, i: 0 };
+    let mut current: Option<AuthChallenge> = None;
+    let finish = |current: &mut Option<AuthChallenge>, out: &mut Vec<AuthChallenge>| {
+        if let Some(ch) = current.take() {
+            if out.len() < MAX_CHALLENGES {
+                out.push(ch);
+            }
+        }
+    };
+    loop {
+        // Empty list elements (`, ,`) are allowed by the list rule.
+        loop {
+            c.ows();
+            if c.peek() == Some(b',') {
+                c.i += 1;
+            } else {
+                break;
+            }
+        }
+        if c.peek().is_none() || out.len() >= MAX_CHALLENGES {
+            break;
+        }
+        let Some(name) = c.token() else {
+            // Neither a scheme nor a parameter name: skipped. Only a new scheme ends the
+            // current challenge, so a broken parameter does not cost it its other ones.
+            c.skip_element();
+            continue;
+        };
+        let gap = c.ows();
+        match c.peek() {
+            Some(b'=') => {
+                // An auth-param (`name BWS "=" BWS value`) of the current challenge.
+                c.i += 1;
+                c.ows();
+                let value = if c.peek() == Some(b'"') {
+                    c.quoted()
+                } else {
+                    c.bare()
+                };
+                c.ows();
+                match (value, current.as_mut()) {
+                    (Some(v), Some(ch)) if c.at_element_end() && ch.token68.is_none() => {
+                        if ch.params.len() < MAX_PARAMS {
+                            ch.params
+                                .push((String::from_utf8_lossy(name).to_ascii_lowercase(), v));
+                        }
+                    }
+                    // No scheme before it, after a token68, or a malformed value.
+                    _ => c.skip_element(),
+                }
+            }
+            None | Some(b',') => {
+                // A scheme alone.
+                finish(&mut current, out);
+                current = Some(AuthChallenge::new(name));
+            }
+            Some(_) if gap => {
+                // A scheme, then a token68 or the first auth-param.
+                finish(&mut current, out);
+                let mut ch = AuthChallenge::new(name);
+                let start = c.i;
+                if let Some(t) = c.token68() {
+                    c.ows();
+                    if c.at_element_end() {
+                        ch.token68 = Some(String::from_utf8_lossy(t).into_owned());
+                    } else {
+                        c.i = start;
+                    }
+                }
+                current = Some(ch);
+            }
+            // A token glued to something else (`name"x"`): skipped like any broken element.
+            Some(_) => c.skip_element(),
+        }
+    }
+    finish(&mut current, out);
+}
+
+/// Every challenge of every `WWW-Authenticate` line, in order, within the bounds above.
+pub fn challenges(headers: &HeaderMap) -> Vec<AuthChallenge> {
+    let mut out = Vec::new();
+    for line in headers.get_all(WWW_AUTHENTICATE) {
+        parse_challenge_line(line.as_bytes(), &mut out);
     }
     out
 }
 
-/// Picks the `MsRtcOAuth` challenge out of however many `WWW-Authenticate` headers there are.
-pub fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
-    for value in headers.get_all(WWW_AUTHENTICATE) {
-        let Ok(v) = value.to_str() else { continue };
-        let v = v.trim();
-        let Some((scheme, params)) = v.split_once(char::is_whitespace) else {
-            continue;
-        };
-        if !scheme.eq_ignore_ascii_case("MsRtcOAuth") {
-            continue;
-        }
-        let params = auth_params(params);
-        let href = params.iter().find(|(k, _)| k == "href")?.1.clone();
-        let grant_types = params
-            .iter()
-            .find(|(k, _)| k == "grant_type")
-            .map(|(_, g)| {
+/// The `MsRtcOAuth` challenge: where the token endpoint is and which grants it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub href: String,
+    /// The `grant_type` list; `None` when the challenge names none.
+    pub grant_types: Option<Vec<String>>,
+}
+
+/// The `Bearer` challenge's parameters, as a pool with modern authentication (or Online)
+/// states where a token comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BearerChallenge {
+    pub authorization_uri: Option<String>,
+    // Read by the modern-auth sign-in (design §8); parsed here so the challenge is read once.
+    #[allow(dead_code)]
+    pub client_id: Option<String>,
+    #[allow(dead_code)]
+    pub trusted_issuers: Option<String>,
+}
+
+/// What one 401 (or 403) offers: the `MsRtcOAuth` challenge and the `Bearer` one, wherever in
+/// the `WWW-Authenticate` lines they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenges {
+    pub ms_rtc_oauth: Option<Challenge>,
+    pub bearer: Option<BearerChallenge>,
+}
+
+/// Reads what a server offers among all challenges of all `WWW-Authenticate` lines (separate
+/// lines, or folded into one by a proxy, in any order): the first `MsRtcOAuth` with an href,
+/// and the first `Bearer`.
+pub fn parse_challenge(headers: &HeaderMap) -> Challenges {
+    let all = challenges(headers);
+    let ms_rtc_oauth = all.iter().filter(|c| c.is("MsRtcOAuth")).find_map(|c| {
+        let href = c.param("href").filter(|h| !h.trim().is_empty())?;
+        Some(Challenge {
+            href: href.trim().to_string(),
+            grant_types: c.param("grant_type").map(|g| {
                 g.split(',')
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
                     .collect()
-            })
-            .unwrap_or_default();
-        return Some(Challenge { href, grant_types });
+            }),
+        })
+    });
+    let bearer = all.iter().find(|c| c.is("Bearer")).map(|c| {
+        let p = |n: &str| c.param(n).map(str::to_string);
+        BearerChallenge {
+            authorization_uri: p("authorization_uri"),
+            client_id: p("client_id"),
+            trusted_issuers: p("trusted_issuers"),
+        }
+    });
+    Challenges {
+        ms_rtc_oauth,
+        bearer,
     }
-    None
+}
+
+/// The grant a sign-in will run. This build implements one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsableGrant {
+    Password,
+}
+
+/// The `grant_type` value of the password grant.
+const PASSWORD_GRANT: &str = "password";
+
+/// Why no grant can be used: the server's list, what this sign-in could have used, and why a
+/// grant that was asked for cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoUsableGrant {
+    pub offered: Option<Vec<String>>,
+    pub usable: &'static [&'static str],
+    pub wanted: Grant,
+}
+
+impl NoUsableGrant {
+    /// The error text; `server_text` passes the server's grant names through the scrubber.
+    pub fn detail(&self, server_text: impl Fn(&str) -> String) -> String {
+        let offered = match &self.offered {
+            None => "the server names no grant_type".to_string(),
+            Some(list) if list.is_empty() => "the server offers no grant".to_string(),
+            Some(list) => format!("the server offers {}", server_text(&list.join(", "))),
+        };
+        let usable = if self.usable.is_empty() {
+            "none".to_string()
+        } else {
+            self.usable.join(", ")
+        };
+        let mut detail = format!("{offered}; this sign-in can use {usable}");
+        if self.wanted == Grant::Windows {
+            detail.push_str(
+                " (grant=windows: the Windows grant, urn:microsoft.rtc:windows, is not implemented in this version)",
+            );
+        }
+        detail
+    }
+}
+
+/// The one decision of which grant a sign-in runs: option `grant` against the challenge's
+/// `grant_type` list. Nothing is sent when this fails, so a server that does not offer the
+/// password grant never receives the password.
+///
+/// A challenge that names no `grant_type` at all restricts nothing; the password grant is
+/// tried then (no capture lacks the list, and the token endpoint still refuses a grant it does
+/// not take with `unsupported_grant_type`).
+pub fn choose_grant(
+    wanted: Grant,
+    offered: Option<&[String]>,
+) -> Result<UsableGrant, NoUsableGrant> {
+    let usable: &'static [&'static str] = match wanted {
+        Grant::Auto | Grant::Password => &[PASSWORD_GRANT],
+        Grant::Windows => &[],
+    };
+    let offers =
+        |g: &str| offered.is_none_or(|list| list.iter().any(|o| o.eq_ignore_ascii_case(g)));
+    if usable.contains(&PASSWORD_GRANT) && offers(PASSWORD_GRANT) {
+        return Ok(UsableGrant::Password);
+    }
+    Err(NoUsableGrant {
+        offered: offered.map(<[String]>::to_vec),
+        usable,
+        wanted,
+    })
 }
 
 /// A bearer token for one origin. Its value is wiped from memory when dropped.
@@ -263,6 +567,167 @@ mod tests {
     use proptest::prelude::*;
     use reqwest::header::HeaderValue;
 
+    /// What a generated challenge carries after its scheme.
+    #[derive(Debug, Clone)]
+    enum Body {
+        Nothing,
+        Token68(String),
+        Params(Vec<(String, String)>),
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,8}"
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![token(), "[ -~é€]{0,16}", Just(ON_PREM_GRANTS.join(","))]
+    }
+
+    fn challenge_list() -> impl Strategy<Value = Vec<(String, Body)>> {
+        let body = prop_oneof![
+            Just(Body::Nothing),
+            "[A-Za-z0-9._~+/-]{1,12}={0,2}".prop_map(Body::Token68),
+            proptest::collection::vec((token(), value()), 1..5).prop_map(Body::Params),
+        ];
+        proptest::collection::vec((token(), body), 0..6)
+    }
+
+    /// Random rendering choices, drawn in turn (and over again when used up).
+    struct Dice(Vec<u8>, usize);
+
+    impl Dice {
+        fn roll(&mut self) -> u8 {
+            self.1 += 1;
+            self.0[self.1 % self.0.len()]
+        }
+        fn one_in(&mut self, n: u8) -> bool {
+            self.roll() % n == 0
+        }
+        fn ows(&mut self) -> &'static str {
+            ["", "", " ", "\t", "  "][self.roll() as usize % 5]
+        }
+    }
+
+    fn is_token(v: &str) -> bool {
+        !v.is_empty() && v.bytes().all(is_tchar)
+    }
+
+    /// A value as a server may write it: bare when it is a token and the dice say so, else a
+    /// quoted-string, sometimes escaping characters that need no escape.
+    fn render_value(v: &str, dice: &mut Dice) -> String {
+        if is_token(v) && dice.one_in(2) {
+            return v.to_string();
+        }
+        let escape_all = dice.one_in(4);
+        let mut out = String::from("\"");
+        for ch in v.chars() {
+            if ch == '"' || ch == '\\' || (escape_all && ch.is_ascii()) {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+        out.push('"');
+        out
+    }
+
+    fn render_challenge(scheme: &str, body: &Body, dice: &mut Dice) -> String {
+        let gap = [" ", "  ", "   "][dice.roll() as usize % 3];
+        match body {
+            Body::Nothing => scheme.to_string(),
+            Body::Token68(t) => format!("{scheme}{gap}{t}"),
+            Body::Params(params) => {
+                let rendered: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| {
+                        let (a, b) = (dice.ows(), dice.ows());
+                        format!("{k}{a}={b}{}", render_value(v, dice))
+                    })
+                    .collect();
+                let mut out = format!("{scheme}{gap}");
+                for (i, p) in rendered.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(&format!("{},{}", dice.ows(), dice.ows()));
+                    }
+                    out.push_str(p);
+                }
+                out
+            }
+        }
+    }
+
+    /// The list as one line or several, with optional whitespace and empty list elements.
+    fn render_lines(list: &[(String, Body)], dice: &mut Dice) -> Vec<String> {
+        let mut lines = vec![String::new()];
+        for (i, (scheme, body)) in list.iter().enumerate() {
+            if i > 0 {
+                if dice.one_in(3) {
+                    lines.push(String::new());
+                } else {
+                    let sep = if dice.one_in(4) { ", ," } else { "," };
+                    let line = lines.last_mut().unwrap();
+                    line.push_str(&format!("{}{sep}{}", dice.ows(), dice.ows()));
+                }
+            }
+            let text = render_challenge(scheme, body, dice);
+            let line = lines.last_mut().unwrap();
+            if line.is_empty() && dice.one_in(4) {
+                line.push_str(", ");
+            }
+            line.push_str(&text);
+        }
+        lines
+            .into_iter()
+            .map(|l| format!("{}{l}{}", dice.ows(), if dice.one_in(5) { "," } else { "" }))
+            .collect()
+    }
+
+    fn expected(list: &[(String, Body)]) -> Vec<AuthChallenge> {
+        list.iter()
+            .map(|(scheme, body)| AuthChallenge {
+                scheme: scheme.clone(),
+                token68: match body {
+                    Body::Token68(t) => Some(t.clone()),
+                    _ => None,
+                },
+                params: match body {
+                    Body::Params(p) => p
+                        .iter()
+                        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn rendered_challenge_lists_parse_back_to_the_same_challenges(
+            list in challenge_list(),
+            dice in proptest::collection::vec(any::<u8>(), 1..32),
+        ) {
+            let lines = render_lines(&list, &mut Dice(dice, 0));
+            let mut h = HeaderMap::new();
+            for l in &lines {
+                h.append(WWW_AUTHENTICATE, HeaderValue::from_bytes(l.as_bytes()).unwrap());
+            }
+            prop_assert_eq!(challenges(&h), expected(&list), "lines: {:?}", lines);
+        }
+
+        #[test]
+        fn any_bytes_on_a_line_never_panic_and_stay_bounded(
+            line in proptest::collection::vec(any::<u8>(), 0..400),
+            syntax in "[ \t,=\"\\\\a-zA-Z0-9/:]{0,300}",
+        ) {
+            for bytes in [&line[..], syntax.as_bytes()] {
+                let mut out = Vec::new();
+                parse_challenge_line(bytes, &mut out);
+                prop_assert!(out.len() <= MAX_CHALLENGES);
+                prop_assert!(out.iter().all(|c| c.params.len() <= MAX_PARAMS && !c.scheme.is_empty()));
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn any_www_authenticate_bytes_parse_or_are_ignored(values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..4)) {
@@ -272,8 +737,9 @@ mod tests {
                     h.append(WWW_AUTHENTICATE, v);
                 }
             }
-            if let Some(c) = parse_challenge(&h) {
-                prop_assert!(c.grant_types.iter().all(|g| !g.is_empty()));
+            if let Some(c) = parse_challenge(&h).ms_rtc_oauth {
+                prop_assert!(c.grant_types.iter().flatten().all(|g| !g.is_empty()));
+                prop_assert!(!c.href.is_empty());
             }
         }
 
@@ -338,31 +804,239 @@ mod tests {
         h
     }
 
+    const ON_PREM_GRANTS: [&str; 3] = [
+        "urn:microsoft.rtc:windows",
+        "urn:microsoft.rtc:anonmeeting",
+        "password",
+    ];
+
+    fn ms_rtc_oauth(values: &[&str]) -> Challenge {
+        parse_challenge(&headers(values))
+            .ms_rtc_oauth
+            .expect("an MsRtcOAuth challenge")
+    }
+
     #[test]
-    fn challenge_is_found_among_several_headers_quoted_or_not() {
-        let h = headers(&[
-            r#"Bearer trusted_issuers="00000002-0000-0ff1-ce00-000000000000@contoso.com", client_id="00000004-0000-0ff1-ce00-000000000000""#,
-            r#"MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password""#,
-        ]);
-        let c = parse_challenge(&h).unwrap();
-        assert_eq!(c.href, "https://lyncweb.contoso.com/WebTicket/oauthtoken");
+    fn a_challenge_folded_by_a_reverse_proxy_is_found_after_the_bearer_one() {
+        let folded = r#"Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-000000000000", MsRtcOAuth href="https://lyncweb.contoso.com/WebTicket/oauthtoken",grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password""#;
+        let got = parse_challenge(&headers(&[folded]));
         assert_eq!(
-            c.grant_types,
-            [
-                "urn:microsoft.rtc:windows",
-                "urn:microsoft.rtc:anonmeeting",
-                "password"
-            ]
+            got.ms_rtc_oauth,
+            Some(Challenge {
+                href: "https://lyncweb.contoso.com/WebTicket/oauthtoken".into(),
+                grant_types: Some(ON_PREM_GRANTS.map(String::from).to_vec()),
+            })
+        );
+        assert_eq!(
+            got.bearer,
+            Some(BearerChallenge {
+                authorization_uri: None,
+                client_id: Some("00000004-0000-0ff1-ce00-000000000000".into()),
+                trusted_issuers: Some(String::new()),
+            })
+        );
+        // .NET shows the same merge without a space after the comma.
+        let dotnet = folded.replace(r#"0000", MsRtcOAuth"#, r#"0000",MsRtcOAuth"#);
+        assert_eq!(ms_rtc_oauth(&[&dotnet]), got.ms_rtc_oauth.unwrap());
+    }
+
+    #[test]
+    fn the_simulators_two_lines_and_its_modern_auth_variant_parse() {
+        // As ucwa-sim sends them (tests/sim/src/state.rs), Bearer first.
+        let sim = [
+            r#"Bearer trusted_issuers="00000002-0000-0ff1-ce00-000000000000@contoso.com", client_id="00000004-0000-0ff1-ce00-000000000000""#,
+            r#"MsRtcOAuth href="http://127.0.0.1:41234/WebTicket/oauthtoken",grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password""#,
+        ];
+        let c = ms_rtc_oauth(&sim);
+        assert_eq!(c.href, "http://127.0.0.1:41234/WebTicket/oauthtoken");
+        assert_eq!(c.grant_types.unwrap(), ON_PREM_GRANTS);
+        let all = challenges(&headers(&sim));
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            all[0].param("TRUSTED_ISSUERS"),
+            Some("00000002-0000-0ff1-ce00-000000000000@contoso.com")
+        );
+        // In either order.
+        assert_eq!(ms_rtc_oauth(&[sim[1], sim[0]]).href, c.href);
+
+        let modern = r#"Bearer trusted_issuers="00000001-0000-0000-c000-000000000000@*", client_id="00000004-0000-0ff1-ce00-000000000000", authorization_uri="https://login.windows.net/common/oauth2/authorize""#;
+        let got = parse_challenge(&headers(&[modern, sim[1]]));
+        let bearer = got.bearer.unwrap();
+        assert_eq!(
+            bearer.authorization_uri.as_deref(),
+            Some("https://login.windows.net/common/oauth2/authorize")
+        );
+        assert_eq!(
+            bearer.trusted_issuers.as_deref(),
+            Some("00000001-0000-0000-c000-000000000000@*")
+        );
+        assert!(got.ms_rtc_oauth.is_some());
+        // Online without MsRtcOAuth: the Bearer challenge alone is still read.
+        let only = parse_challenge(&headers(&[modern]));
+        assert!(only.ms_rtc_oauth.is_none() && only.bearer.is_some());
+    }
+
+    #[test]
+    fn unquoted_hrefs_case_and_whitespace_variants_parse() {
+        // Microsoft's documentation shows the href unquoted.
+        let c = ms_rtc_oauth(&[
+            r#"MsRtcOAuth href=https://contoso.com/WebTicket/oauthtoken,grant_type="urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password""#,
+        ]);
+        assert_eq!(c.href, "https://contoso.com/WebTicket/oauthtoken");
+        assert_eq!(c.grant_types.unwrap(), ON_PREM_GRANTS);
+
+        let c = ms_rtc_oauth(&[
+            "msrtcoauth HREF = https://contoso.com/WebTicket/oauthtoken ,\tGrant_Type=password",
+        ]);
+        assert_eq!(c.href, "https://contoso.com/WebTicket/oauthtoken");
+        assert_eq!(c.grant_types.unwrap(), ["password"]);
+
+        // Escapes inside quoted strings.
+        let all = challenges(&headers(&[
+            r#"Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple""#,
+        ]));
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].param("title"), Some(r#"Login to "apps""#));
+        assert_eq!(all[0].param("type"), Some("1"));
+        assert!(all[1].is("basic") && all[1].param("realm") == Some("simple"));
+    }
+
+    #[test]
+    fn token68_and_bare_schemes_are_challenges_of_their_own() {
+        let all = challenges(&headers(&[
+            "Negotiate, Basic YWxhZGRpbjpvcGVuc2VzYW1l==, NTLM",
+            r#"MsRtcOAuth href="/WebTicket/oauthtoken""#,
+        ]));
+        let schemes: Vec<&str> = all.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Negotiate", "Basic", "NTLM", "MsRtcOAuth"]);
+        assert_eq!(
+            all[1].token68.as_deref(),
+            Some("YWxhZGRpbjpvcGVuc2VzYW1l==")
+        );
+        assert!(all[0].params.is_empty() && all[0].token68.is_none());
+        // No grant_type: nothing named, which is not the same as an empty list.
+        assert_eq!(ms_rtc_oauth(&[r#"MsRtcOAuth href="/t""#]).grant_types, None);
+        assert_eq!(
+            ms_rtc_oauth(&[r#"MsRtcOAuth href="/t", grant_type="""#]).grant_types,
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn malformed_elements_are_skipped_and_the_rest_still_count() {
+        let c = ms_rtc_oauth(&[
+            r#""junk", Bearer realm="x" trailing, MsRtcOAuth href="/t", orphan"x", grant_type=password"#,
+        ]);
+        assert_eq!(c.href, "/t");
+        assert_eq!(c.grant_types.unwrap(), ["password"]);
+        // A parameter never belongs to a challenge on another line.
+        let c = ms_rtc_oauth(&[r#"MsRtcOAuth href="/t""#, "grant_type=password"]);
+        assert_eq!(c.grant_types, None);
+        // An unterminated quoted string takes nothing with it.
+        assert!(parse_challenge(&headers(&[r#"MsRtcOAuth href="/t"#]))
+            .ms_rtc_oauth
+            .is_none());
+        // No href, or an empty one: not a usable challenge; a later one is.
+        assert!(
+            parse_challenge(&headers(&["MsRtcOAuth grant_type=password"]))
+                .ms_rtc_oauth
+                .is_none()
+        );
+        assert_eq!(
+            ms_rtc_oauth(&[r#"MsRtcOAuth href="", MsRtcOAuth href="/second""#]).href,
+            "/second"
+        );
+        assert!(parse_challenge(&headers(&[r#"Bearer realm="x""#]))
+            .ms_rtc_oauth
+            .is_none());
+    }
+
+    #[test]
+    fn lines_challenges_and_params_are_bounded() {
+        let pad = "x".repeat(MAX_CHALLENGE_LINE);
+        let long = format!(r#"MsRtcOAuth href="/t", pad="{pad}""#);
+        assert!(long.len() > MAX_CHALLENGE_LINE);
+        assert!(parse_challenge(&headers(&[&long])).ms_rtc_oauth.is_none());
+
+        let many: Vec<String> = (0..40).map(|i| format!("S{i} a=1")).collect();
+        let all = challenges(&headers(&[&many.join(", "), r#"MsRtcOAuth href="/t""#]));
+        assert_eq!(all.len(), MAX_CHALLENGES);
+        assert_eq!(
+            all[MAX_CHALLENGES - 1].scheme,
+            format!("S{}", MAX_CHALLENGES - 1)
         );
 
-        let h = headers(&[
-            "msrtcoauth href=https://contoso.com/WebTicket/oauthtoken, grant_type=password",
-        ]);
-        let c = parse_challenge(&h).unwrap();
-        assert_eq!(c.href, "https://contoso.com/WebTicket/oauthtoken");
-        assert_eq!(c.grant_types, ["password"]);
+        let params: Vec<String> = (0..100).map(|i| format!("p{i}={i}")).collect();
+        let all = challenges(&headers(&[&format!("S {}", params.join(","))]));
+        assert_eq!(all[0].params.len(), MAX_PARAMS);
+        assert_eq!(all[0].param("p31"), Some("31"));
+        assert_eq!(all[0].param("p32"), None);
+    }
 
-        assert!(parse_challenge(&headers(&["Bearer realm=\"x\""])).is_none());
-        assert!(parse_challenge(&headers(&["MsRtcOAuth grant_type=password"])).is_none());
+    fn offered(list: &[&str]) -> Vec<String> {
+        list.iter().map(|g| g.to_string()).collect()
+    }
+
+    #[test]
+    fn the_password_grant_is_chosen_only_when_offered_and_allowed() {
+        let on_prem = offered(&ON_PREM_GRANTS);
+        for wanted in [Grant::Auto, Grant::Password] {
+            assert_eq!(
+                choose_grant(wanted, Some(&on_prem)),
+                Ok(UsableGrant::Password)
+            );
+            assert_eq!(choose_grant(wanted, None), Ok(UsableGrant::Password));
+            assert_eq!(
+                choose_grant(wanted, Some(&offered(&["PASSWORD"]))),
+                Ok(UsableGrant::Password)
+            );
+            let none = choose_grant(
+                wanted,
+                Some(&offered(&[
+                    "urn:microsoft.rtc:windows",
+                    "urn:microsoft.rtc:anonmeeting",
+                ])),
+            )
+            .unwrap_err();
+            assert_eq!(
+                none.detail(str::to_string),
+                "the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting; this sign-in can use password"
+            );
+            let empty = choose_grant(wanted, Some(&[])).unwrap_err();
+            assert_eq!(
+                empty.detail(str::to_string),
+                "the server offers no grant; this sign-in can use password"
+            );
+        }
+    }
+
+    #[test]
+    fn grant_windows_is_refused_whatever_the_server_offers() {
+        for list in [
+            Some(offered(&ON_PREM_GRANTS)),
+            Some(offered(&["urn:microsoft.rtc:windows"])),
+            None,
+        ] {
+            let none = choose_grant(Grant::Windows, list.as_deref()).unwrap_err();
+            let detail = none.detail(|t| t.replace("password", "[scrubbed]"));
+            assert!(detail.contains("this sign-in can use none"), "{detail}");
+            assert!(detail.contains("not implemented"), "{detail}");
+            if list.is_some() {
+                assert!(
+                    detail.contains("the server offers urn:microsoft.rtc:windows"),
+                    "{detail}"
+                );
+            } else {
+                assert!(
+                    detail.starts_with("the server names no grant_type"),
+                    "{detail}"
+                );
+            }
+        }
+        // The server's names go through the scrubber it is given.
+        let none = choose_grant(Grant::Windows, Some(&offered(&["password"]))).unwrap_err();
+        assert!(none
+            .detail(|t| t.replace("password", "[x]"))
+            .starts_with("the server offers [x];"));
     }
 }

@@ -29,7 +29,7 @@ const MODALITIES: [&str; 7] = [
 ];
 
 /// Every key `set` accepts, with a one-line description (also used in docs and errors).
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 17] = [
     (
         "user_agent",
         "application userAgent (1..100 chars); default \"ucwa/<version>\"",
@@ -94,7 +94,36 @@ pub const KEYS: [(&str, &str); 16] = [
         "subscription_refresh_s",
         "seconds between extensions of the presence subscription (servers keep one 10..30 min), 1..1200; default 300",
     ),
+    (
+        "grant",
+        "OAuth grant for sign-in: auto (default: the best one the server offers that this build implements, today password), password, or windows (not implemented yet: sign-in fails without sending the password)",
+    ),
 ];
+
+/// Which OAuth grant a sign-in may use (option `grant`). The grant is chosen against the
+/// server's `MsRtcOAuth` challenge, in one place (`auth::choose_grant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grant {
+    /// The best grant the server offers among those this build implements.
+    #[default]
+    Auto,
+    /// Only the password grant.
+    Password,
+    /// Only Windows integrated authentication (`urn:microsoft.rtc:windows`), which this
+    /// version does not implement: asking for it fails sign-in before any password is sent.
+    Windows,
+}
+
+impl Grant {
+    /// The option value that selects this grant.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::Auto => "auto",
+            Grant::Password => "password",
+            Grant::Windows => "windows",
+        }
+    }
+}
 
 /// The validated settings of one client.
 #[derive(Debug, Clone)]
@@ -116,6 +145,7 @@ pub struct Options {
     pub min_token_lifetime: Duration,
     pub subscription_refresh: Duration,
     pub proxy: ProxyChoice,
+    pub grant: Grant,
 }
 
 impl Default for Options {
@@ -137,6 +167,7 @@ impl Default for Options {
             min_token_lifetime: Duration::from_secs(60),
             subscription_refresh: Duration::from_secs(300),
             proxy: ProxyChoice::System,
+            grant: Grant::Auto,
         }
     }
 }
@@ -268,6 +299,14 @@ impl Options {
                 let n = number(key, value, 1.0, 1200.0)?;
                 self.subscription_refresh = Duration::from_secs_f64(n);
             }
+            "grant" => {
+                self.grant = match value.trim().to_ascii_lowercase().as_str() {
+                    "auto" => Grant::Auto,
+                    "password" => Grant::Password,
+                    "windows" => Grant::Windows,
+                    _ => return Err(bad(key, value, "must be auto, password or windows")),
+                }
+            }
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                 return Err(Error::InvalidArgument(format!(
@@ -302,8 +341,15 @@ mod tests {
             ("retry_after_max_s", "2"),
             ("max_body_bytes", "65536"),
             ("min_token_lifetime_s", "1"),
+            ("subscription_refresh_s", "60"),
+            ("grant", " Password "),
         ] {
             o.set(k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
+        }
+        assert_eq!(o.grant, Grant::Password);
+        for (value, grant) in [("windows", Grant::Windows), ("AUTO", Grant::Auto)] {
+            o.set("grant", value).unwrap();
+            assert_eq!(o.grant, grant);
         }
         assert_eq!(o.modalities, ["Messaging", "PhoneAudio"]);
         assert_eq!(o.allowed_hosts, ["a.example", "b.example"]);
@@ -336,6 +382,10 @@ mod tests {
             ("max_body_bytes", "1024"),
             ("max_body_bytes", "1e12"),
             ("min_token_lifetime_s", "0"),
+            ("grant", ""),
+            ("grant", "ntlm"),
+            ("grant", "password,windows"),
+            ("grant", "urn:microsoft.rtc:windows"),
         ] {
             assert!(o.set(k, v).is_err(), "{k}={v} accepted");
         }
@@ -345,5 +395,20 @@ mod tests {
         assert_eq!(o.user_agent, format!("ucwa/{}", env!("CARGO_PKG_VERSION")));
         assert_eq!(o.max_body, DEFAULT_MAX_BODY);
         assert!(o.ca.is_none() && o.allowed_hosts.is_empty());
+        assert_eq!(o.grant, Grant::Auto);
+    }
+
+    #[test]
+    fn every_key_set_accepts_is_listed_in_keys() {
+        let mut o = Options::default();
+        for (k, _) in KEYS {
+            // A listed key is never "unknown", whatever its value does.
+            let err = o
+                .set(k, "\u{1}")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(!err.contains("unknown option"), "{k}: {err}");
+        }
     }
 }

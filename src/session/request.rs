@@ -1,6 +1,7 @@
 //! The authenticated exchange: one UCWA request with everything a request needs — the transport
-//! check, this origin's token (renewed when due), the 401 challenge answered with the password
-//! grant (only for trusted origins), the other pool's 28032, and Retry-After.
+//! check, this origin's token (renewed when due), the 401 challenge answered with the grant
+//! `auth::choose_grant` picks (only for trusted origins), the other pool's 28032, and
+//! Retry-After.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use super::Session;
-use crate::auth::{self, parse_challenge, Challenge};
+use crate::auth::{self, Challenge, UsableGrant};
 use crate::error::{Error, Result, Step};
 use crate::options::Options;
 use crate::pacing;
@@ -99,10 +100,26 @@ impl Session {
             match reply.status {
                 200..=299 | 304 => return Ok(reply),
                 401 => {
-                    let Some(challenge) = parse_challenge(&reply.headers) else {
+                    let offered = auth::parse_challenge(&reply.headers);
+                    let Some(challenge) = offered.ms_rtc_oauth else {
+                        // A pool with modern authentication names where its tokens come from;
+                        // say so, since that is what an administrator needs to know.
+                        let modern = offered
+                            .bearer
+                            .and_then(|b| b.authorization_uri)
+                            .map(|uri| {
+                                format!(
+                                    "; the server asks for a Bearer token from {} (modern authentication, not implemented in this version)",
+                                    reply.server_text(&uri)
+                                )
+                            })
+                            .unwrap_or_default();
                         return Err(Error::Authentication {
                             step,
-                            detail: format!("401 without an MsRtcOAuth challenge [{}]", url.path()),
+                            detail: format!(
+                                "401 without an MsRtcOAuth challenge{modern} [{}]",
+                                url.path()
+                            ),
                             http_status: Some(401),
                             diagnostics: reply.diagnostics(),
                         });
@@ -118,7 +135,7 @@ impl Session {
                             diagnostics: reply.diagnostics(),
                         });
                     }
-                    self.authenticate(&token_ex, &origin, &reply.url, &challenge, generation)
+                    self.authenticate(&token_ex, opts, &origin, &reply, &challenge, generation)
                         .await?;
                     fresh_token = true;
                 }
@@ -190,17 +207,19 @@ impl Session {
     }
 
     /// Answers a challenge: checks where the password would go and where the token would be
-    /// sent, then runs the password grant. A token is obtained only for an origin that itself
-    /// passes the host check, so a foreign origin that reflects the real pool's challenge gets
-    /// nothing.
+    /// sent, chooses the grant (the one place that does), then runs it. A token is obtained
+    /// only for an origin that itself passes the host check, so a foreign origin that reflects
+    /// the real pool's challenge gets nothing.
     pub(super) async fn authenticate(
         &self,
         ex: &Exchange<'_>,
+        opts: &Options,
         origin: &str,
-        challenged_url: &Url,
+        challenged: &Reply,
         challenge: &Challenge,
         seen_generation: u64,
     ) -> Result<()> {
+        let challenged_url = &challenged.url;
         let token_url = challenged_url
             .join(&challenge.href)
             .map_err(|_| Error::Protocol {
@@ -234,20 +253,18 @@ impl Session {
                 ),
             });
         }
-        if !challenge.grant_types.is_empty()
-            && !challenge.grant_types.iter().any(|g| g == "password")
-        {
-            return Err(Error::Authentication {
+        match auth::choose_grant(opts.grant, challenge.grant_types.as_deref()) {
+            Ok(UsableGrant::Password) => self.renew(ex, origin, &token_url, seen_generation).await,
+            Err(none) => Err(Error::Authentication {
                 step: Step::Token,
                 detail: format!(
-                    "the server offers no password grant (it offers: {})",
-                    challenge.grant_types.join(", ")
+                    "no usable grant: {}",
+                    none.detail(|t| challenged.server_text(t))
                 ),
-                http_status: Some(401),
-                diagnostics: None,
-            });
+                http_status: Some(challenged.status),
+                diagnostics: challenged.diagnostics(),
+            }),
         }
-        self.renew(ex, origin, &token_url, seen_generation).await
     }
 
     /// Gets a new token for `origin` unless another caller already replaced `seen_generation`.

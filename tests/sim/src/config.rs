@@ -17,6 +17,13 @@ pub const SETTABLE_AVAILABILITIES: [&str; 6] = [
     "Offwork",
 ];
 
+/// The `grant_type` list of the `MsRtcOAuth` challenge on-prem pools send (every capture).
+pub const DEFAULT_GRANTS: [&str; 3] = [
+    "urn:microsoft.rtc:windows",
+    "urn:microsoft.rtc:anonmeeting",
+    "password",
+];
+
 /// Which URL layout the pools serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
@@ -236,6 +243,14 @@ pub struct SimConfig {
     pub bare_redirects: bool,
     /// The parameters of the `Bearer` challenge.
     pub bearer_challenge: BearerChallenge,
+    /// The `grant_type` list the `MsRtcOAuth` challenge advertises. Without `password` the
+    /// token endpoint refuses the password grant with `unsupported_grant_type`, as a pool that
+    /// does not offer it answers.
+    pub grants: Vec<String>,
+    /// Every 401 (and Online-style 403) carries its challenges folded into one
+    /// `WWW-Authenticate` line, Bearer first, as reverse proxies and HTTP stacks merge them,
+    /// instead of one line per challenge as the pool itself sends.
+    pub fold_challenges: bool,
     /// What an invalid or expired token gets: 401 (the challenge, on-prem) or 403 with
     /// `Warning: 120 … "InvalidToken"`, diagnostic 28055 and both challenges (captured Online).
     pub invalid_token_status: u16,
@@ -312,6 +327,8 @@ impl Default for SimConfig {
             no_link_revisions: false,
             bare_redirects: false,
             bearer_challenge: BearerChallenge::Standard,
+            grants: DEFAULT_GRANTS.map(str::to_owned).to_vec(),
+            fold_challenges: false,
             invalid_token_status: 401,
             empty_events: EmptyEvents::SenderEmpty,
             gzip: true,
@@ -384,6 +401,21 @@ impl SimConfig {
                 "netbios_domain {:?} must be non-empty and contain no backslash",
                 self.netbios_domain
             ));
+        }
+        if self.grants.is_empty() {
+            return bad("grants must name at least one grant_type".to_owned());
+        }
+        for grant in &self.grants {
+            // Each name goes inside the quoted, comma-separated grant_type value.
+            if grant.is_empty()
+                || grant.contains(|c: char| {
+                    c == ',' || c == '"' || c == '\\' || c.is_whitespace() || c.is_control()
+                })
+            {
+                return bad(format!(
+                    "grant {grant:?} must be non-empty, without commas, quotes, backslashes or whitespace"
+                ));
+            }
         }
         if self.users.is_empty() {
             return bad("at least one user is needed".to_owned());

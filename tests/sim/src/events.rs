@@ -248,6 +248,8 @@ mod tests {
             ),
             link_revisions: true,
             bearer: Default::default(),
+            grants: "password".into(),
+            fold_challenges: false,
         }
     }
 

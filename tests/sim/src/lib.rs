@@ -41,6 +41,7 @@ use std::time::Duration;
 
 pub use config::{
     BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig,
+    DEFAULT_GRANTS,
 };
 pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
 

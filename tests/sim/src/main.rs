@@ -74,6 +74,19 @@ struct Cli {
         default_value = "standard"
     )]
     bearer_challenge: BearerChallenge,
+    /// The MsRtcOAuth challenge's grant_type list (comma-separated). Without password the
+    /// token endpoint refuses the password grant with unsupported_grant_type.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"
+    )]
+    grants: Vec<String>,
+    /// Fold every challenge of a 401 (or 403) into one WWW-Authenticate line, Bearer first,
+    /// as reverse proxies do (the pool itself sends one line per challenge).
+    #[arg(long)]
+    fold_challenges: bool,
     /// What an invalid or expired token gets: 401 (challenge) or 403 (Warning InvalidToken,
     /// 28055 and both challenges, as Online answered).
     #[arg(long, value_name = "401|403", default_value_t = 401)]
@@ -194,6 +207,8 @@ impl Cli {
             no_link_revisions: self.no_link_revisions,
             bare_redirects: self.bare_redirects,
             bearer_challenge: self.bearer_challenge,
+            grants: self.grants,
+            fold_challenges: self.fold_challenges,
             invalid_token_status: self.invalid_token_status,
             empty_events: self.empty_events,
             gzip: !self.no_gzip,

@@ -111,6 +111,8 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
                 .with_options(config.absolute_hrefs, config.strict_paths),
             link_revisions: !config.no_link_revisions,
             bearer: config.bearer_challenge,
+            grants: config.grants.join(","),
+            fold_challenges: config.fold_challenges,
         })
     };
     let pool1 = make_pool(PoolKind::Pool1, a1);

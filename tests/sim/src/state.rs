@@ -53,6 +53,10 @@ pub(crate) struct Pool {
     pub link_revisions: bool,
     /// The parameters of the Bearer challenge.
     pub bearer: BearerChallenge,
+    /// The MsRtcOAuth `grant_type` list, comma-joined as it is sent.
+    pub grants: String,
+    /// Both challenges on one `WWW-Authenticate` line, as a reverse proxy folds them.
+    pub fold_challenges: bool,
 }
 
 impl Pool {
@@ -82,19 +86,25 @@ impl Pool {
 
     /// The 401 answer that starts (or restarts) the password flow against this pool.
     pub(crate) fn challenge(&self, domain: &str) -> Resp {
-        Resp::html(
+        let page = Resp::html(
             401,
             "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
              <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
-        )
-        .with_header("WWW-Authenticate", &self.bearer_challenge(domain))
-        .with_header(
-            "WWW-Authenticate",
-            &format!(
-                "MsRtcOAuth href=\"{}\",grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"",
-                self.paths.token_url()
-            ),
-        )
+        );
+        let bearer = self.bearer_challenge(domain);
+        // No space after the comma before grant_type, as captured.
+        let ms_rtc_oauth = format!(
+            "MsRtcOAuth href=\"{}\",grant_type=\"{}\"",
+            self.paths.token_url(),
+            self.grants
+        );
+        if self.fold_challenges {
+            // Node's and reverse proxies' merge: the lines joined with ", " in order.
+            page.with_header("WWW-Authenticate", &format!("{bearer}, {ms_rtc_oauth}"))
+        } else {
+            page.with_header("WWW-Authenticate", &bearer)
+                .with_header("WWW-Authenticate", &ms_rtc_oauth)
+        }
     }
 }
 

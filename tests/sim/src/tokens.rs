@@ -56,7 +56,19 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     let Some(grant) = field("grant_type") else {
         return outcome(oauth_error("invalid_request"));
     };
+    let refused = || {
+        outcome(oauth_error("unsupported_grant_type").with_header(
+            "X-Ms-diagnostics",
+            &format!(
+                "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
+                pool.fqdn()
+            ),
+        ))
+    };
     match grant.as_str() {
+        // A pool whose challenge does not offer the password grant refuses it (Online
+        // answered so: wapacro#3, skype-docs#282). The other grants keep their fixed answers.
+        "password" if !shared.config.grants.iter().any(|g| g == "password") => refused(),
         "password" => {
             let (Some(name), Some(password)) = (username.clone(), field("password")) else {
                 return outcome(oauth_error("invalid_request"));
@@ -98,13 +110,7 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
                 "ms_rtc_passiveauthuri": pool.paths.abs("/passiveauth/PassiveAuth.aspx"),
             }),
         )),
-        _ => outcome(oauth_error("unsupported_grant_type").with_header(
-            "X-Ms-diagnostics",
-            &format!(
-                "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
-                pool.fqdn()
-            ),
-        )),
+        _ => refused(),
     }
 }
 

@@ -138,6 +138,8 @@ fn help_lists_every_option() {
         "--empty-events",
         "--bare-redirects",
         "--bearer-challenge",
+        "--grants",
+        "--fold-challenges",
         "--invalid-token-status",
         "--no-link-revisions",
         "--subscription-minute-s",
@@ -218,6 +220,8 @@ fn invalid_options_fail_with_a_message() {
         &["--repost-status", "202"],
         &["--user", "no-password"],
         &["--inactive-s", "-1"],
+        &["--grants", ""],
+        &["--grants", "pass word"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
@@ -237,4 +241,29 @@ fn foreign_challenge_reflect_starts_the_foreign_listener_with_pool1s_challenge()
     };
     let r = Http::plain().get(&format!("{foreign}ucwa/oauth/v1/applications"), &[]);
     assert_eq!(challenge_href(&r), format!("{url}WebTicket/oauthtoken"));
+}
+
+#[test]
+fn grants_and_fold_challenges_reach_the_simulator() {
+    let sim = Running::start(&[
+        "--grants",
+        "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting",
+        "--fold-challenges",
+    ]);
+    let url = sim.line();
+    let http = Http::plain();
+    let root = http.get(&url, &[]).json();
+    let r = http.get(&href_at(&root, "/_links/user/href"), &[]);
+    let lines = r.headers_named("www-authenticate");
+    assert_eq!(lines.len(), 1, "folded: {lines:?}");
+    assert!(lines[0].starts_with("Bearer "), "{}", lines[0]);
+    assert!(
+        lines[0]
+            .ends_with(",grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting\""),
+        "{}",
+        lines[0]
+    );
+    let token = password_token(&http, &resolve(&url, &challenge_href(&r)), ALICE, ALICE_PW);
+    assert_eq!(token.status, 400);
+    assert_eq!(token.json()["error"], "unsupported_grant_type");
 }

@@ -253,15 +253,16 @@ pub fn password_token(http: &Http, token_url: &str, user: &str, pw: &str) -> Res
     .expect("token request")
 }
 
-/// The MsRtcOAuth href out of a 401 answer.
+/// The MsRtcOAuth href out of a 401 answer, on a line of its own or folded after Bearer.
 pub fn challenge_href(resp: &Response) -> String {
     assert_eq!(resp.status, 401, "{}", resp.text());
+    const MARK: &str = "MsRtcOAuth href=\"";
     let header = resp
         .headers_named("www-authenticate")
         .into_iter()
-        .find(|h| h.starts_with("MsRtcOAuth"))
+        .find(|h| h.contains(MARK))
         .unwrap_or_else(|| panic!("no MsRtcOAuth challenge in {:?}", resp.headers));
-    let start = header.find("href=\"").expect("quoted href") + 6;
+    let start = header.find(MARK).unwrap() + MARK.len();
     let end = header[start..].find('"').expect("closing quote") + start;
     header[start..end].to_owned()
 }
