@@ -202,6 +202,12 @@ enum ucwa_event_kind
    * ucwa_event_location.
    */
   UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED = 9,
+  /**
+   * Signed in with ucwa_sign_in_with_tokens: the token for a resource expires soon or was
+   * refused; read ucwa_event_resource and ucwa_event_authorization_uri, acquire a token and
+   * give it with ucwa_client_set_token.
+   */
+  UCWA_EVENT_KIND_TOKEN_NEEDED = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -345,6 +351,49 @@ ucwa_status ucwa_sign_in(ucwa_client *client,
                          const char *username,
                          const char *password,
                          ucwa_error **out_error);
+
+/**
+ * Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in front
+ * of the pool; the host acquires tokens itself, e.g. with MSAL). Every origin that challenges
+ * must have a token given with ucwa_client_set_token; no password is used or sent.
+ *
+ * - username: the sign-in address (user@contoso.com or sip:user@contoso.com).
+ *
+ * When an origin has no live token, or refuses the one given, the call fails with
+ * UCWA_ERROR_AUTHENTICATION and the error tells what to acquire: ucwa_error_auth_resource
+ * (the origin) and ucwa_error_authorization_uri (where the server says tokens come from);
+ * give the token and call again. Once signed in, UCWA_EVENT_KIND_TOKEN_NEEDED comes ahead of
+ * a token's expiry (five minutes, or half the lifetime of a shorter one) and when the server
+ * refuses one; if no new token comes in time, the connection goes RECOVERING and LOST as for
+ * any other failure, and recovers once one arrives. Sign-out forgets every token.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad UTF-8, not a sign-in address),
+ * INVALID_STATE (already signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+ * INSECURE.
+ */
+ucwa_status ucwa_sign_in_with_tokens(ucwa_client *client,
+                                     const char *username,
+                                     ucwa_error **out_error);
+
+/**
+ * Gives or replaces the bearer token for one resource, for ucwa_sign_in_with_tokens. May be
+ * called before sign-in and at any time after, from any thread. The token is sent to that
+ * origin only, and is never repeated in an error message.
+ *
+ * - resource: the origin the token is for, "https://host[:port]" (plain http only to
+ *   loopback, for tests); nothing after the authority.
+ * - access_token: the token as the identity provider issued it (at most 16 KiB of characters
+ *   a header can carry); sent as "Authorization: Bearer <access_token>".
+ * - expires_in_s: its remaining lifetime in seconds, 1..604800.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad UTF-8, not an origin, an empty or
+ * unsendable token, a lifetime out of range).
+ */
+ucwa_status ucwa_client_set_token(ucwa_client *client,
+                                  const char *resource,
+                                  const char *access_token,
+                                  uint32_t expires_in_s,
+                                  ucwa_error **out_error);
 
 /**
  * makeMeAvailable: leaves "lurker mode" so presence can be set and read, and starts the
@@ -627,6 +676,23 @@ const char *ucwa_error_code(const ucwa_error *error);
 const char *ucwa_error_subcode(const ucwa_error *error);
 
 /**
+ * After ucwa_sign_in_with_tokens (or any call of a client signed in that way) failed with
+ * UCWA_ERROR_AUTHENTICATION because a token is missing or was refused: the resource (an
+ * origin such as "https://lyncweb.contoso.com") to acquire a token for and give with
+ * ucwa_client_set_token. NULL for other errors or an invalid handle. Returns a borrowed
+ * string, valid until ucwa_error_free(error).
+ */
+const char *ucwa_error_auth_resource(const ucwa_error *error);
+
+/**
+ * With ucwa_error_auth_resource: where the server says its tokens come from (the
+ * authorization_uri of its Bearer challenge, e.g. an ADFS or Azure AD authorize endpoint);
+ * NULL when it named none, for other errors or an invalid handle. Returns a borrowed string,
+ * valid until ucwa_error_free(error).
+ */
+const char *ucwa_error_authorization_uri(const ucwa_error *error);
+
+/**
  * Frees an error object; its borrowed strings die with it.
  * NULL, an already-freed or a garbage handle: no-op.
  */
@@ -668,6 +734,20 @@ uint32_t ucwa_event_availability(const ucwa_event *event);
  * events, other kinds or an invalid handle.
  */
 const char *ucwa_event_contact(const ucwa_event *event);
+
+/**
+ * For UCWA_EVENT_KIND_TOKEN_NEEDED: the resource (an origin such as
+ * "https://lyncweb.contoso.com") whose token expires soon or was refused. Returns a borrowed
+ * string, valid until ucwa_event_free(event); NULL for other kinds or an invalid handle.
+ */
+const char *ucwa_event_resource(const ucwa_event *event);
+
+/**
+ * For UCWA_EVENT_KIND_TOKEN_NEEDED: where the server says its tokens come from (its Bearer
+ * challenge's authorization_uri), or NULL when it named none. Returns a borrowed string,
+ * valid until ucwa_event_free(event); NULL for other kinds or an invalid handle.
+ */
+const char *ucwa_event_authorization_uri(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the

@@ -462,7 +462,7 @@ struct OAuthError {
 
 /// Builds the `Authorization` value from what the token endpoint sent, refusing anything that
 /// cannot travel as a header (CR, LF, control characters) or a token type that is not a word.
-fn authorization_value(token_type: &str, access_token: &str) -> Option<String> {
+pub(crate) fn authorization_value(token_type: &str, access_token: &str) -> Option<String> {
     let scheme_ok = !token_type.is_empty()
         && token_type.len() <= 32
         && token_type

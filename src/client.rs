@@ -152,6 +152,33 @@ impl Client {
         Ok(())
     }
 
+    /// Signs in with host-supplied tokens only (modern authentication): every origin that
+    /// challenges must have a token from [`Client::set_token`]. When one has none (or refuses
+    /// it), the call fails with `Status::Authentication` and the error's `auth_resource` and
+    /// `authorization_uri` say what to acquire. Starts the event channel; ahead of a token's
+    /// expiry the host gets `Event::TokenNeeded`.
+    pub fn sign_in_with_tokens(&self, username: &str) -> Result<()> {
+        let inner = self.inner.clone();
+        let u = username.to_string();
+        let started = self.run(
+            Step::User,
+            async move { inner.sign_in_with_tokens(&u).await },
+        )?;
+        crate::supervisor::start(self.inner.clone(), started);
+        Ok(())
+    }
+
+    /// Gives or replaces the bearer token for `resource` (an origin such as
+    /// `https://lyncweb.contoso.com`), valid for `expires_in_s` seconds (1 to a week). May be
+    /// called before sign-in and at any time after; the token goes to that origin only.
+    /// Sign-out forgets every token.
+    pub fn set_token(&self, resource: &str, access_token: &str, expires_in_s: u32) -> Result<()> {
+        if self.inner.is_closed() {
+            return Err(Error::InvalidState("the client was freed".into()));
+        }
+        self.inner.set_token(resource, access_token, expires_in_s)
+    }
+
     /// makeMeAvailable; `sign_in_as` `Unspecified` lets the server choose. Starts activity reports.
     pub fn make_me_available(&self, sign_in_as: Availability) -> Result<()> {
         let goal = match sign_in_as {

@@ -168,6 +168,15 @@ pub enum Error {
         http_status: Option<u16>,
         diagnostics: Option<String>,
     },
+    /// Signed in with host-supplied tokens, and the server wants one this client does not
+    /// have (or refused the one it had): the host should acquire a token for `resource`.
+    #[error("{step}: authentication failed: {detail}")]
+    NeedsToken {
+        step: Step,
+        detail: String,
+        resource: String,
+        authorization_uri: Option<String>,
+    },
     #[error("{0}")]
     Server(Box<ServerError>),
     #[error("{step}: protocol error: {detail} [{path}]")]
@@ -192,7 +201,7 @@ impl Error {
             Error::Network { .. } => Status::Network,
             Error::Timeout { .. } => Status::Timeout,
             Error::Tls { .. } => Status::Tls,
-            Error::Authentication { .. } => Status::Authentication,
+            Error::Authentication { .. } | Error::NeedsToken { .. } => Status::Authentication,
             Error::Server(_) => Status::Server,
             Error::Protocol { .. } => Status::Protocol,
             Error::Insecure { .. } => Status::Insecure,
@@ -207,6 +216,26 @@ impl Error {
             Error::Authentication { http_status, .. } | Error::Protocol { http_status, .. } => {
                 *http_status
             }
+            Error::NeedsToken { .. } => Some(401),
+            _ => None,
+        }
+    }
+
+    /// For a sign-in with host-supplied tokens: the origin a token is needed for.
+    pub fn auth_resource(&self) -> Option<&str> {
+        match self {
+            Error::NeedsToken { resource, .. } => Some(resource),
+            _ => None,
+        }
+    }
+
+    /// For a sign-in with host-supplied tokens: where the server says tokens come from (its
+    /// Bearer challenge's `authorization_uri`), when it said.
+    pub fn authorization_uri(&self) -> Option<&str> {
+        match self {
+            Error::NeedsToken {
+                authorization_uri, ..
+            } => authorization_uri.as_deref(),
             _ => None,
         }
     }

@@ -4,8 +4,9 @@
 //! - the event loop keeps one P-GET parked (following `next`, `resume`, `resync`), turns the
 //!   server's events into host events while the next P-GET is already parked, answers
 //!   inactivity with an activity report, and runs the recovery ladder when the channel fails;
-//! - the housekeeper reports activity on a timer, renews tokens ahead of expiry and keeps the
-//!   presence subscription in line with the contacts the host watches.
+//! - the housekeeper reports activity on a timer, renews tokens ahead of expiry (or, for
+//!   host-supplied tokens, tells the host), and keeps the presence subscription in line with
+//!   the contacts the host watches.
 //!
 //! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
 //! theirs. Their pace under failure is set by `pacing`, never here.
@@ -448,8 +449,12 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
             }
         }
         inner.keep_subscription().await;
+        inner.announce_expiring_tokens();
         // Wake for whichever is due first, at least once a second to notice a new phase.
         let mut wake = Instant::now() + Duration::from_secs(1);
+        if let Some(at) = inner.next_token_announcement() {
+            wake = wake.min(at.max(Instant::now() + Duration::from_millis(50)));
+        }
         if let Some(r) = next_report {
             wake = wake.min(r);
         }

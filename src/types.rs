@@ -149,6 +149,7 @@ pub enum EventKind {
     ContactPresenceChanged = 7,
     ContactNoteChanged = 8,
     ContactLocationChanged = 9,
+    TokenNeeded = 10,
 }
 
 /// News from the keep-alive supervisor, pulled by the host with `Client::next_event`.
@@ -181,6 +182,13 @@ pub enum Event {
         contact: String,
         location: Option<String>,
     },
+    /// Signed in with host-supplied tokens: the token for `resource` (an origin) expires soon
+    /// or was refused; acquire a new one (from `authorization_uri`, when the server named it)
+    /// and give it with `Client::set_token`.
+    TokenNeeded {
+        resource: String,
+        authorization_uri: Option<String>,
+    },
 }
 
 impl Event {
@@ -195,6 +203,7 @@ impl Event {
             Event::ContactPresenceChanged { .. } => EventKind::ContactPresenceChanged,
             Event::ContactNoteChanged { .. } => EventKind::ContactNoteChanged,
             Event::ContactLocationChanged { .. } => EventKind::ContactLocationChanged,
+            Event::TokenNeeded { .. } => EventKind::TokenNeeded,
         }
     }
 

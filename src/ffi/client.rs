@@ -140,6 +140,62 @@ pub extern "C" fn ucwa_sign_in(
     })
 }
 
+/// Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in front
+/// of the pool; the host acquires tokens itself, e.g. with MSAL). Every origin that challenges
+/// must have a token given with ucwa_client_set_token; no password is used or sent.
+///
+/// - username: the sign-in address (user@contoso.com or sip:user@contoso.com).
+///
+/// When an origin has no live token, or refuses the one given, the call fails with
+/// UCWA_ERROR_AUTHENTICATION and the error tells what to acquire: ucwa_error_auth_resource
+/// (the origin) and ucwa_error_authorization_uri (where the server says tokens come from);
+/// give the token and call again. Once signed in, UCWA_EVENT_KIND_TOKEN_NEEDED comes ahead of
+/// a token's expiry (five minutes, or half the lifetime of a shorter one) and when the server
+/// refuses one; if no new token comes in time, the connection goes RECOVERING and LOST as for
+/// any other failure, and recovers once one arrives. Sign-out forgets every token.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad UTF-8, not a sign-in address),
+/// INVALID_STATE (already signed in), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL,
+/// INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_sign_in_with_tokens(
+    client: *mut ucwa_client,
+    username: *const c_char,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let username = arg(username, "username")?;
+        c.sign_in_with_tokens(username)
+    })
+}
+
+/// Gives or replaces the bearer token for one resource, for ucwa_sign_in_with_tokens. May be
+/// called before sign-in and at any time after, from any thread. The token is sent to that
+/// origin only, and is never repeated in an error message.
+///
+/// - resource: the origin the token is for, "https://host[:port]" (plain http only to
+///   loopback, for tests); nothing after the authority.
+/// - access_token: the token as the identity provider issued it (at most 16 KiB of characters
+///   a header can carry); sent as "Authorization: Bearer <access_token>".
+/// - expires_in_s: its remaining lifetime in seconds, 1..604800.
+///
+/// Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad UTF-8, not an origin, an empty or
+/// unsendable token, a lifetime out of range).
+#[no_mangle]
+pub extern "C" fn ucwa_client_set_token(
+    client: *mut ucwa_client,
+    resource: *const c_char,
+    access_token: *const c_char,
+    expires_in_s: u32,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| {
+        let resource = arg(resource, "resource")?;
+        let token = arg(access_token, "access_token")?;
+        c.set_token(resource, token, expires_in_s)
+    })
+}
+
 /// makeMeAvailable: leaves "lurker mode" so presence can be set and read, and starts the
 /// keep-alive (activity reports every keepalive_interval_s).
 ///

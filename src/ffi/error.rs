@@ -21,6 +21,8 @@ pub(crate) struct ErrorObj {
     http_status: u16,
     code: Option<CString>,
     subcode: Option<CString>,
+    auth_resource: Option<CString>,
+    authorization_uri: Option<CString>,
 }
 
 handled!(ErrorObj => ucwa_error);
@@ -33,6 +35,8 @@ pub(crate) fn new_error(e: &Error) -> *mut ucwa_error {
         http_status: e.http_status().unwrap_or(0),
         code: e.code().map(lendable),
         subcode: e.subcode().map(lendable),
+        auth_resource: e.auth_resource().map(lendable),
+        authorization_uri: e.authorization_uri().map(lendable),
     };
     obj.into_handle()
 }
@@ -107,6 +111,27 @@ pub extern "C" fn ucwa_error_code(error: *const ucwa_error) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn ucwa_error_subcode(error: *const ucwa_error) -> *const c_char {
     ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.subcode))
+}
+
+/// After ucwa_sign_in_with_tokens (or any call of a client signed in that way) failed with
+/// UCWA_ERROR_AUTHENTICATION because a token is missing or was refused: the resource (an
+/// origin such as "https://lyncweb.contoso.com") to acquire a token for and give with
+/// ucwa_client_set_token. NULL for other errors or an invalid handle. Returns a borrowed
+/// string, valid until ucwa_error_free(error).
+#[no_mangle]
+pub extern "C" fn ucwa_error_auth_resource(error: *const ucwa_error) -> *const c_char {
+    ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(&e.auth_resource))
+}
+
+/// With ucwa_error_auth_resource: where the server says its tokens come from (the
+/// authorization_uri of its Bearer challenge, e.g. an ADFS or Azure AD authorize endpoint);
+/// NULL when it named none, for other errors or an invalid handle. Returns a borrowed string,
+/// valid until ucwa_error_free(error).
+#[no_mangle]
+pub extern "C" fn ucwa_error_authorization_uri(error: *const ucwa_error) -> *const c_char {
+    ffi_read!(error => ErrorObj, std::ptr::null(), |e: &ErrorObj| lent(
+        &e.authorization_uri
+    ))
 }
 
 /// Frees an error object; its borrowed strings die with it.

@@ -23,6 +23,8 @@ pub(crate) struct EventObj {
     activity: Option<CString>,
     text: Option<CString>,
     contact: Option<CString>,
+    resource: Option<CString>,
+    authorization_uri: Option<CString>,
 }
 
 handled!(EventObj => ucwa_event);
@@ -65,11 +67,23 @@ pub extern "C" fn ucwa_client_next_event(
                     _ => (None, None),
                 };
                 let contact = event.contact().map(lendable);
+                let (resource, authorization_uri) = match &event {
+                    Event::TokenNeeded {
+                        resource,
+                        authorization_uri,
+                    } => (
+                        Some(lendable(resource)),
+                        authorization_uri.as_deref().map(lendable),
+                    ),
+                    _ => (None, None),
+                };
                 EventObj {
                     event,
                     activity,
                     text,
                     contact,
+                    resource,
+                    authorization_uri,
                 }
                 .into_handle()
             }
@@ -110,6 +124,24 @@ pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
 #[no_mangle]
 pub extern "C" fn ucwa_event_contact(event: *const ucwa_event) -> *const c_char {
     ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.contact))
+}
+
+/// For UCWA_EVENT_KIND_TOKEN_NEEDED: the resource (an origin such as
+/// "https://lyncweb.contoso.com") whose token expires soon or was refused. Returns a borrowed
+/// string, valid until ucwa_event_free(event); NULL for other kinds or an invalid handle.
+#[no_mangle]
+pub extern "C" fn ucwa_event_resource(event: *const ucwa_event) -> *const c_char {
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.resource))
+}
+
+/// For UCWA_EVENT_KIND_TOKEN_NEEDED: where the server says its tokens come from (its Bearer
+/// challenge's authorization_uri), or NULL when it named none. Returns a borrowed string,
+/// valid until ucwa_event_free(event); NULL for other kinds or an invalid handle.
+#[no_mangle]
+pub extern "C" fn ucwa_event_authorization_uri(event: *const ucwa_event) -> *const c_char {
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(
+        &e.authorization_uri
+    ))
 }
 
 /// For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the

@@ -128,6 +128,10 @@ pub enum ucwa_event_kind {
     /// A subscribed contact's location changed: read ucwa_event_contact and
     /// ucwa_event_location.
     UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED = 9,
+    /// Signed in with ucwa_sign_in_with_tokens: the token for a resource expires soon or was
+    /// refused; read ucwa_event_resource and ucwa_event_authorization_uri, acquire a token and
+    /// give it with ucwa_client_set_token.
+    UCWA_EVENT_KIND_TOKEN_NEEDED = 10,
 }
 
 /// The keep-alive supervisor's connection state.
@@ -185,6 +189,7 @@ abi_mirror!(EventKind => ucwa_event_kind {
     ContactPresenceChanged => UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED,
     ContactNoteChanged => UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED,
     ContactLocationChanged => UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED,
+    TokenNeeded => UCWA_EVENT_KIND_TOKEN_NEEDED,
 });
 
 abi_mirror!(ConnectionState => ucwa_connection_state {

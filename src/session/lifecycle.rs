@@ -25,8 +25,20 @@ const MAX_USER_HOPS: usize = 5;
 pub const TASKS_END_BOUND: Duration = Duration::from_secs(2);
 
 impl Session {
-    /// Signs in; the caller starts the supervisor with what this returns.
+    /// Signs in with a password; the caller starts the supervisor with what this returns.
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Started> {
+        if password.is_empty() {
+            return Err(Error::InvalidArgument("password is empty".into()));
+        }
+        self.sign_in_as(username, Some(password)).await
+    }
+
+    /// Signs in with the tokens the host gave (`set_token`) and nothing else.
+    pub async fn sign_in_with_tokens(&self, username: &str) -> Result<Started> {
+        self.sign_in_as(username, None).await
+    }
+
+    async fn sign_in_as(&self, username: &str, password: Option<&str>) -> Result<Started> {
         let username = username.trim();
         let domain = username
             .trim_start_matches("sip:")
@@ -38,9 +50,6 @@ impl Session {
                     "username must be a sign-in address like user@contoso.com".into(),
                 )
             })?;
-        if password.is_empty() {
-            return Err(Error::InvalidArgument("password is empty".into()));
-        }
         let _life = self.lifecycle_lock.lock().await;
         let opts = self.options();
         {
@@ -51,7 +60,8 @@ impl Session {
                 ));
             }
             st.username = Some(username.trim_start_matches("sip:").to_string());
-            st.password = Some(Zeroizing::new(password.to_string()));
+            st.password = password.map(|p| Zeroizing::new(p.to_string()));
+            st.with_tokens = password.is_none();
             st.recreations.reset();
             st.short_tokens = 0;
             st.trusted =
@@ -64,9 +74,19 @@ impl Session {
         match self.sign_in_steps(&opts).await {
             Ok(started) => Ok(started),
             Err(e) => {
-                self.state().forget();
+                {
+                    // The host's tokens outlive a failed sign-in: it may retry with them, or
+                    // add the one the error asks for.
+                    let mut st = self.state();
+                    let kept = std::mem::take(&mut st.host_tokens);
+                    let uris = std::mem::take(&mut st.bearer_uris);
+                    st.forget();
+                    st.host_tokens = kept;
+                    st.bearer_uris = uris;
+                    // The scrubber keeps exactly those tokens now.
+                    self.sync_secrets(&st);
+                }
                 self.forget_subscriptions();
-                self.secrets.clear();
                 Err(e)
             }
         }

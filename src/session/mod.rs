@@ -17,6 +17,7 @@
 
 mod application;
 mod contacts;
+mod host_tokens;
 mod lifecycle;
 mod presence;
 mod recovery;
@@ -123,6 +124,12 @@ pub struct State {
     short_tokens: u32,
     /// Stops the supervisor tasks of the current session.
     pub stop: Option<tokio::sync::watch::Sender<bool>>,
+    /// Signed in with host-supplied tokens only (`sign_in_with_tokens`): no password, no grant.
+    with_tokens: bool,
+    /// The tokens the host gave, by origin (see `host_tokens`).
+    host_tokens: HashMap<String, host_tokens::HostToken>,
+    /// The `authorization_uri` each origin's Bearer challenge named, for the host's next token.
+    bearer_uris: HashMap<String, String>,
 }
 
 impl State {
@@ -137,6 +144,9 @@ impl State {
         self.applications_url = None;
         self.desired = Desired::default();
         self.rendering = None;
+        self.with_tokens = false;
+        self.host_tokens.clear();
+        self.bearer_uris.clear();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(true);
         }
@@ -195,6 +205,9 @@ impl Session {
                 recreations: Budget::new(pacing::RECREATIONS, pacing::RECREATION_WINDOW),
                 short_tokens: 0,
                 stop: None,
+                with_tokens: false,
+                host_tokens: HashMap::new(),
+                bearer_uris: HashMap::new(),
             }),
             auth_lock: Default::default(),
             recovery_lock: Default::default(),
@@ -297,8 +310,13 @@ impl Session {
     /// Makes the scrubber hold exactly the secrets the session holds now.
     pub(super) fn sync_secrets(&self, st: &State) {
         let tokens = st.tokens.values().flat_map(|t| t.secrets());
+        let supplied = st
+            .host_tokens
+            .values()
+            .flat_map(|t| [t.access.as_str(), t.authorization.as_str()]);
         let password = st.password.as_ref().map(|p| p.as_str());
-        self.secrets.replace_all(password.into_iter().chain(tokens));
+        self.secrets
+            .replace_all(password.into_iter().chain(tokens).chain(supplied));
     }
 
     /// Whether `session` is still the running one (not signed out, not ending, not freed).

@@ -101,6 +101,14 @@ impl Session {
                 200..=299 | 304 => return Ok(reply),
                 401 => {
                     let offered = auth::parse_challenge(&reply.headers);
+                    if self.state().with_tokens {
+                        let uri = offered
+                            .bearer
+                            .and_then(|b| b.authorization_uri)
+                            .map(|u| reply.server_text(&u));
+                        let sent = authorization.is_some().then_some(generation);
+                        return Err(self.token_needed(step, &origin, sent, uri, url.path()));
+                    }
                     let Some(challenge) = offered.ms_rtc_oauth else {
                         // A pool with modern authentication names where its tokens come from;
                         // say so, since that is what an administrator needs to know.
@@ -190,7 +198,11 @@ impl Session {
                 (Some(auth), generation)
             }
             (Some((auth, generation)), None) => (Some(auth), generation),
-            (None, _) => (None, 0),
+            // Signed in with host tokens: that origin's own token, never another's.
+            (None, _) => match self.host_token(origin) {
+                Some((auth, generation)) if self.state().with_tokens => (Some(auth), generation),
+                _ => (None, 0),
+            },
         }
     }
 

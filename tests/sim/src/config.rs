@@ -251,6 +251,10 @@ pub struct SimConfig {
     /// `WWW-Authenticate` line, Bearer first, as reverse proxies and HTTP stacks merge them,
     /// instead of one line per challenge as the pool itself sends.
     pub fold_challenges: bool,
+    /// Modern authentication (ADFS or Azure AD in front of the pool): every 401 carries only
+    /// a Bearer challenge whose `authorization_uri` is on the simulator, and the pool takes the
+    /// bearer tokens the control API mints (`POST /_sim/tokens`).
+    pub modern_auth: bool,
     /// What an invalid or expired token gets: 401 (the challenge, on-prem) or 403 with
     /// `Warning: 120 … "InvalidToken"`, diagnostic 28055 and both challenges (captured Online).
     pub invalid_token_status: u16,
@@ -329,6 +333,7 @@ impl Default for SimConfig {
             bearer_challenge: BearerChallenge::Standard,
             grants: DEFAULT_GRANTS.map(str::to_owned).to_vec(),
             fold_challenges: false,
+            modern_auth: false,
             invalid_token_status: 401,
             empty_events: EmptyEvents::SenderEmpty,
             gzip: true,

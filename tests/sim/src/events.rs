@@ -250,6 +250,7 @@ mod tests {
             bearer: Default::default(),
             grants: "password".into(),
             fold_challenges: false,
+            modern_auth: false,
         }
     }
 

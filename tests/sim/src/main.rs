@@ -87,6 +87,10 @@ struct Cli {
     /// as reverse proxies do (the pool itself sends one line per challenge).
     #[arg(long)]
     fold_challenges: bool,
+    /// Modern authentication: a 401 carries only a Bearer challenge with an authorization_uri
+    /// on the simulator; the pool takes the tokens minted by POST /_sim/tokens.
+    #[arg(long)]
+    modern_auth: bool,
     /// What an invalid or expired token gets: 401 (challenge) or 403 (Warning InvalidToken,
     /// 28055 and both challenges, as Online answered).
     #[arg(long, value_name = "401|403", default_value_t = 401)]
@@ -209,6 +213,7 @@ impl Cli {
             bearer_challenge: self.bearer_challenge,
             grants: self.grants,
             fold_challenges: self.fold_challenges,
+            modern_auth: self.modern_auth,
             invalid_token_status: self.invalid_token_status,
             empty_events: self.empty_events,
             gzip: !self.no_gzip,

@@ -113,6 +113,7 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
             bearer: config.bearer_challenge,
             grants: config.grants.join(","),
             fold_challenges: config.fold_challenges,
+            modern_auth: config.modern_auth,
         })
     };
     let pool1 = make_pool(PoolKind::Pool1, a1);

@@ -57,6 +57,8 @@ pub(crate) struct Pool {
     pub grants: String,
     /// Both challenges on one `WWW-Authenticate` line, as a reverse proxy folds them.
     pub fold_challenges: bool,
+    /// Only a Bearer challenge, naming an authorization_uri on the simulator.
+    pub modern_auth: bool,
 }
 
 impl Pool {
@@ -91,6 +93,15 @@ impl Pool {
             "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
              <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
         );
+        if self.modern_auth {
+            let bearer = format!(
+                "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", \
+                 client_id=\"00000004-0000-0ff1-ce00-000000000000\", \
+                 authorization_uri=\"{}/_sim/oauth2/authorize\"",
+                self.paths.origin()
+            );
+            return page.with_header("WWW-Authenticate", &bearer);
+        }
         let bearer = self.bearer_challenge(domain);
         // No space after the comma before grant_type, as captured.
         let ms_rtc_oauth = format!(

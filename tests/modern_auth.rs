@@ -1,0 +1,172 @@
+//! Signing in with host-supplied tokens (modern authentication) against ucwa-sim
+//! `--modern-auth`: tokens minted by the control API, given with `set_token`, used for their
+//! origin only, no password and no token request; a missing token names what to acquire;
+//! `TokenNeeded` comes ahead of expiry and a new token keeps the session; an expired token is
+//! recovered from once the host gives a new one. Each test checks what the simulator saw.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ucwa::{Availability, Client, ConnectionState, Event, Status};
+use ucwa_sim::{Sim, SimConfig};
+
+fn modern() -> Sim {
+    start(SimConfig {
+        modern_auth: true,
+        ..fast_config()
+    })
+}
+
+/// A token for alice from the simulator's control API, as an identity provider would issue it.
+fn token(sim: &Sim, lifetime_s: f64) -> (String, String) {
+    let t = sim.mint_token(ALICE, lifetime_s).expect("minted");
+    (t.resource, t.access_token)
+}
+
+fn no_token_requests(sim: &Sim) -> bool {
+    sim.log().iter().all(|e| e.route != "token")
+}
+
+#[test]
+fn host_tokens_alone_sign_in_and_no_password_or_token_request_is_sent() {
+    let sim = modern();
+    let (resource, access) = token(&sim, 600.0);
+    let c = client(&sim);
+    c.set_token(&resource, &access, 600).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    c.set_availability(Availability::Busy).unwrap();
+    assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
+    let log = sim.log();
+    assert!(no_token_requests(&sim), "{log:?}");
+    assert!(log
+        .iter()
+        .filter(|e| e.route == "applications" || e.route == "presence")
+        .all(|e| e.authorization && e.user.as_deref() == Some(ALICE)));
+}
+
+#[test]
+fn without_a_token_sign_in_names_the_resource_and_where_tokens_come_from() {
+    let sim = modern();
+    let c = client(&sim);
+    let e = c.sign_in_with_tokens(ALICE).unwrap_err();
+    assert_eq!(e.status(), Status::Authentication, "{e}");
+    let origin = sim.root_url().trim_end_matches('/').to_string();
+    assert_eq!(e.auth_resource(), Some(origin.as_str()));
+    assert_eq!(
+        e.authorization_uri(),
+        Some(format!("{origin}/_sim/oauth2/authorize").as_str())
+    );
+    // The pull model: acquire what the error names, give it, sign in again.
+    let (resource, access) = token(&sim, 600.0);
+    assert_eq!(resource, origin);
+    c.set_token(&resource, &access, 600).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    assert!(no_token_requests(&sim));
+}
+
+#[test]
+fn a_token_goes_only_to_its_own_origin() {
+    let sim = modern();
+    let (_, access) = token(&sim, 600.0);
+    let c = client(&sim);
+    c.set_token("https://lyncweb.contoso.com", &access, 600)
+        .unwrap();
+    let e = c.sign_in_with_tokens(ALICE).unwrap_err();
+    assert_eq!(e.status(), Status::Authentication);
+    assert!(!e.to_string().contains(&access), "{e}");
+    assert!(
+        sim.log().iter().all(|e| !e.authorization),
+        "no request to the simulator carried the other origin's token"
+    );
+}
+
+#[test]
+fn token_needed_comes_ahead_of_expiry_and_a_new_token_keeps_the_session() {
+    let sim = modern();
+    let (resource, access) = token(&sim, 4.0);
+    let c = client(&sim);
+    c.set_token(&resource, &access, 4).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    // Half of a 4 s lifetime: the host hears of it about 2 s in.
+    let seen = wait_event(&c, Duration::from_secs(4), |e| {
+        matches!(e, Event::TokenNeeded { .. })
+    });
+    match seen.last() {
+        Some(Event::TokenNeeded {
+            resource: r,
+            authorization_uri,
+        }) => {
+            assert_eq!(r, &resource);
+            // The token was given before sign-in, so no challenge named a source yet.
+            assert_eq!(authorization_uri, &None);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (_, fresh) = token(&sim, 600.0);
+    c.set_token(&resource, &fresh, 600).unwrap();
+    std::thread::sleep(Duration::from_secs(3)); // past the first token's expiry
+    c.set_availability(Availability::DoNotDisturb).unwrap();
+    assert_eq!(sim.user(ALICE).unwrap().availability, "DoNotDisturb");
+    assert!(no_token_requests(&sim));
+}
+
+#[test]
+fn an_expired_token_is_recovered_from_once_the_host_gives_a_new_one() {
+    let sim = modern();
+    let (resource, access) = token(&sim, 2.0);
+    let c = client(&sim);
+    c.set_token(&resource, &access, 2).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    // The host ignores TokenNeeded: the channel fails once the token is gone.
+    wait_event(&c, Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(r),
+            } if r.status() == Status::Authentication && r.auth_resource() == Some(resource.as_str())
+        )
+    });
+    let e = c.set_availability(Availability::Busy).unwrap_err();
+    assert_eq!(e.auth_resource(), Some(resource.as_str()));
+    let (_, fresh) = token(&sim, 600.0);
+    c.set_token(&resource, &fresh, 600).unwrap();
+    wait_event(&c, Duration::from_secs(20), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovered,
+                ..
+            }
+        )
+    });
+    c.set_availability(Availability::Busy).unwrap();
+    assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
+}
+
+#[test]
+fn set_token_refuses_what_cannot_be_a_token_for_an_origin() {
+    let sim = modern();
+    let c = Client::new(&sim.root_url()).unwrap();
+    let origin = sim.root_url();
+    for (resource, token, life) in [
+        ("lyncweb.contoso.com", "t0ken", 60),
+        ("http://lyncweb.contoso.com", "t0ken", 60),
+        ("https://lyncweb.contoso.com/ucwa", "t0ken", 60),
+        ("https://u:p@lyncweb.contoso.com", "t0ken", 60),
+        (origin.as_str(), "", 60),
+        (origin.as_str(), "sec\r\nret-t0ken", 60),
+        (origin.as_str(), "t0ken", 0),
+        (origin.as_str(), "t0ken", 8 * 24 * 3600),
+    ] {
+        let e = c.set_token(resource, token, life).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument, "{resource} {life}");
+        assert!(!e.to_string().contains("ret-t0ken"), "{e}");
+    }
+    assert!(sim.log().is_empty());
+}
