@@ -465,6 +465,7 @@ fn count_event(world: &World, e: &Event) {
         Event::ContactPresenceChanged { .. }
         | Event::ContactNoteChanged { .. }
         | Event::ContactLocationChanged { .. } => "ContactChanged",
+        _ => "other",
     };
     *world.events.lock().unwrap().entry(name).or_default() += 1;
 }

@@ -152,8 +152,10 @@ pub enum EventKind {
     TokenNeeded = 10,
 }
 
-/// News from the keep-alive supervisor, pulled by the host with `Client::next_event`.
+/// News from the keep-alive supervisor, pulled by the host with `Client::next_event`. New
+/// kinds are added as the library grows, so a `match` needs a catch-all arm.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     PresenceChanged(Presence),
     NoteChanged(Option<String>),
