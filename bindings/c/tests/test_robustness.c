@@ -33,6 +33,8 @@ static const char *const covered[] = {
     "ucwa_event_free", "ucwa_string_free", "ucwa_get_contact_presence",
     "ucwa_get_contact_note", "ucwa_get_contact_location", "ucwa_get_contacts_presence",
     "ucwa_subscribe_presence", "ucwa_unsubscribe_presence", "ucwa_event_contact",
+    "ucwa_client_set_token", "ucwa_sign_in_with_tokens", "ucwa_error_auth_resource",
+    "ucwa_error_authorization_uri", "ucwa_event_resource", "ucwa_event_authorization_uri",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -144,6 +146,8 @@ static void expect_invalid_client(ucwa_client *c)
     uint32_t slots[1] = { 0xA5A5A5A5u };
     EXPECT_BAD(ucwa_get_contacts_presence(c, names, 1, slots, &err));
     EXPECT_BAD(ucwa_subscribe_presence(c, names, 1, &err));
+    EXPECT_BAD(ucwa_client_set_token(c, "https://lyncweb.contoso.com", "t0ken", 60, &err));
+    EXPECT_BAD(ucwa_sign_in_with_tokens(c, ALICE, &err));
     EXPECT_BAD(ucwa_unsubscribe_presence(c, names, 1, &err));
     CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6 && slots[0] == 0xA5A5A5A5u);
 #undef EXPECT_BAD
@@ -170,6 +174,8 @@ static void expect_invalid_client(ucwa_client *c)
                  UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_get_contacts_presence(c, NULL, 0, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_subscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_client_set_token(c, NULL, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_sign_in_with_tokens(c, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_unsubscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK(av == 0xA5A5A5A5u && note == (char *)0x3 && location == (char *)0x4);
     CHECK(count == 0x5A5A5A5Au && ev == (ucwa_event *)0x5);
@@ -250,6 +256,8 @@ static void expect_neutral_error(const ucwa_error *e)
     CHECK(ucwa_error_http_status(e) == 0);
     CHECK(ucwa_error_code(e) == NULL);
     CHECK(ucwa_error_subcode(e) == NULL);
+    CHECK(ucwa_error_auth_resource(e) == NULL);
+    CHECK(ucwa_error_authorization_uri(e) == NULL);
 }
 
 static void error_accessors_give_neutral_values_for_bad_handles_and_free_is_a_no_op(void)
@@ -370,6 +378,19 @@ static void null_and_bad_utf8_arguments_are_invalid_argument_and_send_nothing(vo
     CHECK_STATUS(ucwa_unsubscribe_presence(c, pair, 2, NULL), UCWA_ERROR_INVALID_ARGUMENT);
     REQUIRE_OK(ucwa_subscribe_presence(c, NULL, 0, &err), err);
     REQUIRE_OK(ucwa_unsubscribe_presence(c, NULL, 0, &err), err);
+    /* Tokens: NULLs, bad UTF-8, not an origin, an unsendable token, a lifetime out of range. */
+    CHECK_STATUS(ucwa_client_set_token(c, NULL, "t0ken", 60, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_client_set_token(c, "https://lyncweb.contoso.com", NULL, 60, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_client_set_token(c, "https://lync\xc3.contoso.com", "t0ken", 60, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_client_set_token(c, "lyncweb.contoso.com", "t0ken", 60, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_client_set_token(c, "https://lyncweb.contoso.com", "a\r\nb", 60, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_client_set_token(c, "https://lyncweb.contoso.com", "t0ken", 0, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_sign_in_with_tokens(c, NULL, NULL), UCWA_ERROR_INVALID_ARGUMENT);
     log = sim_log(s);
     REQUIRE(log);
     CHECK(log_count(log, NULL, "people") == 0);
@@ -461,6 +482,8 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
         CHECK(ucwa_event_note(bad[i]) == NULL);
         CHECK(ucwa_event_location(bad[i]) == NULL);
         CHECK(ucwa_event_contact(bad[i]) == NULL);
+        CHECK(ucwa_event_resource(bad[i]) == NULL);
+        CHECK(ucwa_event_authorization_uri(bad[i]) == NULL);
         CHECK(ucwa_event_connection_state(bad[i]) == UCWA_CONNECTION_STATE_NONE);
         CHECK(ucwa_event_reason(bad[i]) == NULL);
         ucwa_event_free((ucwa_event *)(uintptr_t)bad[i]);
@@ -489,6 +512,8 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
     CHECK(ucwa_event_note(ev) == NULL);
     CHECK(ucwa_event_location(ev) == NULL);
     CHECK(ucwa_event_contact(ev) == NULL);
+    CHECK(ucwa_event_resource(ev) == NULL);
+    CHECK(ucwa_event_authorization_uri(ev) == NULL);
     CHECK(ucwa_event_connection_state(ev) == UCWA_CONNECTION_STATE_NONE);
     CHECK(ucwa_event_reason(ev) == NULL);
     ucwa_event_free(ev); /* double free: no-op */
