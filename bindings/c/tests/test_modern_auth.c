@@ -43,21 +43,37 @@ static json_value *mint(const sim *s, int lifetime_s)
     return v;
 }
 
+/* Mints a token for alice of `lifetime_s` and gives it to `c` for the simulator's origin,
+ * as a host does with what its identity provider issued; 1 when both worked. */
+static int give_token(const sim *s, ucwa_client *c, int lifetime_s)
+{
+    json_value *t = mint(s, lifetime_s);
+    if (!t) {
+        return 0;
+    }
+    char origin[256];
+    origin_of(s, origin, sizeof origin);
+    ucwa_error *err = NULL;
+    CHECK(strcmp(json_get_str(t, "resource"), origin) == 0);
+    uint32_t st = ucwa_client_set_token(c, origin, json_get_str(t, "access_token"),
+                                        (uint32_t)lifetime_s, &err);
+    json_free(t);
+    if (st != UCWA_OK) {
+        harness_fail(__FILE__, __LINE__, "set_token: %s", ucwa_error_message(err));
+        ucwa_error_free(err);
+        return 0;
+    }
+    return 1;
+}
+
 static void host_tokens_sign_in_with_no_password_and_no_token_request(void)
 {
     sim *s = sim_start(modern);
     REQUIRE(s);
     ucwa_client *c = sim_client(s);
     REQUIRE(c);
-    json_value *t = mint(s, 600);
-    REQUIRE(t);
-    char origin[256];
-    origin_of(s, origin, sizeof origin);
-    CHECK(strcmp(json_get_str(t, "resource"), origin) == 0);
+    REQUIRE(give_token(s, c, 600));
     ucwa_error *err = NULL;
-    REQUIRE_OK(ucwa_client_set_token(c, json_get_str(t, "resource"),
-                                     json_get_str(t, "access_token"), 600, &err), err);
-    json_free(t);
     REQUIRE_OK(ucwa_sign_in_with_tokens(c, ALICE, &err), err);
     REQUIRE_OK(ucwa_make_me_available(c, UCWA_AVAILABILITY_UNSPECIFIED, &err), err);
     REQUIRE_OK(ucwa_set_availability(c, UCWA_AVAILABILITY_BUSY, &err), err);
@@ -98,10 +114,7 @@ static void a_missing_token_names_the_resource_and_the_authorization_uri(void)
     json_free(log);
 
     /* Acquire what the error named, give it, sign in again. */
-    json_value *t = mint(s, 600);
-    REQUIRE(t);
-    REQUIRE_OK(ucwa_client_set_token(c, origin, json_get_str(t, "access_token"), 600, &err), err);
-    json_free(t);
+    REQUIRE(give_token(s, c, 600));
     REQUIRE_OK(ucwa_sign_in_with_tokens(c, ALICE, &err), err);
 }
 
@@ -111,13 +124,10 @@ static void token_needed_arrives_ahead_of_expiry_naming_the_resource(void)
     REQUIRE(s);
     ucwa_client *c = sim_client(s);
     REQUIRE(c);
-    json_value *t = mint(s, 4);
-    REQUIRE(t);
+    REQUIRE(give_token(s, c, 4));
     char origin[256];
     origin_of(s, origin, sizeof origin);
     ucwa_error *err = NULL;
-    REQUIRE_OK(ucwa_client_set_token(c, origin, json_get_str(t, "access_token"), 4, &err), err);
-    json_free(t);
     REQUIRE_OK(ucwa_sign_in_with_tokens(c, ALICE, &err), err);
     int64_t started = now_ms();
     ucwa_event *needed = NULL;
@@ -137,10 +147,7 @@ static void token_needed_arrives_ahead_of_expiry_naming_the_resource(void)
     CHECK(ucwa_event_availability(needed) == UCWA_AVAILABILITY_UNSPECIFIED);
     ucwa_event_free(needed);
     /* A fresh token keeps the session past the first one's expiry. */
-    t = mint(s, 600);
-    REQUIRE(t);
-    REQUIRE_OK(ucwa_client_set_token(c, origin, json_get_str(t, "access_token"), 600, &err), err);
-    json_free(t);
+    REQUIRE(give_token(s, c, 600));
     portable_sleep_ms(3000);
     REQUIRE_OK(ucwa_make_me_available(c, UCWA_AVAILABILITY_UNSPECIFIED, &err), err);
     json_value *log = sim_log(s);
