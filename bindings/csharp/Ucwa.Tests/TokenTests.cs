@@ -198,6 +198,7 @@ namespace Ucwa.Tests
                 }
                 var announced = new List<UcwaEvent>();
                 var renewed = new ManualResetEvent(false);
+                Exception inHandler = null;
                 client.EventReceived += (sender, args) =>
                 {
                     if (args.Event.Kind != UcwaEventKind.TokenNeeded)
@@ -208,8 +209,17 @@ namespace Ucwa.Tests
                     {
                         announced.Add(args.Event);
                     }
-                    // What a host does: acquire a token for the resource and give it, here on the reader thread.
-                    ((UcwaClient)sender).SetToken(args.Event.Resource, sim.MintToken(Alice, 600).AccessToken, TimeSpan.FromMinutes(10));
+                    // What a host does: acquire a token for the resource and give it, here on the
+                    // reader thread. An exception escaping a handler would end the process, so it
+                    // is kept for the test to report.
+                    try
+                    {
+                        ((UcwaClient)sender).SetToken(args.Event.Resource, sim.MintToken(Alice, 600).AccessToken, TimeSpan.FromMinutes(10));
+                    }
+                    catch (Exception ex)
+                    {
+                        inHandler = ex;
+                    }
                     renewed.Set();
                 };
                 // The server stops accepting alice's token: the next request gets the 401 again.
@@ -219,6 +229,7 @@ namespace Ucwa.Tests
                 Assert.Equal(sim.Origin, e.AuthResource, "AuthResource");
                 Assert.Equal(sim.Origin + "/_sim/oauth2/authorize", e.AuthorizationUri, "AuthorizationUri");
                 Assert.True(renewed.WaitOne(TimeSpan.FromSeconds(10)), "no TokenNeeded reached the handler");
+                Assert.True(inHandler == null, "SetToken in the handler threw: " + inHandler);
                 lock (announced)
                 {
                     Assert.Equal(sim.Origin, announced[0].Resource, "TokenNeeded resource");
