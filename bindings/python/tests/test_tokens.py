@@ -99,6 +99,33 @@ def test_token_needed_arrives_ahead_of_expiry_and_a_fresh_token_keeps_the_sessio
     assert _token_requests(sim) == []
 
 
+def test_a_refused_token_raises_naming_its_source_and_is_announced_then_a_new_one_works(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    client.set_token(sim.origin, sim.mint_token(ALICE, 600)["access_token"], 600)
+    client.sign_in_with_tokens(ALICE)
+    client.make_me_available()
+    # let the library's background GETs of the announced resources finish first, so the
+    # refused request is the test's own
+    deadline = time.monotonic() + 5
+    while not {"presence", "note", "location"} <= {e["route"] for e in sim.log() if e["method"] == "GET"}:
+        assert time.monotonic() < deadline, sim.routes()
+        time.sleep(0.02)
+    sim.expire_tokens(ALICE)  # the server stops accepting alice's token
+    with pytest.raises(ucwa.AuthenticationError) as info:
+        client.set_availability(ucwa.Availability.AWAY)
+    authorize = sim.origin + "/_sim/oauth2/authorize"
+    assert (info.value.auth_resource, info.value.authorization_uri) == (sim.origin, authorize)
+    # the refusal is announced once, now naming where tokens come from
+    ev, _ = wait_for_event(client, lambda e: isinstance(e, ucwa.TokenNeeded), timeout_s=5)
+    assert ev == ucwa.TokenNeeded(sim.origin, authorize)
+
+    client.set_token(ev.resource, sim.mint_token(ALICE, 600)["access_token"], 600)
+    client.set_availability(ucwa.Availability.AWAY)
+    assert sim.user(ALICE)["availability"] == "Away"
+    assert _token_requests(sim) == []
+
+
 @pytest.mark.parametrize(
     "resource,token,lifetime",
     [
