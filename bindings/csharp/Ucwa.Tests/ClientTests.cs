@@ -390,6 +390,8 @@ namespace Ucwa.Tests
                 var calls = new Dictionary<string, Action>
                 {
                     { "SignIn", () => client.SignIn(Alice, AlicePassword) },
+                    { "SignInWithTokens", () => client.SignInWithTokens(Alice) },
+                    { "SetToken", () => client.SetToken("http://127.0.0.1:1", "t0ken", TimeSpan.FromMinutes(1)) },
                     { "MakeMeAvailable", () => client.MakeMeAvailable() },
                     { "SetAvailability", () => client.SetAvailability(Availability.Busy) },
                     { "ResetAvailability", () => client.ResetAvailability() },

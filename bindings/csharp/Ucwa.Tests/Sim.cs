@@ -30,6 +30,16 @@ namespace Ucwa.Tests
         }
     }
 
+    /// <summary>A token minted by the simulator's control API (POST /_sim/tokens).</summary>
+    internal sealed class MintedToken
+    {
+        public string AccessToken;
+        public string TokenType;
+        public double ExpiresIn;
+        /// <summary>The origin the token is valid on (the simulator's, without a trailing slash).</summary>
+        public string Resource;
+    }
+
     internal sealed class Sim : IDisposable
     {
         private readonly Process process;
@@ -261,6 +271,21 @@ namespace Ucwa.Tests
         public void SetLocationElsewhere(string name, string location)
         {
             Request("POST", "/_sim/users/" + Uri.EscapeDataString(name) + "/location", "{\"location\":" + Json.Quote(location) + "}");
+        }
+
+        /// <summary>A bearer token for <paramref name="user"/> from POST /_sim/tokens (ucwa-sim
+        /// --modern-auth), as an identity provider would issue it.</summary>
+        public MintedToken MintToken(string user, double lifetimeS)
+        {
+            var d = (Dictionary<string, object>)Json.Parse(Request("POST", "/_sim/tokens",
+                "{\"user\":" + Json.Quote(user) + ",\"lifetime_s\":" + lifetimeS.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}"));
+            return new MintedToken
+            {
+                AccessToken = (string)d["access_token"],
+                TokenType = (string)d["token_type"],
+                ExpiresIn = (double)d["expires_in"],
+                Resource = (string)d["resource"],
+            };
         }
 
         public void AddFault(string faultJson)

@@ -20,7 +20,7 @@ namespace Ucwa
         Timeout = 5,
         /// <summary>The TLS handshake failed (e.g. an untrusted certificate).</summary>
         Tls = 6,
-        /// <summary>Credentials refused, or 401 again right after a fresh token.</summary>
+        /// <summary>Credentials refused, or 401 again right after a fresh token; for a client signed in with <see cref="UcwaClient.SignInWithTokens"/>, a missing or refused token (see <see cref="UcwaException.AuthResource"/>).</summary>
         Authentication = 7,
         /// <summary>A UCWA error response: see <see cref="UcwaException.HttpStatus"/>, <see cref="UcwaException.Code"/> and <see cref="UcwaException.Subcode"/>.</summary>
         Server = 8,
@@ -82,6 +82,8 @@ namespace Ucwa
         ContactNoteChanged = 8,
         /// <summary>A subscribed contact's location changed: see <see cref="UcwaEvent.Contact"/> and <see cref="UcwaEvent.Location"/>.</summary>
         ContactLocationChanged = 9,
+        /// <summary>Signed in with <see cref="UcwaClient.SignInWithTokens"/>: the token for <see cref="UcwaEvent.Resource"/> expires soon (five minutes ahead, or at half the lifetime of a shorter-lived token) or the server refused it; acquire one (from <see cref="UcwaEvent.AuthorizationUri"/>'s identity provider) and give it with <see cref="UcwaClient.SetToken"/>.</summary>
+        TokenNeeded = 10,
     }
 
     /// <summary>The keep-alive supervisor's connection state.</summary>

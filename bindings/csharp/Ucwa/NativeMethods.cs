@@ -39,6 +39,12 @@ namespace Ucwa
         internal static extern uint ucwa_sign_in(ClientHandle client, byte[] username, byte[] password, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_sign_in_with_tokens(ClientHandle client, byte[] username, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_client_set_token(ClientHandle client, byte[] resource, byte[] accessToken, uint expiresInS, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_make_me_available(ClientHandle client, uint signInAs, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -111,6 +117,12 @@ namespace Ucwa
         internal static extern IntPtr ucwa_error_subcode(ErrorHandle error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_error_auth_resource(ErrorHandle error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_error_authorization_uri(ErrorHandle error);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void ucwa_error_free(IntPtr error);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -124,6 +136,12 @@ namespace Ucwa
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr ucwa_event_contact(EventHandle ev);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_event_resource(EventHandle ev);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_event_authorization_uri(EventHandle ev);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr ucwa_event_activity(EventHandle ev);

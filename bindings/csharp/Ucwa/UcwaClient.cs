@@ -13,7 +13,8 @@ namespace Ucwa
     /// A client for one user on one Skype for Business Server / Lync pool (UCWA 2.0).
     /// </summary>
     /// <remarks>
-    /// <para>Typical use: <see cref="SignIn"/>, <see cref="MakeMeAvailable"/>, then set and read
+    /// <para>Typical use: <see cref="SignIn"/> (or, with modern authentication, <see cref="SetToken"/>
+    /// and <see cref="SignInWithTokens"/>), <see cref="MakeMeAvailable"/>, then set and read
     /// presence, note and location (and read or <see cref="SubscribePresence"/> to other
     /// people's); <see cref="SignOut"/> or <see cref="Dispose"/> when done.
     /// After <see cref="MakeMeAvailable"/> the library keeps the desired presence true in the
@@ -94,7 +95,7 @@ namespace Ucwa
 
         /// <summary>
         /// Raised for every keep-alive event (presence, note or location changed, the same for
-        /// subscribed contacts, connection state, application recreated, signed out).
+        /// subscribed contacts, connection state, application recreated, signed out, token needed).
         /// </summary>
         /// <remarks>
         /// <para>Subscribing the first handler starts a background reader thread for this client;
@@ -217,6 +218,93 @@ namespace Ucwa
             {
                 // Do not leave a UTF-8 copy of the password on the managed heap longer than needed.
                 Array.Clear(passwordBytes, 0, passwordBytes.Length);
+            }
+        }
+
+        /// <summary>
+        /// Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in
+        /// front of the pool; the host acquires tokens itself, e.g. with MSAL.NET). No password
+        /// is used or sent, and the library never asks a token endpoint itself. Blocks up to
+        /// 4 × timeout_ms.
+        /// </summary>
+        /// <remarks>
+        /// <para>Every origin that challenges must have a token given with <see cref="SetToken"/>.
+        /// When one has no live token, or refuses the one given, this throws a
+        /// <see cref="UcwaException"/> with <see cref="UcwaStatus.Authentication"/> whose
+        /// <see cref="UcwaException.AuthResource"/> names the origin and
+        /// <see cref="UcwaException.AuthorizationUri"/> where the server says tokens come from;
+        /// give that token and call again.</para>
+        /// <para>Once signed in, <see cref="UcwaEventKind.TokenNeeded"/> events ask for a new
+        /// token ahead of expiry (five minutes, or half the lifetime of a shorter-lived token)
+        /// and when the server refuses one; if none comes in time the connection goes
+        /// Recovering and Lost as for any other failure, and recovers once one arrives.
+        /// <see cref="SignOut"/> forgets every token.</para>
+        /// </remarks>
+        /// <param name="username">The sign-in address, e.g. "alice@contoso.com" or "sip:alice@contoso.com".</param>
+        /// <exception cref="ArgumentNullException"><paramref name="username"/> is null.</exception>
+        /// <exception cref="UcwaException">Authentication (a token missing or refused: see <see cref="UcwaException.AuthResource"/>), InvalidArgument (not a sign-in address), InvalidState (already signed in), Network, Timeout, Tls, Server, Protocol, Insecure.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SignInWithTokens(string username)
+        {
+            if (username == null)
+            {
+                throw new ArgumentNullException("username");
+            }
+            ThrowIfDisposed();
+            ErrorHandle error;
+            uint status = NativeMethods.ucwa_sign_in_with_tokens(handle, Utf8.Encode(username, "username"), out error);
+            Errors.Check(status, error);
+        }
+
+        /// <summary>
+        /// Gives or replaces the bearer token for one resource, for <see cref="SignInWithTokens"/>.
+        /// May be called before sign-in and at any time after, from any thread (e.g. from an
+        /// <see cref="EventReceived"/> handler answering <see cref="UcwaEventKind.TokenNeeded"/>).
+        /// Sends nothing.
+        /// </summary>
+        /// <remarks>
+        /// The token is sent only to <paramref name="resource"/> (as
+        /// <c>Authorization: Bearer</c>) and never repeated in an exception message. With
+        /// MSAL.NET, pass <c>result.AccessToken</c> and <c>result.ExpiresOn - DateTimeOffset.UtcNow</c>.
+        /// </remarks>
+        /// <param name="resource">The origin the token is for, "https://host[:port]" with nothing
+        /// after the authority (plain http only to loopback, for tests), e.g.
+        /// <see cref="UcwaException.AuthResource"/> or <see cref="UcwaEvent.Resource"/>.</param>
+        /// <param name="accessToken">The token as the identity provider issued it.</param>
+        /// <param name="expiresIn">Its remaining lifetime, 1 second to 7 days; whole seconds count
+        /// (a fraction is dropped, so the library never thinks a token lives longer than it does).</param>
+        /// <exception cref="ArgumentNullException"><paramref name="resource"/> or <paramref name="accessToken"/> is null.</exception>
+        /// <exception cref="ArgumentException">A string holds a NUL character or a lone surrogate (nothing is stored).</exception>
+        /// <exception cref="UcwaException">InvalidArgument: not an origin, an empty token or one a
+        /// header cannot carry, a lifetime outside 1 s..7 days (nothing is stored).</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetToken(string resource, string accessToken, TimeSpan expiresIn)
+        {
+            if (resource == null)
+            {
+                throw new ArgumentNullException("resource");
+            }
+            if (accessToken == null)
+            {
+                throw new ArgumentNullException("accessToken");
+            }
+            ThrowIfDisposed();
+            // Out-of-range lifetimes go to the library as values it refuses (0 or the maximum),
+            // so every range error is the same InvalidArgument UcwaException.
+            double seconds = Math.Floor(expiresIn.TotalSeconds);
+            uint expiresInS = seconds <= 0 ? 0u : seconds >= uint.MaxValue ? uint.MaxValue : (uint)seconds;
+            byte[] resourceBytes = Utf8.Encode(resource, "resource");
+            byte[] tokenBytes = Utf8.Encode(accessToken, "accessToken");
+            try
+            {
+                ErrorHandle error;
+                uint status = NativeMethods.ucwa_client_set_token(handle, resourceBytes, tokenBytes, expiresInS, out error);
+                Errors.Check(status, error);
+            }
+            finally
+            {
+                // Do not leave a UTF-8 copy of the token on the managed heap longer than needed.
+                Array.Clear(tokenBytes, 0, tokenBytes.Length);
             }
         }
 

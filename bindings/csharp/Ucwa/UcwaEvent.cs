@@ -23,6 +23,21 @@ namespace Ucwa
         /// </summary>
         public string Contact { get; private set; }
 
+        /// <summary>
+        /// For <see cref="UcwaEventKind.TokenNeeded"/>: the resource (an origin such as
+        /// "https://lyncweb.contoso.com") whose token expires soon or was refused; pass it to
+        /// <see cref="UcwaClient.SetToken"/> with the new token. Null for every other kind.
+        /// </summary>
+        public string Resource { get; private set; }
+
+        /// <summary>
+        /// For <see cref="UcwaEventKind.TokenNeeded"/>: where the server says its tokens come from
+        /// (its Bearer challenge's authorization_uri, e.g. an ADFS or Azure AD authorize
+        /// endpoint), or null when no challenge named one yet (e.g. the token was given before
+        /// sign-in) and for every other kind.
+        /// </summary>
+        public string AuthorizationUri { get; private set; }
+
         /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the new availability; otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
         public Availability Availability { get; private set; }
 
@@ -45,7 +60,7 @@ namespace Ucwa
         /// </summary>
         public UcwaException Reason { get; private set; }
 
-        /// <summary>E.g. "PresenceChanged Busy (in-a-meeting)", "ContactNoteChanged sip:bob@contoso.com Back at 3".</summary>
+        /// <summary>E.g. "PresenceChanged Busy (in-a-meeting)", "ContactNoteChanged sip:bob@contoso.com Back at 3", "TokenNeeded https://lyncweb.contoso.com".</summary>
         /// <returns>A short description for logs.</returns>
         public override string ToString()
         {
@@ -63,6 +78,8 @@ namespace Ucwa
                     return Kind + " " + Contact + " " + (Note ?? "(cleared)");
                 case UcwaEventKind.ContactLocationChanged:
                     return Kind + " " + Contact + " " + (Location ?? "(cleared)");
+                case UcwaEventKind.TokenNeeded:
+                    return Kind + " " + Resource + (AuthorizationUri == null ? "" : " (from " + AuthorizationUri + ")");
                 case UcwaEventKind.ConnectionStateChanged:
                     return Kind + " " + ConnectionState + (Reason == null ? "" : ": " + Reason.Message);
                 default:
@@ -77,6 +94,8 @@ namespace Ucwa
             {
                 Kind = (UcwaEventKind)NativeMethods.ucwa_event_get_kind(ev),
                 Contact = Utf8.Read(NativeMethods.ucwa_event_contact(ev)),
+                Resource = Utf8.Read(NativeMethods.ucwa_event_resource(ev)),
+                AuthorizationUri = Utf8.Read(NativeMethods.ucwa_event_authorization_uri(ev)),
                 Availability = (Availability)NativeMethods.ucwa_event_availability(ev),
                 Activity = Utf8.Read(NativeMethods.ucwa_event_activity(ev)),
                 Note = Utf8.Read(NativeMethods.ucwa_event_note(ev)),

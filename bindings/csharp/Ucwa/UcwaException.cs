@@ -21,12 +21,27 @@ namespace Ucwa
         /// <param name="code">The UCWA error code (e.g. "Conflict"), or null.</param>
         /// <param name="subcode">The UCWA error subcode (e.g. "MakeMeAvailableRequired"), or null.</param>
         public UcwaException(UcwaStatus status, string message, int httpStatus, string code, string subcode)
+            : this(status, message, httpStatus, code, subcode, null, null)
+        {
+        }
+
+        /// <summary>Creates an exception with every field given, those of a missing or refused host token included (for tests and wrappers; the library builds its own).</summary>
+        /// <param name="status">What kind of failure it was.</param>
+        /// <param name="message">A message for people.</param>
+        /// <param name="httpStatus">The HTTP status behind the error, 0 when there was no HTTP response.</param>
+        /// <param name="code">The UCWA error code (e.g. "Conflict"), or null.</param>
+        /// <param name="subcode">The UCWA error subcode (e.g. "MakeMeAvailableRequired"), or null.</param>
+        /// <param name="authResource">The origin a token is needed for (see <see cref="AuthResource"/>), or null.</param>
+        /// <param name="authorizationUri">Where the server says its tokens come from (see <see cref="AuthorizationUri"/>), or null.</param>
+        public UcwaException(UcwaStatus status, string message, int httpStatus, string code, string subcode, string authResource, string authorizationUri)
             : base(message)
         {
             Status = status;
             HttpStatus = httpStatus;
             Code = code;
             Subcode = subcode;
+            AuthResource = authResource;
+            AuthorizationUri = authorizationUri;
         }
 
         /// <summary>What kind of failure it was.</summary>
@@ -41,6 +56,21 @@ namespace Ucwa
         /// <summary>The UCWA error "subcode" the server sent (e.g. "MakeMeAvailableRequired"), or null.</summary>
         public string Subcode { get; private set; }
 
+        /// <summary>
+        /// Set when a client signed in with <see cref="UcwaClient.SignInWithTokens"/> failed with
+        /// <see cref="UcwaStatus.Authentication"/> because a token is missing or was refused: the
+        /// resource (an origin such as "https://lyncweb.contoso.com") to acquire a token for and
+        /// give with <see cref="UcwaClient.SetToken"/>. Null for every other failure.
+        /// </summary>
+        public string AuthResource { get; private set; }
+
+        /// <summary>
+        /// With <see cref="AuthResource"/>: where the server says its tokens come from (the
+        /// authorization_uri of its Bearer challenge, e.g. an ADFS or Azure AD authorize
+        /// endpoint); null when it named none and for every other failure.
+        /// </summary>
+        public string AuthorizationUri { get; private set; }
+
         /// <summary>Reads a native error into an exception. The caller keeps ownership of <paramref name="error"/>.</summary>
         internal static UcwaException FromNative(uint status, ErrorHandle error)
         {
@@ -54,7 +84,9 @@ namespace Ucwa
                 Utf8.Read(NativeMethods.ucwa_error_message(error)),
                 NativeMethods.ucwa_error_http_status(error),
                 Utf8.Read(NativeMethods.ucwa_error_code(error)),
-                Utf8.Read(NativeMethods.ucwa_error_subcode(error)));
+                Utf8.Read(NativeMethods.ucwa_error_subcode(error)),
+                Utf8.Read(NativeMethods.ucwa_error_auth_resource(error)),
+                Utf8.Read(NativeMethods.ucwa_error_authorization_uri(error)));
         }
     }
 

@@ -138,6 +138,17 @@ class Sim:
     def expire_tokens(self, name: Optional[str] = None) -> None:
         self._request("POST", f"users/{name}/expire-tokens" if name else "expire-tokens")
 
+    def mint_token(self, name: str = ALICE, lifetime_s: float = 600) -> dict[str, Any]:
+        """A bearer token for ``name`` as an identity provider would issue it (``--modern-auth``):
+        ``{"access_token", "token_type": "Bearer", "expires_in", "resource"}``, where
+        ``resource`` is the simulator's origin (``http://127.0.0.1:PORT``)."""
+        return self._request("POST", "tokens", {"user": name, "lifetime_s": lifetime_s})
+
+    @property
+    def origin(self) -> str:
+        """The simulator's origin: the root URL without its trailing slash."""
+        return self.url.rstrip("/")
+
     # -- faults ---------------------------------------------------------------------------
 
     def fault(self, route: str, action: Any, count: int = 1) -> None:

@@ -21,6 +21,8 @@ def test_close_is_idempotent(client: ucwa.Client) -> None:
 
 CALLS = [
     ("sign_in", (ALICE, ALICE_PASSWORD)),
+    ("sign_in_with_tokens", (ALICE,)),
+    ("set_token", ("http://127.0.0.1:1", "t0ken", 60)),
     ("make_me_available", ()),
     ("set_availability", (ucwa.Availability.BUSY,)),
     ("reset_availability", ()),

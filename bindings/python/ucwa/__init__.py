@@ -43,6 +43,7 @@ from ._types import (
     Presence,
     PresenceChanged,
     SignedOut,
+    TokenNeeded,
     UnknownEvent,
 )
 
@@ -97,6 +98,7 @@ __all__ = [
     "SignedOut",
     "Status",
     "TlsError",
+    "TokenNeeded",
     "UcwaError",
     "UcwaTimeoutError",
     "UnknownEvent",

@@ -36,6 +36,7 @@ from ._types import (
     Presence,
     PresenceChanged,
     SignedOut,
+    TokenNeeded,
     UnknownEvent,
 )
 
@@ -140,6 +141,11 @@ def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
             return ContactLocationChanged(
                 _event_contact(ev), _ffi.borrowed_str(lib.ucwa_event_location(ev))
             )
+        if kind == EventKind.TOKEN_NEEDED:
+            return TokenNeeded(
+                _ffi.borrowed_str(lib.ucwa_event_resource(ev)) or "",
+                _ffi.borrowed_str(lib.ucwa_event_authorization_uri(ev)),
+            )
         if kind == EventKind.APPLICATION_RECREATED:
             return ApplicationRecreated()
         if kind == EventKind.SIGNED_OUT:
@@ -240,6 +246,53 @@ class Client:
             self._h(),
             _ffi.encode(user, "user"),
             _ffi.encode(password, "password"),
+        )
+
+    def sign_in_with_tokens(self, user: str) -> None:
+        """Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in
+        front of the pool; the host acquires tokens itself, e.g. with MSAL). No password is used
+        or sent, and the library never asks a token endpoint itself.
+
+        Every origin that challenges must have a token given with ``set_token``. When one has no
+        live token, or refuses the one given, this raises ``AuthenticationError`` whose
+        ``auth_resource`` names the origin and ``authorization_uri`` where the server says
+        tokens come from; give that token and call again::
+
+            try:
+                client.sign_in_with_tokens("alice@contoso.com")
+            except ucwa.AuthenticationError as e:
+                if e.auth_resource is None:
+                    raise
+                client.set_token(e.auth_resource, acquire(e.auth_resource), 3600)
+                client.sign_in_with_tokens("alice@contoso.com")
+
+        Once signed in, ``TokenNeeded`` events ask for a new token ahead of expiry and when the
+        server refuses one. Sign-out forgets every token.
+        """
+        _ffi.call(lib.ucwa_sign_in_with_tokens, self._h(), _ffi.encode(user, "user"))
+
+    def set_token(self, resource: str, access_token: str, expires_in_s: int) -> None:
+        """Gives or replaces the bearer token for one resource, for ``sign_in_with_tokens``.
+
+        ``resource`` is the origin the token is for, ``"https://host[:port]"`` with nothing after
+        the authority (plain http only to loopback, for tests); ``access_token`` the token as
+        the identity provider issued it (sent only to that origin, as ``Authorization: Bearer
+        ...``, and never repeated in an error message); ``expires_in_s`` its remaining lifetime
+        in seconds, 1..604800 (MSAL's ``expires_in``).
+
+        May be called before sign-in and at any time after, from any thread. Sends nothing.
+        Raises ``InvalidArgumentError`` for a resource that is not such an origin, an empty or
+        unsendable token (control characters, NUL) or a lifetime out of range; ``TypeError``
+        for arguments of the wrong type.
+        """
+        if isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int):
+            raise TypeError(f"expires_in_s must be an int, not {type(expires_in_s).__name__}")
+        _ffi.call(
+            lib.ucwa_client_set_token,
+            self._h(),
+            _ffi.encode(resource, "resource"),
+            _ffi.encode(access_token, "access_token"),
+            _u32(expires_in_s, "expires_in_s"),
         )
 
     def make_me_available(self, sign_in_as: Optional[Union[Availability, int]] = None) -> None:

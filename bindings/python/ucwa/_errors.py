@@ -40,6 +40,13 @@ class UcwaError(Exception):
         code: the UCWA error ``code`` the server sent (e.g. ``"Conflict"``), or ``None``.
         subcode: the UCWA ``subcode`` (e.g. ``"MakeMeAvailableRequired"``), or ``None``.
         message: the library's message for people; it never contains a token or a password.
+        auth_resource: set on an ``AuthenticationError`` of a client that signs in with host
+            tokens (``Client.sign_in_with_tokens``) when a token is missing or was refused: the
+            origin (e.g. ``"https://lyncweb.contoso.com"``) to acquire a token for and give with
+            ``Client.set_token``; ``None`` otherwise.
+        authorization_uri: with ``auth_resource``: where the server says its tokens come from
+            (its Bearer challenge's ``authorization_uri``, e.g. an ADFS or Azure AD authorize
+            endpoint), or ``None`` when it named none.
 
     ``str(error)`` is the message.
     """
@@ -55,6 +62,8 @@ class UcwaError(Exception):
         http_status: Optional[int] = None,
         code: Optional[str] = None,
         subcode: Optional[str] = None,
+        auth_resource: Optional[str] = None,
+        authorization_uri: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         if status is None:
@@ -64,6 +73,8 @@ class UcwaError(Exception):
         self.http_status: Optional[int] = http_status or None
         self.code: Optional[str] = code
         self.subcode: Optional[str] = subcode
+        self.auth_resource: Optional[str] = auth_resource
+        self.authorization_uri: Optional[str] = authorization_uri
 
     def __str__(self) -> str:
         return self.message
@@ -76,6 +87,10 @@ class UcwaError(Exception):
             parts.append(f"code={self.code!r}")
         if self.subcode is not None:
             parts.append(f"subcode={self.subcode!r}")
+        if self.auth_resource is not None:
+            parts.append(f"auth_resource={self.auth_resource!r}")
+        if self.authorization_uri is not None:
+            parts.append(f"authorization_uri={self.authorization_uri!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -83,13 +98,24 @@ class UcwaError(Exception):
         # keeps errors intact across multiprocessing and concurrent.futures process pools.
         return (
             _rebuild,
-            (type(self), self.message, int(self.status), self.http_status, self.code, self.subcode),
+            (
+                type(self),
+                self.message,
+                int(self.status),
+                self.http_status,
+                self.code,
+                self.subcode,
+                self.auth_resource,
+                self.authorization_uri,
+            ),
         )
 
 
 def _rebuild(cls: type[UcwaError], message: str, status: int, http_status: Optional[int],
-             code: Optional[str], subcode: Optional[str]) -> UcwaError:
-    return cls(message, status=status, http_status=http_status, code=code, subcode=subcode)
+             code: Optional[str], subcode: Optional[str], auth_resource: Optional[str] = None,
+             authorization_uri: Optional[str] = None) -> UcwaError:
+    return cls(message, status=status, http_status=http_status, code=code, subcode=subcode,
+               auth_resource=auth_resource, authorization_uri=authorization_uri)
 
 
 def _status_or_int(value: "Status | int") -> "Status | int":
@@ -141,7 +167,13 @@ class TlsError(UcwaError):
 
 
 class AuthenticationError(UcwaError):
-    """Credentials refused, or 401 again right after a fresh token."""
+    """Credentials refused, or 401 again right after a fresh token.
+
+    For a client signed in with host tokens (``Client.sign_in_with_tokens``), a missing or
+    refused token: ``auth_resource`` names the origin to acquire a token for and
+    ``authorization_uri`` where the server says tokens come from; give it with
+    ``Client.set_token`` and call again.
+    """
 
     STATUS = Status.AUTHENTICATION
 

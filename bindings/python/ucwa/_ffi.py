@@ -61,6 +61,8 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_client_new": (_status, [c_char_p, POINTER(ClientP), POINTER(ErrorP)]),
     "ucwa_client_set_option": (_status, [ClientP, c_char_p, c_char_p, POINTER(ErrorP)]),
     "ucwa_sign_in": (_status, [ClientP, c_char_p, c_char_p, POINTER(ErrorP)]),
+    "ucwa_sign_in_with_tokens": (_status, [ClientP, c_char_p, POINTER(ErrorP)]),
+    "ucwa_client_set_token": (_status, [ClientP, c_char_p, c_char_p, c_uint32, POINTER(ErrorP)]),
     "ucwa_make_me_available": (_status, [ClientP, c_uint32, POINTER(ErrorP)]),
     "ucwa_set_availability": (_status, [ClientP, c_uint32, POINTER(ErrorP)]),
     "ucwa_reset_availability": (_status, [ClientP, POINTER(ErrorP)]),
@@ -102,6 +104,8 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_error_http_status": (c_uint16, [ErrorP]),
     "ucwa_error_code": (c_void_p, [ErrorP]),
     "ucwa_error_subcode": (c_void_p, [ErrorP]),
+    "ucwa_error_auth_resource": (c_void_p, [ErrorP]),
+    "ucwa_error_authorization_uri": (c_void_p, [ErrorP]),
     "ucwa_error_free": (None, [ErrorP]),
     "ucwa_client_next_event": (
         _status,
@@ -110,6 +114,8 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_event_get_kind": (c_uint32, [EventP]),
     "ucwa_event_availability": (c_uint32, [EventP]),
     "ucwa_event_contact": (c_void_p, [EventP]),
+    "ucwa_event_resource": (c_void_p, [EventP]),
+    "ucwa_event_authorization_uri": (c_void_p, [EventP]),
     "ucwa_event_activity": (c_void_p, [EventP]),
     "ucwa_event_note": (c_void_p, [EventP]),
     "ucwa_event_location": (c_void_p, [EventP]),
@@ -232,14 +238,24 @@ def error_from_native(status: int, err: Any) -> UcwaError:
             http_status = lib.ucwa_error_http_status(err) or None
             code = borrowed_str(lib.ucwa_error_code(err))
             subcode = borrowed_str(lib.ucwa_error_subcode(err))
+            auth_resource = borrowed_str(lib.ucwa_error_auth_resource(err))
+            authorization_uri = borrowed_str(lib.ucwa_error_authorization_uri(err))
         else:
             message = borrowed_str(lib.ucwa_status_str(status)) or f"status {status}"
-            http_status = code = subcode = None
+            http_status = code = subcode = auth_resource = authorization_uri = None
     finally:
         if err:
             lib.ucwa_error_free(err)
     cls = error_class_for(status)
-    return cls(message, status=status, http_status=http_status, code=code, subcode=subcode)
+    return cls(
+        message,
+        status=status,
+        http_status=http_status,
+        code=code,
+        subcode=subcode,
+        auth_resource=auth_resource,
+        authorization_uri=authorization_uri,
+    )
 
 
 def call(func: Any, *args: Any) -> None:

@@ -3,7 +3,8 @@ and the typed events ``Client.events()`` yields.
 
 Owns: ``Availability``, ``EventKind``, ``ConnectionState`` (``enum.IntEnum`` with the header's
 fixed values), the frozen dataclasses ``Presence`` and ``Event`` with one subclass per event
-kind (the user's own changes, and the ``Contact*Changed`` events of subscribed contacts). Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
+kind (the user's own changes, the ``Contact*Changed`` events of subscribed contacts, and
+``TokenNeeded`` for host-supplied tokens). Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class EventKind(enum.IntEnum):
     CONTACT_NOTE_CHANGED = 8
     #: A subscribed contact's location changed.
     CONTACT_LOCATION_CHANGED = 9
+    #: Signed in with host tokens: a token expires soon or was refused (see ``TokenNeeded``).
+    TOKEN_NEEDED = 10
 
 
 class ConnectionState(enum.IntEnum):
@@ -185,6 +188,23 @@ class ContactLocationChanged(Event):
     KIND: ClassVar[EventKind] = EventKind.CONTACT_LOCATION_CHANGED
     contact: str
     location: Optional[str]
+
+
+@dataclass(frozen=True)
+class TokenNeeded(Event):
+    """Signed in with host tokens (``Client.sign_in_with_tokens``): the token for ``resource``
+    expires soon (five minutes ahead, or at half the lifetime of a shorter-lived token) or the
+    server refused it. Acquire a new one and give it with ``Client.set_token``; until then
+    requests to that origin fail once the old token is gone.
+
+    ``resource`` is the origin (e.g. ``"https://lyncweb.contoso.com"``); ``authorization_uri`` is
+    where the server says its tokens come from (its Bearer challenge's ``authorization_uri``),
+    or ``None`` when no challenge named one yet (e.g. the token was given before sign-in).
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.TOKEN_NEEDED
+    resource: str
+    authorization_uri: Optional[str] = None
 
 
 @dataclass(frozen=True)
