@@ -162,7 +162,10 @@ namespace Ucwa
         /// keepalive_interval_s (decimal seconds, 0 = off), event_timeout_s, event_channel (1/0),
         /// enforce_presence (1/0), allowed_hosts, retry_after_max_s, max_body_bytes,
         /// min_token_lifetime_s, subscription_refresh_s (seconds between extensions of the
-        /// presence subscription, 1..1200, default 300; see <see cref="SubscribePresence"/>).
+        /// presence subscription, 1..1200, default 300; see <see cref="SubscribePresence"/>),
+        /// proxy (system, the default: the environment as curl reads it, loopback always
+        /// direct; none; or http://[user:password@]host:port), grant (auto, password or
+        /// windows: the sign-in grant; this version implements password only).
         /// Options that shape the application (user_agent, culture, endpoint_id, modalities)
         /// apply from the next sign-in or <see cref="MakeMeAvailable"/>; the others at once.
         /// </summary>
