@@ -175,6 +175,8 @@ impl Session {
         self.secrets.clear();
         self.emit(Event::SignedOut { reason: None });
         self.events.set_idle(true);
+        // A task part-way through a recovery waits for this lock: let it go first.
+        drop(_recovery);
         self.tasks_ended(TASKS_END_BOUND).await;
         result
     }
