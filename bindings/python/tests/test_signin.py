@@ -1,0 +1,179 @@
+"""Sign-in against the challenge shapes and grant lists real pools and their proxies send:
+challenges folded into one ``WWW-Authenticate`` line (ucwa-sim ``--fold-challenges``), a
+password-only grant list, a pool that offers no grant this version implements (``--grants``),
+and the ``grant`` option. Each test asserts what the simulator saw, above all whether a token
+request (the only request that carries the password) was made."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+import ucwa
+from conftest import ALICE, ALICE_PASSWORD, FAST_OPTIONS, Sim, start_sim, stop_sim
+
+WINDOWS_ONLY = ["--grants", "urn:microsoft.rtc:windows"]
+
+
+def _token_requests(sim: Sim) -> list[dict]:
+    """The token endpoint's requests: the only ones that carry the password."""
+    return sim.requests("token")
+
+
+def _seen(sim: Sim) -> list[tuple[str, str, int]]:
+    """What each request was, in order: (method, route, status)."""
+    return [(e["method"], e["route"], e["status"]) for e in sim.log()]
+
+
+@contextmanager
+def _sim_with(tmp_path: Path, args: list[str]) -> Iterator[Sim]:
+    """A simulator of its own, for tests that try several configurations."""
+    s = start_sim(tmp_path, args)
+    try:
+        yield s
+    finally:
+        stop_sim(s)
+
+
+@pytest.mark.sim_args("--fold-challenges")
+def test_sign_in_reads_challenges_folded_into_one_line(client: ucwa.Client, sim: Sim) -> None:
+    client.sign_in(ALICE, ALICE_PASSWORD)
+    assert _seen(sim) == [
+        ("GET", "discovery", 200),
+        ("GET", "user", 401),
+        ("POST", "token", 200),
+        ("GET", "user", 200),
+        ("POST", "applications", 201),
+    ]
+    log = sim.log()
+    assert log[2]["user"] == ALICE, "the token was granted to alice"
+    assert log[4]["authorization"] is True, "the applications POST carries the token"
+    assert len(sim.user(ALICE)["applications"]) == 1
+
+
+@pytest.mark.sim_args("--grants", "password")
+def test_a_password_only_grant_list_signs_in(client: ucwa.Client, sim: Sim) -> None:
+    client.sign_in(ALICE, ALICE_PASSWORD)
+    tokens = _token_requests(sim)
+    assert [(t["method"], t["status"]) for t in tokens] == [("POST", 200)]
+    assert [e["status"] for e in sim.requests("applications", "POST")] == [201]
+    assert len(sim.user(ALICE)["applications"]) == 1
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["one-line-each", "folded"])
+def test_a_windows_only_pool_raises_authentication_naming_its_grants_and_gets_no_password(
+    tmp_path: Path, fold: bool
+) -> None:
+    args = WINDOWS_ONLY + (["--fold-challenges"] if fold else [])
+    with _sim_with(tmp_path, args) as sim, ucwa.Client(sim.url, **FAST_OPTIONS) as c:
+        with pytest.raises(ucwa.AuthenticationError) as info:
+            c.sign_in(ALICE, ALICE_PASSWORD)
+        e = info.value
+        assert e.status == ucwa.Status.AUTHENTICATION
+        assert (
+            "the server offers urn:microsoft.rtc:windows; this sign-in can use password" in str(e)
+        ), str(e)
+        assert ALICE_PASSWORD not in str(e) and ALICE_PASSWORD not in repr(e)
+        assert _token_requests(sim) == [], f"no token request, so no password sent: {_seen(sim)}"
+        assert sim.requests("applications") == []
+        # the challenge was the last thing asked for
+        assert _seen(sim)[-1] == ("GET", "user", 401)
+        assert sim.user(ALICE)["applications"] == []
+
+
+@pytest.mark.sim_args(
+    "--grants", "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting", "--fold-challenges"
+)
+def test_a_pool_offering_windows_and_anonymous_meetings_names_both(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    with pytest.raises(ucwa.AuthenticationError) as info:
+        client.sign_in(ALICE, ALICE_PASSWORD)
+    assert (
+        "the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting; "
+        "this sign-in can use password" in str(info.value)
+    ), str(info.value)
+    assert _token_requests(sim) == []
+
+
+def test_grant_windows_raises_authentication_without_sending_the_password(
+    client: ucwa.Client, sim: Sim, tmp_path: Path
+) -> None:
+    # The default pool offers windows and password: the option alone decides.
+    client.set_option("grant", "windows")
+    with pytest.raises(ucwa.AuthenticationError) as info:
+        client.sign_in(ALICE, ALICE_PASSWORD)
+    msg = str(info.value)
+    assert (
+        "the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting, password; "
+        "this sign-in can use none" in msg
+    ), msg
+    assert "not implemented" in msg, msg
+    assert ALICE_PASSWORD not in msg
+    assert _token_requests(sim) == [], _seen(sim)
+    assert sim.requests("applications") == []
+
+    # Against a windows-only pool it fails the same way; here the option is a keyword argument.
+    with _sim_with(tmp_path, WINDOWS_ONLY) as only, ucwa.Client(
+        only.url, grant="windows", **FAST_OPTIONS
+    ) as c:
+        with pytest.raises(ucwa.AuthenticationError):
+            c.sign_in(ALICE, ALICE_PASSWORD)
+        assert _token_requests(only) == [], _seen(only)
+
+
+@pytest.mark.parametrize("grant", ["password", "auto", "AUTO"])
+def test_grant_password_and_auto_sign_in_with_the_password_grant(
+    client: ucwa.Client, sim: Sim, grant: str
+) -> None:
+    client.set_option("grant", grant)
+    client.sign_in(ALICE, ALICE_PASSWORD)
+    assert [(t["method"], t["status"], t["user"]) for t in _token_requests(sim)] == [
+        ("POST", 200, ALICE)
+    ]
+    assert [e["status"] for e in sim.requests("applications", "POST")] == [201]
+
+
+def test_bad_grant_values_raise_invalid_argument_and_change_nothing(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    client.set_option("grant", "windows")
+    for bad in ["", "ntlm", "password,windows", "urn:microsoft.rtc:windows", "pass word"]:
+        with pytest.raises(ucwa.InvalidArgumentError) as info:
+            client.set_option("grant", bad)
+        assert info.value.status == ucwa.Status.INVALID_ARGUMENT, bad
+        assert "auto, password or windows" in str(info.value), str(info.value)
+    assert sim.log() == []
+    # Still windows: sign-in fails before any password is sent.
+    with pytest.raises(ucwa.AuthenticationError):
+        client.sign_in(ALICE, ALICE_PASSWORD)
+    assert _token_requests(sim) == [], _seen(sim)
+
+
+def test_a_bearer_only_challenge_names_its_authorization_uri_and_gets_no_password(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    # What an Online or modern-auth pool sends without MsRtcOAuth.
+    authorize = "https://login.windows.net/common/oauth2/authorize"
+    sim.respond(
+        "user",
+        401,
+        "",
+        headers=[[
+            "WWW-Authenticate",
+            'Bearer trusted_issuers="00000001-0000-0000-c000-000000000000@*", '
+            'client_id="00000004-0000-0ff1-ce00-000000000000", '
+            f'authorization_uri="{authorize}"',
+        ]],
+    )
+    with pytest.raises(ucwa.AuthenticationError) as info:
+        client.sign_in(ALICE, ALICE_PASSWORD)
+    assert (
+        "401 without an MsRtcOAuth challenge; the server asks for a Bearer token from " + authorize
+        in str(info.value)
+    ), str(info.value)
+    assert ALICE_PASSWORD not in str(info.value)
+    assert _token_requests(sim) == [], _seen(sim)
