@@ -327,12 +327,20 @@ pub fn server_error(step: Step, reply: &Reply) -> Error {
         None => (None, None, None),
     };
     let text = |t: Option<String>| t.map(|t| reply.server_text(&t));
+    // A 407 comes from a proxy on the way (plain http; over https the CONNECT fails instead),
+    // never from the UCWA server: say whose refusal it is.
+    let message = match (reply.status, text(message)) {
+        (407, None) => Some(
+            "the HTTP proxy refused the request (407 Proxy Authentication Required): check the credentials of the proxy option".to_string(),
+        ),
+        (_, m) => m,
+    };
     Error::Server(Box::new(ServerError {
         step,
         http_status: reply.status,
         code: text(code),
         subcode: text(subcode),
-        message: text(message),
+        message,
         diagnostics: reply.diagnostics(),
         path: reply.url.path().to_string(),
     }))

@@ -234,6 +234,7 @@ def test_a_proxy_refusing_the_credentials_fails_the_call_without_repeating_its_p
             client.sign_in(ALICE, ALICE_PASSWORD)
         e = info.value
         assert e.http_status == 407, repr(e)
+        assert "proxy refused" in e.message, "the proxy is named, not the server: " + e.message
         text = f"{e} {e!r} {e.message}"
         assert wrong not in text, text
         assert base64.b64encode(f"agent:{wrong}".encode()).decode() not in text, text
