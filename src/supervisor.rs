@@ -23,7 +23,7 @@ use crate::error::{Error, Step};
 use crate::hal::Resource;
 use crate::pacing::{self, EventPacer, Health, LADDER};
 use crate::resources::{parse_event_set, presence_from, EventRef, TextField};
-use crate::session::{contact_below, Payload, Recovery, Session, Started, MAX_BATCH_PARTS};
+use crate::session::{contact_below, sip, Payload, Recovery, Session, Started, MAX_BATCH_PARTS};
 use crate::types::{Availability, ConnectionState, Event};
 
 /// Follow-up GETs (for events that carry only a link) one event set may cause.
@@ -364,7 +364,7 @@ async fn handle_contact_changes(inner: &Session, changes: Vec<ContactChange>) {
                 None => continue,
             },
         };
-        let contact = format!("sip:{}", c.address);
+        let contact = sip(&c.address);
         let event = match c.part {
             ContactPart::Presence => match presence_from(Step::Events, &current) {
                 Ok(presence) => Event::ContactPresenceChanged { contact, presence },

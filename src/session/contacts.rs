@@ -105,7 +105,8 @@ fn batch_link(app: &App) -> Result<Url> {
     })
 }
 
-fn key_of(address: &str) -> String {
+/// The one spelling of an address that caches and sets compare: lower case.
+pub(super) fn key_of(address: &str) -> String {
     address.to_ascii_lowercase()
 }
 

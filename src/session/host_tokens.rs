@@ -159,12 +159,12 @@ impl Session {
         let now = Instant::now();
         let due: Vec<(String, Option<String>)> = {
             let mut st = self.state();
+            let st = &mut *st;
             let mut due = Vec::new();
-            let uris = st.bearer_uris.clone();
             for (origin, t) in st.host_tokens.iter_mut() {
                 if !t.announced && now >= t.announce_at {
                     t.announced = true;
-                    due.push((origin.clone(), uris.get(origin).cloned()));
+                    due.push((origin.clone(), st.bearer_uris.get(origin).cloned()));
                 }
             }
             due

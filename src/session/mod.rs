@@ -28,7 +28,7 @@ pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
 pub use lifecycle::TASKS_END_BOUND;
 pub use recovery::Recovery;
 pub use request::Payload;
-pub use subscriptions::{contact_below, MAX_SUBSCRIBED_CONTACTS, SUBSCRIPTION_MINUTES};
+pub use subscriptions::{contact_below, sip, MAX_SUBSCRIBED_CONTACTS, SUBSCRIPTION_MINUTES};
 
 /// A signed-in session, as handed to whoever starts its supervisor: its number (a newer
 /// sign-in replaces it) and the signal that stops its tasks.

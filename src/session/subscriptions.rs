@@ -18,6 +18,7 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
+use super::contacts::key_of;
 use super::{Payload, Recovery, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
@@ -66,12 +67,19 @@ struct Live {
     stale: bool,
 }
 
-fn sip(address: &str) -> String {
+/// The SIP URI of an address, as events and requests name contacts.
+pub fn sip(address: &str) -> String {
     format!("sip:{address}")
 }
 
-fn key_of(address: &str) -> String {
-    address.to_ascii_lowercase()
+/// The contact address a path segment names (percent-decoded, lower-cased), when it is one.
+fn address_in(segment: &str) -> Option<String> {
+    let address = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?
+        .to_ascii_lowercase();
+    let (user, domain) = address.split_once('@')?;
+    (!user.is_empty() && !domain.is_empty()).then_some(address)
 }
 
 /// The address of the contact a resource below `people` belongs to: the path segment right
@@ -79,13 +87,7 @@ fn key_of(address: &str) -> String {
 pub fn contact_below(people: &Url, target: &Url) -> Option<String> {
     let base = people.path().trim_end_matches('/');
     let rest = target.path().strip_prefix(base)?.strip_prefix('/')?;
-    let segment = rest.split('/').next()?;
-    let address = percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .ok()?
-        .to_ascii_lowercase();
-    let (user, domain) = address.split_once('@')?;
-    (!user.is_empty() && !domain.is_empty()).then_some(address)
+    address_in(rest.split('/').next()?)
 }
 
 impl Session {
@@ -396,13 +398,7 @@ impl Session {
             };
             let address = contact
                 .path_segments()
-                .and_then(|mut s| s.next_back().map(str::to_string))
-                .and_then(|s| {
-                    percent_encoding::percent_decode_str(&s)
-                        .decode_utf8()
-                        .ok()
-                        .map(|a| a.to_ascii_lowercase())
-                });
+                .and_then(|mut s| s.next_back().and_then(address_in));
             let Some(address) = address.filter(|a| gone.contains(a)) else {
                 continue;
             };
