@@ -432,7 +432,7 @@ fn leave_kind(name: &str) -> &'static str {
         .next()
         .and_then(|d| d.parse().ok())
         .unwrap_or(0);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         "sign_out then drop"
     } else {
         "drop only"

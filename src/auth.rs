@@ -1,8 +1,8 @@
 //! OAuth as UCWA does it: reading the challenges (one RFC 7235 parser for every
 //! `WWW-Authenticate` line, however proxies fold them, yielding the `MsRtcOAuth` and `Bearer`
 //! challenges), choosing the grant (the one place option `grant` meets the server's
-//! `grant_type` list), the password grant, and the tokens we hold (one per origin, since a web
-//! ticket is valid only on the pool that issued it).
+//! `grant_type` list), the password grant, the Windows grant (in `windows`), and the tokens we
+//! hold (one per origin, since a web ticket is valid only on the pool that issued it).
 //!
 //! What a token endpoint answers is checked before it is used: the token must be usable as a
 //! header value (else `Protocol`), and its lifetime has a floor (option `min_token_lifetime_s`),
@@ -18,7 +18,35 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Step};
 use crate::options::Grant;
-use crate::transport::{server_error, Body, Exchange};
+use crate::transport::{server_error, Body, Exchange, Reply};
+
+mod windows;
+pub use windows::{windows_grant, CURRENT_USER_ELSEWHERE};
+#[cfg(windows)]
+pub(crate) use windows::{Handshake, Scheme};
+
+/// Who a grant signs in as.
+#[derive(Clone)]
+pub enum Identity {
+    /// A user name (`DOMAIN\user`, a UPN or the SIP address) and its password: the password
+    /// grant, or the Windows grant with explicit credentials.
+    Named {
+        username: String,
+        password: Zeroizing<String>,
+    },
+    /// The logged-on Windows user, through the system's SSPI: the Windows grant only.
+    CurrentUser,
+}
+
+impl Identity {
+    /// The password held, for the scrubber.
+    pub fn password(&self) -> Option<&str> {
+        match self {
+            Identity::Named { password, .. } => Some(password.as_str()),
+            Identity::CurrentUser => None,
+        }
+    }
+}
 
 /// The longest `WWW-Authenticate` line read. A longer one is ignored whole: real challenges are
 /// a few hundred bytes, and a partial read could pick a truncated href.
@@ -315,22 +343,33 @@ pub fn parse_challenge(headers: &HeaderMap) -> Challenges {
     }
 }
 
-/// The grant a sign-in will run. This build implements one.
+/// The grant a sign-in runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsableGrant {
     Password,
+    /// Windows integrated authentication: NTLM or Negotiate on the token request.
+    Windows,
 }
 
-/// The `grant_type` value of the password grant.
-const PASSWORD_GRANT: &str = "password";
+impl UsableGrant {
+    /// The `grant_type` value of this grant.
+    pub fn grant_type(self) -> &'static str {
+        match self {
+            UsableGrant::Password => "password",
+            UsableGrant::Windows => "urn:microsoft.rtc:windows",
+        }
+    }
+}
 
 /// Why no grant can be used: the server's list, what this sign-in could have used, and why a
 /// grant that was asked for cannot run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoUsableGrant {
     pub offered: Option<Vec<String>>,
-    pub usable: &'static [&'static str],
+    pub usable: Vec<&'static str>,
     pub wanted: Grant,
+    /// Signing in as the current user (no password to send).
+    pub current_user: bool,
 }
 
 impl NoUsableGrant {
@@ -347,9 +386,9 @@ impl NoUsableGrant {
             self.usable.join(", ")
         };
         let mut detail = format!("{offered}; this sign-in can use {usable}");
-        if self.wanted == Grant::Windows {
+        if self.current_user && self.wanted == Grant::Password {
             detail.push_str(
-                " (grant=windows: the Windows grant, urn:microsoft.rtc:windows, is not implemented in this version)",
+                " (grant=password: signing in as the current user has no password to send; set grant to auto or windows)",
             );
         }
         detail
@@ -357,29 +396,35 @@ impl NoUsableGrant {
 }
 
 /// The one decision of which grant a sign-in runs: option `grant` against the challenge's
-/// `grant_type` list. Nothing is sent when this fails, so a server that does not offer the
-/// password grant never receives the password.
+/// `grant_type` list and who signs in. Nothing is sent when this fails, so a server that does
+/// not offer the password grant never receives the password. `auto` prefers the password grant
+/// (one request) and falls back to the Windows grant with the same credentials; the current
+/// user has only the Windows grant.
 ///
-/// A challenge that names no `grant_type` at all restricts nothing; the password grant is
+/// A challenge that names no `grant_type` at all restricts nothing; the first usable grant is
 /// tried then (no capture lacks the list, and the token endpoint still refuses a grant it does
 /// not take with `unsupported_grant_type`).
 pub fn choose_grant(
     wanted: Grant,
     offered: Option<&[String]>,
+    current_user: bool,
 ) -> Result<UsableGrant, NoUsableGrant> {
-    let usable: &'static [&'static str] = match wanted {
-        Grant::Auto | Grant::Password => &[PASSWORD_GRANT],
-        Grant::Windows => &[],
+    let candidates: &[UsableGrant] = match (wanted, current_user) {
+        (Grant::Password, true) => &[],
+        (Grant::Auto | Grant::Windows, true) | (Grant::Windows, false) => &[UsableGrant::Windows],
+        (Grant::Password, false) => &[UsableGrant::Password],
+        (Grant::Auto, false) => &[UsableGrant::Password, UsableGrant::Windows],
     };
     let offers =
         |g: &str| offered.is_none_or(|list| list.iter().any(|o| o.eq_ignore_ascii_case(g)));
-    if usable.contains(&PASSWORD_GRANT) && offers(PASSWORD_GRANT) {
-        return Ok(UsableGrant::Password);
+    if let Some(g) = candidates.iter().find(|g| offers(g.grant_type())) {
+        return Ok(*g);
     }
     Err(NoUsableGrant {
         offered: offered.map(<[String]>::to_vec),
-        usable,
+        usable: candidates.iter().map(|g| g.grant_type()).collect(),
         wanted,
+        current_user,
     })
 }
 
@@ -397,6 +442,8 @@ pub struct Token {
     pub token_url: Url,
     /// Bumped every time a token is replaced, so concurrent callers renew only once.
     pub generation: u64,
+    /// The grant it came from; renewal runs the same one.
+    pub grant: UsableGrant,
 }
 
 impl Token {
@@ -486,7 +533,7 @@ pub async fn password_grant(
 ) -> Result<Token, Error> {
     let form: Zeroizing<String> = Zeroizing::new(
         url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "password")
+            .append_pair("grant_type", UsableGrant::Password.grant_type())
             .append_pair("username", username)
             .append_pair("password", password)
             .finish(),
@@ -494,6 +541,17 @@ pub async fn password_grant(
     let reply = ex
         .send(Step::Token, Method::POST, token_url, None, Body::Form(form))
         .await?;
+    token_from_reply(&reply, token_url, generation, floor, UsableGrant::Password)
+}
+
+/// Reads a token endpoint's answer to `grant`: the token, or the OAuth error it names.
+fn token_from_reply(
+    reply: &Reply,
+    token_url: &Url,
+    generation: u64,
+    floor: Duration,
+    grant: UsableGrant,
+) -> Result<Token, Error> {
     if reply.status == 400 || reply.status == 401 {
         let oauth = serde_json::from_slice::<OAuthError>(&reply.body).ok();
         let (what, description) = match oauth {
@@ -505,9 +563,13 @@ pub async fn password_grant(
         };
         let mut detail = match what.as_str() {
             "invalid_grant" => "credentials refused (invalid_grant)".to_string(),
-            "unsupported_grant_type" => {
-                "the server does not accept the password grant (unsupported_grant_type)".to_string()
-            }
+            "unsupported_grant_type" => format!(
+                "the server does not accept the {} grant (unsupported_grant_type)",
+                match grant {
+                    UsableGrant::Password => "password",
+                    UsableGrant::Windows => "Windows",
+                }
+            ),
             other => format!("token endpoint answered {} ({other})", reply.status),
         };
         if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
@@ -522,7 +584,7 @@ pub async fn password_grant(
         });
     }
     if !reply.is_success() {
-        return Err(server_error(Step::Token, &reply));
+        return Err(server_error(Step::Token, reply));
     }
     let (access_token, token_type, life) =
         parse_token_reply(&reply.body).ok_or_else(|| Error::Protocol {
@@ -548,6 +610,7 @@ pub async fn password_grant(
         floor,
         token_url: token_url.clone(),
         generation,
+        grant,
     })
 }
 
@@ -601,7 +664,7 @@ mod tests {
             self.0[self.1 % self.0.len()]
         }
         fn one_in(&mut self, n: u8) -> bool {
-            self.roll() % n == 0
+            self.roll().is_multiple_of(n)
         }
         fn ows(&mut self) -> &'static str {
             ["", "", " ", "\t", "  "][self.roll() as usize % 5]
@@ -978,65 +1041,68 @@ mod tests {
     }
 
     #[test]
-    fn the_password_grant_is_chosen_only_when_offered_and_allowed() {
+    fn the_password_grant_is_preferred_when_offered_and_allowed() {
         let on_prem = offered(&ON_PREM_GRANTS);
         for wanted in [Grant::Auto, Grant::Password] {
+            let pick = |list: Option<&[String]>| choose_grant(wanted, list, false);
+            assert_eq!(pick(Some(&on_prem)), Ok(UsableGrant::Password));
+            assert_eq!(pick(None), Ok(UsableGrant::Password));
             assert_eq!(
-                choose_grant(wanted, Some(&on_prem)),
+                pick(Some(&offered(&["PASSWORD"]))),
                 Ok(UsableGrant::Password)
-            );
-            assert_eq!(choose_grant(wanted, None), Ok(UsableGrant::Password));
-            assert_eq!(
-                choose_grant(wanted, Some(&offered(&["PASSWORD"]))),
-                Ok(UsableGrant::Password)
-            );
-            let none = choose_grant(
-                wanted,
-                Some(&offered(&[
-                    "urn:microsoft.rtc:windows",
-                    "urn:microsoft.rtc:anonmeeting",
-                ])),
-            )
-            .unwrap_err();
-            assert_eq!(
-                none.detail(str::to_string),
-                "the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting; this sign-in can use password"
-            );
-            let empty = choose_grant(wanted, Some(&[])).unwrap_err();
-            assert_eq!(
-                empty.detail(str::to_string),
-                "the server offers no grant; this sign-in can use password"
             );
         }
     }
 
     #[test]
-    fn grant_windows_is_refused_whatever_the_server_offers() {
-        for list in [
-            Some(offered(&ON_PREM_GRANTS)),
-            Some(offered(&["urn:microsoft.rtc:windows"])),
-            None,
-        ] {
-            let none = choose_grant(Grant::Windows, list.as_deref()).unwrap_err();
-            let detail = none.detail(|t| t.replace("password", "[scrubbed]"));
-            assert!(detail.contains("this sign-in can use none"), "{detail}");
-            assert!(detail.contains("not implemented"), "{detail}");
-            if list.is_some() {
-                assert!(
-                    detail.contains("the server offers urn:microsoft.rtc:windows"),
-                    "{detail}"
-                );
-            } else {
-                assert!(
-                    detail.starts_with("the server names no grant_type"),
-                    "{detail}"
-                );
-            }
+    fn auto_falls_back_to_the_windows_grant_when_password_is_not_offered() {
+        let windows_only = offered(&["urn:microsoft.rtc:windows", "urn:microsoft.rtc:anonmeeting"]);
+        assert_eq!(
+            choose_grant(Grant::Auto, Some(&windows_only), false),
+            Ok(UsableGrant::Windows)
+        );
+        let none = choose_grant(Grant::Password, Some(&windows_only), false).unwrap_err();
+        assert_eq!(
+            none.detail(str::to_string),
+            "the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting; this sign-in can use password"
+        );
+        let empty = choose_grant(Grant::Auto, Some(&[]), false).unwrap_err();
+        assert_eq!(
+            empty.detail(str::to_string),
+            "the server offers no grant; this sign-in can use password, urn:microsoft.rtc:windows"
+        );
+    }
+
+    #[test]
+    fn grant_windows_runs_only_the_windows_grant() {
+        for current_user in [false, true] {
+            let on_prem = offered(&ON_PREM_GRANTS);
+            assert_eq!(
+                choose_grant(Grant::Windows, Some(&on_prem), current_user),
+                Ok(UsableGrant::Windows)
+            );
+            let none = choose_grant(Grant::Windows, Some(&offered(&["password"])), current_user)
+                .unwrap_err();
+            // The server's names go through the scrubber it is given.
+            assert_eq!(
+                none.detail(|t| t.replace("password", "[x]")),
+                "the server offers [x]; this sign-in can use urn:microsoft.rtc:windows"
+            );
         }
-        // The server's names go through the scrubber it is given.
-        let none = choose_grant(Grant::Windows, Some(&offered(&["password"]))).unwrap_err();
-        assert!(none
-            .detail(|t| t.replace("password", "[x]"))
-            .starts_with("the server offers [x];"));
+    }
+
+    #[test]
+    fn the_current_user_never_runs_the_password_grant() {
+        let on_prem = offered(&ON_PREM_GRANTS);
+        assert_eq!(
+            choose_grant(Grant::Auto, Some(&on_prem), true),
+            Ok(UsableGrant::Windows)
+        );
+        let none = choose_grant(Grant::Password, Some(&on_prem), true).unwrap_err();
+        let detail = none.detail(str::to_string);
+        assert!(detail.contains("this sign-in can use none"), "{detail}");
+        assert!(detail.contains("no password to send"), "{detail}");
+        let none = choose_grant(Grant::Auto, None, true);
+        assert_eq!(none, Ok(UsableGrant::Windows));
     }
 }

@@ -152,6 +152,18 @@ impl Client {
         Ok(())
     }
 
+    /// Signs in as the logged-on Windows user (the Windows grant through Windows' SSPI; no
+    /// password in the host). Elsewhere it fails at once with `Status::Authentication`.
+    pub fn sign_in_current_user(&self) -> Result<()> {
+        let inner = self.inner.clone();
+        let started = self.run(
+            Step::User,
+            async move { inner.sign_in_current_user().await },
+        )?;
+        crate::supervisor::start(self.inner.clone(), started);
+        Ok(())
+    }
+
     /// Signs in with host-supplied tokens only (modern authentication): every origin that
     /// challenges must have a token from [`Client::set_token`]. When one has none (or refuses
     /// it), the call fails with `Status::Authentication` and the error's `auth_resource` and

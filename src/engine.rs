@@ -124,6 +124,8 @@ pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
 pub struct CaBundle {
     key: u64,
     certs: Vec<reqwest::Certificate>,
+    /// The same certificates for the dedicated connection's own TLS (see [`tls_config`]).
+    der: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl std::fmt::Debug for CaBundle {
@@ -169,11 +171,16 @@ impl CaBundle {
         if certs.is_empty() {
             return Err("CA file holds no certificate".into());
         }
+        use rustls::pki_types::pem::PemObject;
+        let der = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("CA file is not a PEM certificate bundle: {e}"))?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         pem.hash(&mut h);
         Ok(CaBundle {
             key: h.finish(),
             certs,
+            der,
         })
     }
 }
@@ -219,4 +226,45 @@ pub(crate) fn http_client(
         .map_err(|e| Error::Internal(format!("HTTP client could not be built: {e}")))?;
     map.insert(key, client.clone());
     Ok(client)
+}
+
+/// The platform's trusted roots, read once: loading the store is slow, and it does not change
+/// under a running process in any way a sign-in should notice.
+fn platform_roots() -> &'static [rustls::pki_types::CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+/// The TLS configuration of a dedicated connection (`transport::Dedicated`): the same trust as
+/// the HTTP clients (the platform store plus the `ca_file` bundle), HTTP/1.1 only, kept per
+/// bundle so a sign-in does not rebuild it.
+pub(crate) fn tls_config(ca: Option<&CaBundle>) -> Result<Arc<rustls::ClientConfig>, Error> {
+    type Configs = Mutex<HashMap<Option<u64>, Arc<rustls::ClientConfig>>>;
+    static CONFIGS: OnceLock<Configs> = OnceLock::new();
+    let key = ca.map(|b| b.key);
+    let mut map = CONFIGS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = map.get(&key) {
+        return Ok(c.clone());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    // A platform root rustls cannot read is skipped, as reqwest skips it.
+    let _ = roots.add_parsable_certificates(platform_roots().iter().cloned());
+    for cert in ca.map(|b| b.der.as_slice()).unwrap_or_default() {
+        roots
+            .add(cert.clone())
+            .map_err(|e| Error::Internal(format!("CA certificate not usable: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Internal(format!("TLS configuration: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = Arc::new(config);
+    map.insert(key, config.clone());
+    Ok(config)
 }

@@ -20,7 +20,8 @@
 
 pub mod client;
 pub mod error;
-// The C ABI is the one place that needs `unsafe` (reading C strings, writing out-parameters);
+// The C ABI is the one place that needs `unsafe` (reading C strings, writing out-parameters,
+// and, on Windows, calling SSPI for the current user's sign-in);
 // everything else is safe Rust, and the compiler holds it to that.
 #[allow(unsafe_code)]
 pub mod ffi;

@@ -69,6 +69,16 @@ impl ProxyChoice {
         }
     }
 
+    /// The proxy for a request to `url` under this choice, or None to go direct (what the
+    /// HTTP clients do, for a connection opened by hand).
+    pub fn proxy_for(&self, url: &Url) -> Option<Url> {
+        match self {
+            ProxyChoice::None => None,
+            ProxyChoice::Url(u) => Some(u.clone()),
+            ProxyChoice::System => Environment::read(|k| std::env::var(k).ok()).proxy_for(url),
+        }
+    }
+
     /// What a message may say of the choice: never the credentials.
     pub fn describe(&self) -> String {
         match self {

@@ -3,7 +3,7 @@
 //! UCWA error bodies.
 //!
 //! No authentication or retry logic lives here (see `session`); this is the only place that
-//! touches reqwest, so error mapping is uniform. Two rules of the Security section live here:
+//! touches reqwest (and, in `dedicated`, hyper), so error mapping is uniform. Two rules of the Security section live here:
 //! every body is read incrementally up to a cap (`max_body_bytes`), and server-provided text
 //! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
@@ -16,10 +16,15 @@ use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
 
+use crate::engine::CaBundle;
 use crate::error::{Error, ServerError, Step};
 use crate::hal::Resource;
 use crate::options::Options;
+use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
+
+mod dedicated;
+pub use dedicated::Dedicated;
 
 /// How many characters of a server's message an error quotes.
 const MAX_QUOTED: usize = 300;
@@ -124,6 +129,10 @@ pub struct Exchange<'a> {
     pub max_body: usize,
     /// The owning session's secrets, scrubbed from any server text.
     pub secrets: &'a Secrets,
+    /// The TLS and proxy settings the HTTP client was built with, for a [`Dedicated`]
+    /// connection.
+    pub ca: Option<&'a CaBundle>,
+    pub proxy: &'a ProxyChoice,
 }
 
 impl<'a> Exchange<'a> {
@@ -142,6 +151,8 @@ impl<'a> Exchange<'a> {
             counter,
             max_body: opts.max_body,
             secrets,
+            ca: opts.ca.as_deref(),
+            proxy: &opts.proxy,
         })
     }
 

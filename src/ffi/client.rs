@@ -94,11 +94,11 @@ pub extern "C" fn ucwa_client_new(
 /// response body is PROTOCOL), min_token_lifetime_s (default 60: renewals never come faster),
 /// subscription_refresh_s (default 300: how often the presence subscription is extended),
 /// proxy (system (default: the environment as curl reads it, loopback always direct), none,
-/// or http://[user:password@]host:port; https goes through CONNECT), grant (auto (default),
-/// password or windows: the OAuth grant sign-in may use; this version implements the password
-/// grant only, so windows, or a server that offers no grant the call can use, fails sign-in
-/// with AUTHENTICATION naming the offered grants, and no password is sent) (see the README for
-/// meanings and defaults). Options that shape the application
+/// or http://[user:password@]host:port; https goes through CONNECT), grant (auto (default:
+/// the password grant when the server offers it, else the Windows grant with the same
+/// credentials), password, or windows (NTLM or Negotiate on the token request); a server that
+/// offers no grant the call can use fails sign-in with AUTHENTICATION naming the offered
+/// grants, and no password is sent) (see the README for meanings and defaults). Options that shape the application
 /// (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
 /// makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
 /// endpoint_id, modalities, allowed_hosts) must hold no control characters. ca_file must be a
@@ -119,15 +119,24 @@ pub extern "C" fn ucwa_client_set_option(
     })
 }
 
-/// Signs in: discovery → OAuth challenge → password token → user (redirects, pool changes) →
-/// POST applications, then parks the event channel. Blocks up to 4 × timeout_ms.
+/// Signs in: discovery → OAuth challenge → token (the grant option decides which) → user
+/// (redirects, pool changes) → POST applications, then parks the event channel. Blocks up to
+/// 4 × timeout_ms.
 ///
+/// - username: the SIP address (sip:user@contoso.com), a UPN (user@contoso.com), or
+///   DOMAIN\user (for the Windows grant; the password grant sends it as given). With
+///   DOMAIN\user there is no sign-in domain: credentials go only to the discovery host and
+///   allowed_hosts.
+///
+/// The password grant sends the password in the token request. The Windows grant (NTLMv2,
+/// or Negotiate wrapping NTLM) proves it without sending it, on one connection of its own.
 /// The password is kept only while re-authentication may need it (until sign-out or free),
-/// sent only to token endpoints on the sign-in domain, the discovery domain or allowed_hosts,
-/// and never logged or put into an error message.
+/// used only with token endpoints on the sign-in domain, the discovery domain or
+/// allowed_hosts, and never logged or put into an error message.
 ///
 /// Errors: INVALID_HANDLE, INVALID_ARGUMENT, INVALID_STATE (already signed in), NETWORK,
-/// TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+/// TIMEOUT, TLS, AUTHENTICATION (refused credentials, or no usable grant: the message names
+/// the grants the server offered and those the call could use), SERVER, PROTOCOL, INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_sign_in(
     client: *mut ucwa_client,
@@ -138,6 +147,25 @@ pub extern "C" fn ucwa_sign_in(
     ffi_client!(client, out_error, |c| {
         c.sign_in(arg(username, "username")?, arg(password, "password")?)
     })
+}
+
+/// Signs in as the logged-on Windows user: the Windows grant (Negotiate, else NTLM) with the
+/// credentials of the account the process runs as, through Windows' own SSPI, so the host
+/// holds no password at all (a Windows service signing in as its own account). Blocks up to
+/// 4 × timeout_ms. The grant option must be auto or windows.
+///
+/// On other systems it fails at once with UCWA_ERROR_AUTHENTICATION saying so; use
+/// ucwa_sign_in with DOMAIN\user (or a UPN) and the password there.
+///
+/// Errors: INVALID_HANDLE, INVALID_STATE (already signed in), NETWORK, TIMEOUT, TLS,
+/// AUTHENTICATION (not Windows, the server offers no Windows grant, or refused the
+/// account), SERVER, PROTOCOL, INSECURE.
+#[no_mangle]
+pub extern "C" fn ucwa_sign_in_current_user(
+    client: *mut ucwa_client,
+    out_error: *mut *mut ucwa_error,
+) -> ucwa_status {
+    ffi_client!(client, out_error, |c| { c.sign_in_current_user() })
 }
 
 /// Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in front

@@ -10,6 +10,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use super::{Desired, Payload, Phase, Session, Started};
+use crate::auth::{self, Identity};
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
@@ -25,12 +26,21 @@ const MAX_USER_HOPS: usize = 5;
 pub const TASKS_END_BOUND: Duration = Duration::from_secs(2);
 
 impl Session {
-    /// Signs in with a password; the caller starts the supervisor with what this returns.
+    /// Signs in with a user name and password; the caller starts the supervisor with what this
+    /// returns. The name may be the SIP address, a UPN, or `DOMAIN\user` (Windows grant).
     pub async fn sign_in(&self, username: &str, password: &str) -> Result<Started> {
         if password.is_empty() {
             return Err(Error::InvalidArgument("password is empty".into()));
         }
-        self.sign_in_as(username, Some(password)).await
+        let username = username.trim();
+        let identity = Identity::Named {
+            username: username
+                .strip_prefix("sip:")
+                .unwrap_or(username)
+                .to_string(),
+            password: Zeroizing::new(password.to_string()),
+        };
+        self.sign_in_as(username, Some(identity)).await
     }
 
     /// Signs in with the tokens the host gave (`set_token`) and nothing else.
@@ -38,18 +48,54 @@ impl Session {
         self.sign_in_as(username, None).await
     }
 
-    async fn sign_in_as(&self, username: &str, password: Option<&str>) -> Result<Started> {
-        let username = username.trim();
-        let domain = username
+    /// Signs in as the logged-on Windows user (the Windows grant through the system's SSPI);
+    /// elsewhere it fails at once, before anything is sent.
+    pub async fn sign_in_current_user(&self) -> Result<Started> {
+        if !cfg!(windows) {
+            return Err(Error::Authentication {
+                step: Step::Token,
+                detail: auth::CURRENT_USER_ELSEWHERE.into(),
+                http_status: None,
+                diagnostics: None,
+            });
+        }
+        self.sign_in_as("", Some(Identity::CurrentUser)).await
+    }
+
+    /// The sign-in domain of a user name (the passwords and tokens may go there): the domain of
+    /// a SIP address or UPN; none for `DOMAIN\user` and the current user, whose sign-in trusts
+    /// the discovery host and the allowed hosts only.
+    fn sign_in_domain(username: &str, identity: Option<&Identity>) -> Result<Option<String>> {
+        let windows_name = match identity {
+            Some(Identity::CurrentUser) => return Ok(None),
+            Some(Identity::Named { .. }) => username.contains('\\'),
+            None => false,
+        };
+        if windows_name {
+            let (domain, user) = username.split_once('\\').unwrap_or_default();
+            if domain.trim().is_empty() || user.trim().is_empty() {
+                return Err(Error::InvalidArgument(
+                    "a DOMAIN\\user name needs both the domain and the user".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        username
             .trim_start_matches("sip:")
             .rsplit_once('@')
             .map(|(_, d)| d.to_ascii_lowercase())
             .filter(|d| !d.is_empty())
+            .map(Some)
             .ok_or_else(|| {
                 Error::InvalidArgument(
-                    "username must be a sign-in address like user@contoso.com".into(),
+                    "username must be a sign-in address like user@contoso.com (or DOMAIN\\user with a password)".into(),
                 )
-            })?;
+            })
+    }
+
+    async fn sign_in_as(&self, username: &str, identity: Option<Identity>) -> Result<Started> {
+        let username = username.trim();
+        let domain = Self::sign_in_domain(username, identity.as_ref())?;
         let _life = self.lifecycle_lock.lock().await;
         let opts = self.options();
         {
@@ -59,13 +105,15 @@ impl Session {
                     "already signed in; sign out first".into(),
                 ));
             }
-            st.username = Some(username.trim_start_matches("sip:").to_string());
-            st.password = password.map(|p| Zeroizing::new(p.to_string()));
-            st.with_tokens = password.is_none();
+            st.with_tokens = identity.is_none();
+            st.identity = identity;
             st.recreations.reset();
             st.short_tokens = 0;
-            st.trusted =
-                TrustedHosts::new(Some(&domain), self.candidates.first(), &opts.allowed_hosts);
+            st.trusted = TrustedHosts::new(
+                domain.as_deref(),
+                self.candidates.first(),
+                &opts.allowed_hosts,
+            );
             st.tokens.clear();
             st.desired = Desired::default();
             self.sync_secrets(&st);

@@ -42,9 +42,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use url::Url;
-use zeroize::Zeroizing;
 
-use crate::auth::Token;
+use crate::auth::{Identity, Token};
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::events::EventQueue;
@@ -107,8 +106,8 @@ pub struct State {
     pub ending: bool,
     /// Bumped at every sign-in; supervisor tasks of an older session stop.
     pub session: u64,
-    username: Option<String>,
-    password: Option<Zeroizing<String>>,
+    /// Who signs in (none: not signed in, or signed in with host tokens only).
+    identity: Option<Identity>,
     trusted: TrustedHosts,
     applications_url: Option<Url>,
     tokens: HashMap<String, Token>,
@@ -137,8 +136,7 @@ impl State {
     fn forget(&mut self) {
         self.phase = Phase::Idle;
         self.ending = false;
-        self.username = None;
-        self.password = None;
+        self.identity = None;
         self.tokens.clear();
         self.app = None;
         self.applications_url = None;
@@ -192,8 +190,7 @@ impl Session {
                 phase: Phase::Idle,
                 ending: false,
                 session: 0,
-                username: None,
-                password: None,
+                identity: None,
                 trusted: TrustedHosts::default(),
                 applications_url: None,
                 tokens: HashMap::new(),
@@ -314,7 +311,7 @@ impl Session {
             .host_tokens
             .values()
             .flat_map(|t| [t.access.as_str(), t.authorization.as_str()]);
-        let password = st.password.as_ref().map(|p| p.as_str());
+        let password = st.identity.as_ref().and_then(Identity::password);
         self.secrets
             .replace_all(password.into_iter().chain(tokens).chain(supplied));
     }

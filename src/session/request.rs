@@ -11,7 +11,7 @@ use url::Url;
 use zeroize::Zeroizing;
 
 use super::Session;
-use crate::auth::{self, Challenge, UsableGrant};
+use crate::auth::{self, Challenge, Identity, UsableGrant};
 use crate::error::{Error, Result, Step};
 use crate::options::Options;
 use crate::pacing;
@@ -181,15 +181,20 @@ impl Session {
             let st = self.state();
             match st.tokens.get(origin) {
                 Some(t) => {
-                    let due = (Instant::now() >= t.renew_at()).then(|| t.token_url.clone());
+                    let due =
+                        (Instant::now() >= t.renew_at()).then(|| (t.token_url.clone(), t.grant));
                     (Some((t.authorization.clone(), t.generation)), due)
                 }
                 None => (None, None),
             }
         };
         match (current, due) {
-            (Some((auth, generation)), Some(token_url)) => {
-                if self.renew(ex, origin, &token_url, generation).await.is_ok() {
+            (Some((auth, generation)), Some((token_url, grant))) => {
+                if self
+                    .renew(ex, origin, &token_url, generation, grant)
+                    .await
+                    .is_ok()
+                {
                     let st = self.state();
                     if let Some(t) = st.tokens.get(origin) {
                         return (Some(t.authorization.clone()), t.generation);
@@ -265,8 +270,12 @@ impl Session {
                 ),
             });
         }
-        match auth::choose_grant(opts.grant, challenge.grant_types.as_deref()) {
-            Ok(UsableGrant::Password) => self.renew(ex, origin, &token_url, seen_generation).await,
+        let current_user = matches!(self.state().identity, Some(Identity::CurrentUser));
+        match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
+            Ok(grant) => {
+                self.renew(ex, origin, &token_url, seen_generation, grant)
+                    .await
+            }
             Err(none) => Err(Error::Authentication {
                 step: Step::Token,
                 detail: format!(
@@ -286,26 +295,39 @@ impl Session {
         origin: &str,
         token_url: &Url,
         seen_generation: u64,
+        grant: UsableGrant,
     ) -> Result<()> {
         let _guard = self.auth_lock.lock().await;
-        let (username, password, generation) = {
+        let (identity, generation) = {
             let mut st = self.state();
             if let Some(t) = st.tokens.get(origin) {
                 if t.generation != seen_generation && Instant::now() < t.renew_at() {
                     return Ok(());
                 }
             }
-            let (Some(u), Some(p)) = (st.username.clone(), st.password.clone()) else {
+            let Some(identity) = st.identity.clone() else {
                 return Err(Error::InvalidState(
                     "not signed in: no credentials to authenticate with".into(),
                 ));
             };
             st.token_generation += 1;
-            (u, p, st.token_generation)
+            (identity, st.token_generation)
         };
         let floor = self.options().min_token_lifetime;
-        let credentials = (username.as_str(), password.as_str());
-        let token = auth::password_grant(ex, token_url, credentials, generation, floor).await?;
+        let token = match (grant, &identity) {
+            (UsableGrant::Password, Identity::Named { username, password }) => {
+                let credentials = (username.as_str(), password.as_str());
+                auth::password_grant(ex, token_url, credentials, generation, floor).await?
+            }
+            (UsableGrant::Password, Identity::CurrentUser) => {
+                return Err(Error::Internal(
+                    "the password grant was chosen for the current user".into(),
+                ))
+            }
+            (UsableGrant::Windows, identity) => {
+                auth::windows_grant(ex, token_url, identity, generation, floor).await?
+            }
+        };
         self.ensure_open()?;
         let mut st = self.state();
         if token.is_short() {
@@ -313,7 +335,7 @@ impl Session {
         } else {
             st.short_tokens = 0;
         }
-        if st.password.is_some() {
+        if st.identity.is_some() {
             st.tokens.insert(origin.to_string(), token);
             self.sync_secrets(&st);
         }
@@ -342,9 +364,19 @@ impl Session {
     }
 
     /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
+    /// Runs the grant the held token came from.
     pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
         let opts = self.options();
         let ex = self.exchange(&opts, opts.timeout)?;
-        self.renew(&ex, origin, token_url, generation).await
+        let grant = {
+            let st = self.state();
+            let current_user = matches!(st.identity, Some(Identity::CurrentUser));
+            match st.tokens.get(origin) {
+                Some(t) => t.grant,
+                None if current_user => UsableGrant::Windows,
+                None => UsableGrant::Password,
+            }
+        };
+        self.renew(&ex, origin, token_url, generation, grant).await
     }
 }
