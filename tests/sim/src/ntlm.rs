@@ -186,7 +186,7 @@ pub(crate) fn parse_authenticate(m: &[u8]) -> Option<Authenticate> {
     let flags = u32_at(m, 60)?;
     let text = |bytes: &[u8]| -> Option<String> {
         if flags & NEGOTIATE_UNICODE != 0 {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let units: Vec<u16> = bytes
