@@ -9,7 +9,7 @@ mod common;
 use common::proxy::TestProxy;
 use common::*;
 use ucwa::{Availability, Status};
-use ucwa_sim::{Sim, SimConfig, TokenLogEntry, WindowsAuth};
+use ucwa_sim::{SimConfig, TokenLogEntry, WindowsAuth};
 
 const WINDOWS: &str = "urn:microsoft.rtc:windows";
 
@@ -19,22 +19,6 @@ fn windows_only(schemes: &[WindowsAuth]) -> SimConfig {
         windows_auth: schemes.to_vec(),
         ..fast_config()
     }
-}
-
-/// The token log's Windows-grant entries, as (leg, scheme, outcome, connection).
-fn legs(sim: &Sim) -> Vec<(String, String, String, u64)> {
-    sim.token_log()
-        .iter()
-        .filter(|e| e.grant.as_deref() == Some(WINDOWS))
-        .map(|e| {
-            (
-                e.leg.clone().unwrap_or_default(),
-                e.scheme.clone().unwrap_or_default(),
-                e.outcome.clone(),
-                e.conn,
-            )
-        })
-        .collect()
 }
 
 /// Asserts one whole handshake: the anonymous request, the NEGOTIATE and the AUTHENTICATE legs,
