@@ -464,7 +464,7 @@ fn a_fifo_or_device_as_ca_file_is_refused_at_once_and_changes_nothing() {
     let dir = std::env::temp_dir().join(format!("ucwa-fifo-{}", std::process::id()));
     let _ = std::fs::remove_file(&dir);
     let made = std::process::Command::new("mkfifo").arg(&dir).status();
-    let c = Client::new("http://127.0.0.1:9/").unwrap();
+    let c = ucwa::Client::new("http://127.0.0.1:9/").unwrap();
     if made.is_ok_and(|s| s.success()) {
         let e = c.set_option("ca_file", dir.to_str().unwrap()).unwrap_err();
         assert_eq!(e.status(), Status::InvalidArgument);
@@ -474,8 +474,6 @@ fn a_fifo_or_device_as_ca_file_is_refused_at_once_and_changes_nothing() {
     let e = c.set_option("ca_file", "/dev/zero").unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
 }
-
-use ucwa::Client;
 
 #[test]
 fn the_ca_file_is_read_once_so_deleting_it_later_changes_nothing() {
