@@ -60,6 +60,31 @@ struct Explicit<S: SspiImpl> {
     target: String,
 }
 
+impl<S> Explicit<S>
+where
+    S: Sspi + Send + 'static,
+    S::CredentialsHandle: Send,
+{
+    /// Acquires the outbound credentials for `auth` and wraps the package as a handshake.
+    fn start(
+        mut sspi: S,
+        auth: &S::AuthenticationData,
+        target: String,
+    ) -> Result<Box<dyn Handshake>, String> {
+        let acquired = sspi
+            .acquire_credentials_handle()
+            .with_credential_use(CredentialUse::Outbound)
+            .with_auth_data(auth)
+            .execute(&mut sspi)
+            .map_err(|e| e.description.clone())?;
+        Ok(Box::new(Explicit {
+            sspi,
+            credentials: acquired.credentials_handle,
+            target,
+        }))
+    }
+}
+
 impl<S> Handshake for Explicit<S>
 where
     S: Sspi + Send,
@@ -125,18 +150,7 @@ fn explicit(
     let host = workstation();
     match scheme {
         Scheme::Ntlm => {
-            let mut ntlm = Ntlm::with_config(NtlmConfig::new(host));
-            let acquired = ntlm
-                .acquire_credentials_handle()
-                .with_credential_use(CredentialUse::Outbound)
-                .with_auth_data(&identity)
-                .execute(&mut ntlm)
-                .map_err(|e| e.description.clone())?;
-            Ok(Box::new(Explicit {
-                sspi: ntlm,
-                credentials: acquired.credentials_handle,
-                target,
-            }))
+            Explicit::start(Ntlm::with_config(NtlmConfig::new(host)), &identity, target)
         }
         Scheme::Negotiate => {
             let config = NegotiateConfig::new(
@@ -144,19 +158,8 @@ fn explicit(
                 Some("!kerberos,!pku2u,ntlm".to_string()),
                 host,
             );
-            let mut negotiate = Negotiate::new_client(config).map_err(|e| e.description.clone())?;
-            let credentials = sspi::Credentials::from(identity);
-            let acquired = negotiate
-                .acquire_credentials_handle()
-                .with_credential_use(CredentialUse::Outbound)
-                .with_auth_data(&credentials)
-                .execute(&mut negotiate)
-                .map_err(|e| e.description.clone())?;
-            Ok(Box::new(Explicit {
-                sspi: negotiate,
-                credentials: acquired.credentials_handle,
-                target,
-            }))
+            let negotiate = Negotiate::new_client(config).map_err(|e| e.description.clone())?;
+            Explicit::start(negotiate, &sspi::Credentials::from(identity), target)
         }
     }
 }

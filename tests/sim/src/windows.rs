@@ -73,12 +73,7 @@ impl Refusal {
 /// The 401 that offers the configured schemes: one `WWW-Authenticate` line each, in order, or
 /// one folded line.
 fn offer(shared: &Shared, pool: &Pool) -> Resp {
-    let schemes: Vec<&str> = shared
-        .config
-        .windows_auth
-        .iter()
-        .map(|s| s.scheme())
-        .collect();
+    let schemes = offered_schemes(shared);
     let mut page = unauthorized_page();
     if pool.fold_challenges {
         page = page.with_header("WWW-Authenticate", &schemes.join(", "));
@@ -90,14 +85,18 @@ fn offer(shared: &Shared, pool: &Pool) -> Resp {
     page
 }
 
-fn offered_text(shared: &Shared) -> String {
-    let schemes: Vec<&str> = shared
+/// The configured schemes' names, in offer order.
+fn offered_schemes(shared: &Shared) -> Vec<&'static str> {
+    shared
         .config
         .windows_auth
         .iter()
         .map(|s| s.scheme())
-        .collect();
-    format!("offered {}", schemes.join(", "))
+        .collect()
+}
+
+fn offered_text(shared: &Shared) -> String {
+    format!("offered {}", offered_schemes(shared).join(", "))
 }
 
 /// 8 random bytes: the random parts of a v4 UUID (its version and variant bits left out).
