@@ -1,11 +1,13 @@
 """Sign-in against the challenge shapes and grant lists real pools and their proxies send:
 challenges folded into one ``WWW-Authenticate`` line (ucwa-sim ``--fold-challenges``), a
 password-only grant list, a pool that offers no grant this version implements (``--grants``),
-and the ``grant`` option. Each test asserts what the simulator saw, above all whether a token
-request (the only request that carries the password) was made."""
+the ``grant`` option (also as ``sign_in(..., grant=)``) and ``sign_in_current_user``, which off
+Windows fails before sending anything. Each test asserts what the simulator saw, above all
+whether a token request (the only request that carries the password) was made."""
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -177,3 +179,57 @@ def test_a_bearer_only_challenge_names_its_authorization_uri_and_gets_no_passwor
     ), str(info.value)
     assert ALICE_PASSWORD not in str(info.value)
     assert _token_requests(sim) == [], _seen(sim)
+
+
+@pytest.mark.parametrize("grant", [ucwa.Grant.PASSWORD, "password"], ids=["enum", "text"])
+def test_sign_in_with_grant_password_signs_in_with_the_password_grant(
+    client: ucwa.Client, sim: Sim, grant: "ucwa.Grant | str"
+) -> None:
+    client.sign_in(ALICE, ALICE_PASSWORD, grant=grant)
+    assert [(t["method"], t["status"], t["user"]) for t in _token_requests(sim)] == [
+        ("POST", 200, ALICE)
+    ]
+    assert [e["status"] for e in sim.requests("applications", "POST")] == [201]
+
+
+def test_the_grant_given_to_sign_in_stays_set_for_later_sign_ins(tmp_path: Path) -> None:
+    # A windows-only pool: with grant=password there is nothing this sign-in can use, so no
+    # token request at all; under auto the Windows grant would be tried (a token request).
+    with _sim_with(tmp_path, WINDOWS_ONLY) as only, ucwa.Client(only.url, **FAST_OPTIONS) as c:
+        for grant in [ucwa.Grant.PASSWORD, None]:
+            with pytest.raises(ucwa.AuthenticationError) as info:
+                c.sign_in(ALICE, ALICE_PASSWORD, grant=grant)
+            assert "this sign-in can use password" in str(info.value), (grant, str(info.value))
+            assert _token_requests(only) == [], (grant, _seen(only))
+
+
+def test_grant_enum_values_are_the_option_texts() -> None:
+    assert [g.value for g in ucwa.Grant] == ["auto", "password", "windows"]
+    assert ucwa.Grant("windows") is ucwa.Grant.WINDOWS
+
+
+def test_a_bad_grant_raises_before_any_request(client: ucwa.Client, sim: Sim) -> None:
+    for bad in ["ntlm", "", "kerberos"]:
+        with pytest.raises(ucwa.InvalidArgumentError) as info:
+            client.sign_in(ALICE, ALICE_PASSWORD, grant=bad)
+        assert "auto, password or windows" in str(info.value), str(info.value)
+        assert ALICE_PASSWORD not in str(info.value)
+    with pytest.raises(TypeError):
+        client.sign_in(ALICE, ALICE_PASSWORD, grant=2)  # type: ignore[arg-type]
+    assert sim.log() == []
+    assert client.request_count == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="on Windows the call really tries SSPI")
+def test_sign_in_current_user_off_windows_raises_at_once_and_the_client_still_signs_in(
+    client: ucwa.Client, sim: Sim
+) -> None:
+    with pytest.raises(ucwa.AuthenticationError) as info:
+        client.sign_in_current_user()
+    assert info.value.status == ucwa.Status.AUTHENTICATION
+    assert "signing in as the current user needs Windows" in str(info.value), str(info.value)
+    assert sim.log() == [], "not even discovery"
+    assert client.request_count == 0
+    # Nothing half done: the same client signs in with a password.
+    client.sign_in(ALICE, ALICE_PASSWORD)
+    assert [e["status"] for e in sim.requests("applications", "POST")] == [201]
