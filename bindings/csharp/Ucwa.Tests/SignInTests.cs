@@ -1,8 +1,10 @@
 // Ucwa.Tests/SignInTests.cs: sign-in through UcwaClient against the challenge shapes and grant
 // lists real pools and their proxies send: challenges folded into one WWW-Authenticate line
 // (ucwa-sim --fold-challenges), a password-only grant list, a pool that offers no grant this
-// version implements (--grants), and the grant option. Each test asserts what the simulator
-// saw, above all whether a token request (the only request that carries the password) was made.
+// version implements (--grants), the grant option (also given to SignIn as a UcwaGrant) and
+// SignInCurrentUser, which off Windows fails before sending anything. Each test asserts what
+// the simulator saw, above all whether a token request (the only request that carries the
+// password) was made.
 
 using System;
 using System.Collections.Generic;
@@ -190,6 +192,77 @@ namespace Ucwa.Tests
                     "the message names the authorization_uri: " + e.Message);
                 Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
                 Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+            }
+        }
+
+        [Test]
+        private static void sign_in_with_grant_password_signs_in_with_the_password_grant()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                client.SignIn(Alice, AlicePassword, UcwaGrant.Password);
+                List<LogEntry> tokens = TokenRequests(sim);
+                Assert.Equal(1, tokens.Count, "token requests");
+                Assert.Equal(200, tokens[0].Status, "token request status");
+                Assert.Equal(Alice, tokens[0].User, "the token was granted to alice");
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications after sign-in");
+            }
+        }
+
+        [Test]
+        private static void the_grant_given_to_sign_in_stays_set_for_later_sign_ins()
+        {
+            // A windows-only pool: with grant=password there is nothing this sign-in can use, so
+            // no token request at all; under auto the Windows grant would be tried (a token request).
+            using (var sim = new Sim("--grants", WindowsOnly))
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException first = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword, UcwaGrant.Password), "sign in with UcwaGrant.Password");
+                UcwaException second = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in again without a grant");
+                foreach (UcwaException e in new[] { first, second })
+                {
+                    Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
+                    Assert.True(e.Message.Contains("this sign-in can use password"), "the message names the usable grant: " + e.Message);
+                }
+                Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+            }
+        }
+
+        [Test]
+        private static void an_undefined_grant_is_invalid_argument_before_any_request()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword, (UcwaGrant)7), "sign in with (UcwaGrant)7");
+                Assert.Equal(UcwaStatus.InvalidArgument, e.Status, "status");
+                Assert.True(e.Message.Contains("auto, password or windows"), "the message names the choices: " + e.Message);
+                Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
+                Assert.Equal(0, sim.Log().Count, "requests sent: " + Joined(Seen(sim)));
+                Assert.Equal(0L, client.RequestCount, "RequestCount");
+            }
+        }
+
+        [Test]
+        private static void sign_in_current_user_off_windows_throws_at_once_and_the_client_still_signs_in()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException e = Assert.Throws<UcwaException>(() => client.SignInCurrentUser(), "SignInCurrentUser");
+                // On Windows the call really tries SSPI against the simulator, which has no
+                // Windows handshake: only "it failed" holds there, the rest is the off-Windows contract.
+                if (Environment.OSVersion.Platform != PlatformID.Win32NT)
+                {
+                    Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
+                    Assert.True(e.Message.Contains("signing in as the current user needs Windows"), "the message says it needs Windows: " + e.Message);
+                    Assert.Equal(0, sim.Log().Count, "requests sent, not even discovery: " + Joined(Seen(sim)));
+                    Assert.Equal(0L, client.RequestCount, "RequestCount");
+                }
+                // Nothing half done: the same client signs in with a password.
+                client.SignIn(Alice, AlicePassword);
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications after the password sign-in");
             }
         }
     }
