@@ -35,6 +35,7 @@ static const char *const covered[] = {
     "ucwa_subscribe_presence", "ucwa_unsubscribe_presence", "ucwa_event_contact",
     "ucwa_client_set_token", "ucwa_sign_in_with_tokens", "ucwa_error_auth_resource",
     "ucwa_error_authorization_uri", "ucwa_event_resource", "ucwa_event_authorization_uri",
+    "ucwa_sign_in_current_user",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -148,6 +149,7 @@ static void expect_invalid_client(ucwa_client *c)
     EXPECT_BAD(ucwa_subscribe_presence(c, names, 1, &err));
     EXPECT_BAD(ucwa_client_set_token(c, "https://lyncweb.contoso.com", "t0ken", 60, &err));
     EXPECT_BAD(ucwa_sign_in_with_tokens(c, ALICE, &err));
+    EXPECT_BAD(ucwa_sign_in_current_user(c, &err));
     EXPECT_BAD(ucwa_unsubscribe_presence(c, names, 1, &err));
     CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6 && slots[0] == 0xA5A5A5A5u);
 #undef EXPECT_BAD
@@ -176,6 +178,7 @@ static void expect_invalid_client(ucwa_client *c)
     CHECK_STATUS(ucwa_subscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_client_set_token(c, NULL, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_sign_in_with_tokens(c, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_sign_in_current_user(c, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_unsubscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK(av == 0xA5A5A5A5u && note == (char *)0x3 && location == (char *)0x4);
     CHECK(count == 0x5A5A5A5Au && ev == (ucwa_event *)0x5);

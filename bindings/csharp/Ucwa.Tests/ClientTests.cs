@@ -391,6 +391,8 @@ namespace Ucwa.Tests
                 {
                     { "SignIn", () => client.SignIn(Alice, AlicePassword) },
                     { "SignInWithTokens", () => client.SignInWithTokens(Alice) },
+                    { "SignIn with a grant", () => client.SignIn(Alice, AlicePassword, UcwaGrant.Password) },
+                    { "SignInCurrentUser", () => client.SignInCurrentUser() },
                     { "SetToken", () => client.SetToken("http://127.0.0.1:1", "t0ken", TimeSpan.FromMinutes(1)) },
                     { "MakeMeAvailable", () => client.MakeMeAvailable() },
                     { "SetAvailability", () => client.SetAvailability(Availability.Busy) },

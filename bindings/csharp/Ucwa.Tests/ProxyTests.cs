@@ -142,5 +142,74 @@ namespace Ucwa.Tests
                 Assert.True(seen.Count > 0 && seen[0].Line == "GET " + sim.Url + " HTTP/1.1", "the sign-in went through the proxy: " + Joined(seen));
             }
         }
+
+        /// <summary>The CONNECT line a proxy sees for the simulator: "CONNECT 127.0.0.1:PORT HTTP/1.1".</summary>
+        private static string ConnectLine(Sim sim)
+        {
+            return "CONNECT " + new Uri(sim.Url).Authority + " HTTP/1.1";
+        }
+
+        [Test]
+        private static void to_a_tls_server_an_explicit_proxy_tunnels_every_connection_with_connect()
+        {
+            using (var sim = new Sim("--tls"))
+            using (var proxy = new TestProxy())
+            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", proxy.Url() } }))
+            {
+                Assert.True(sim.Url.StartsWith("https://", StringComparison.Ordinal), "the simulator runs TLS: " + sim.Url);
+                client.SignIn(Alice, AlicePassword);
+                client.MakeMeAvailable();
+                client.SetAvailability(Availability.Busy);
+                Assert.Equal("Busy", (string)sim.User(Alice)["availability"], "sim availability");
+                List<ProxyEntry> seen = proxy.Entries();
+                Assert.True(seen.Count > 0, "the proxy saw no connection");
+                foreach (ProxyEntry e in seen)
+                {
+                    Assert.Equal(ConnectLine(sim), e.Line, "every connection is a CONNECT to the simulator");
+                    Assert.True(e.Answered == 200 && !e.Credentials, "tunnelled, without credentials: " + e);
+                }
+                // What went through the tunnels reached the simulator.
+                Assert.Equal("[201]", Joined(sim.Log().Where(x => x.Method == "POST" && x.Route == "applications").Select(x => x.Status)), "applications POSTs");
+                Assert.Equal("[password]", Joined(sim.TokenLog().Select(x => x.Grant)), "the token requests' grants");
+            }
+        }
+
+        [Test]
+        private static void the_windows_handshake_goes_through_its_own_connect_tunnel()
+        {
+            using (var sim = new Sim("--tls"))
+            using (var proxy = new TestProxy())
+            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", proxy.Url() } }))
+            {
+                client.SignIn(Alice, AlicePassword, UcwaGrant.Windows);
+                List<TokenLogEntry> log = sim.TokenLog();
+                Assert.Equal("[challenge; negotiate; authenticate]", Joined(log.Select(x => x.Leg)), "the handshake's legs: " + Joined(log));
+                Assert.True(log.All(x => x.Grant == "urn:microsoft.rtc:windows"), "no password grant: " + Joined(log));
+                Assert.Equal(1, log.Select(x => x.Conn).Distinct().Count(), "connections of the handshake: " + Joined(log));
+                Assert.Equal("granted alice@contoso.com", log[2].Outcome, "the handshake's outcome");
+                List<ProxyEntry> seen = proxy.Entries();
+                // The pooled requests' connection and the handshake's dedicated one, each tunnelled.
+                Assert.True(seen.Count >= 2, "at least two CONNECTs: " + Joined(seen));
+                Assert.True(seen.All(x => x.Line == ConnectLine(sim) && x.Answered == 200), "every connection a CONNECT answered 200: " + Joined(seen));
+                Assert.Equal("[201]", Joined(sim.Log().Where(x => x.Method == "POST" && x.Route == "applications").Select(x => x.Status)), "applications POSTs");
+            }
+        }
+
+        [Test]
+        private static void to_a_tls_server_proxy_none_goes_direct()
+        {
+            using (var sim = new Sim("--tls"))
+            using (var proxy = new TestProxy())
+            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile } }))
+            {
+                client.SetOption("proxy", proxy.Url());
+                client.SetOption("proxy", "none");
+                client.SignIn(Alice, AlicePassword, UcwaGrant.Windows);
+                Assert.Equal("[]", Joined(proxy.Entries()), "what the proxy saw");
+                Assert.Equal("[201]", Joined(sim.Log().Where(x => x.Method == "POST" && x.Route == "applications").Select(x => x.Status)), "applications POSTs");
+                List<TokenLogEntry> log = sim.TokenLog();
+                Assert.True(log.Count > 0 && log.Last().Outcome == "granted alice@contoso.com", "the handshake went direct: " + Joined(log));
+            }
+        }
     }
 }

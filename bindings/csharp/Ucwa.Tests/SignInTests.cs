@@ -1,8 +1,11 @@
 // Ucwa.Tests/SignInTests.cs: sign-in through UcwaClient against the challenge shapes and grant
 // lists real pools and their proxies send: challenges folded into one WWW-Authenticate line
-// (ucwa-sim --fold-challenges), a password-only grant list, a pool that offers no grant this
-// version implements (--grants), and the grant option. Each test asserts what the simulator
-// saw, above all whether a token request (the only request that carries the password) was made.
+// (ucwa-sim --fold-challenges), a password-only grant list, pools that offer no grant the
+// sign-in can use (--grants: windows-only under grant=password, password-only under
+// grant=windows, anonymous meetings only), the grant option (also given to SignIn as a
+// UcwaGrant) and SignInCurrentUser, which off Windows fails before sending anything. The Windows
+// grant's handshake itself is in WindowsAuthTests.cs. Each test asserts what the simulator saw,
+// above all whether a token request (the only request that carries the password) was made.
 
 using System;
 using System.Collections.Generic;
@@ -69,13 +72,15 @@ namespace Ucwa.Tests
         }
 
         [Test]
-        private static void a_windows_only_pool_throws_authentication_naming_its_grants_and_gets_no_password()
+        private static void grant_password_on_a_windows_only_pool_throws_authentication_naming_its_grants_and_gets_no_password()
         {
+            // Under auto this pool would get the Windows grant; grant=password rules that out, so
+            // nothing offered is usable and the password must not leave the client.
             foreach (bool fold in new[] { false, true })
             {
                 string[] args = fold ? new[] { "--grants", WindowsOnly, "--fold-challenges" } : new[] { "--grants", WindowsOnly };
                 using (var sim = new Sim(args))
-                using (var client = new UcwaClient(sim.Url))
+                using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "grant", "password" } }))
                 {
                     UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in (folded: " + fold + ")");
                     Assert.Equal(UcwaStatus.Authentication, e.Status, "status (folded: " + fold + ")");
@@ -92,43 +97,37 @@ namespace Ucwa.Tests
         }
 
         [Test]
-        private static void a_pool_offering_windows_and_anonymous_meetings_names_both()
+        private static void a_pool_offering_only_anonymous_meetings_names_its_grants_and_both_usable_ones()
         {
-            using (var sim = new Sim("--grants", "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting", "--fold-challenges"))
+            using (var sim = new Sim("--grants", "urn:microsoft.rtc:anonmeeting", "--fold-challenges"))
             using (var client = new UcwaClient(sim.Url))
             {
                 UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in");
                 Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
-                Assert.True(e.Message.Contains("the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting; this sign-in can use password"),
-                    "the message names both grants: " + e.Message);
-                Assert.Equal(0, TokenRequests(sim).Count, "token requests");
+                Assert.True(e.Message.Contains("the server offers urn:microsoft.rtc:anonmeeting; this sign-in can use password, urn:microsoft.rtc:windows"),
+                    "the message names the offered and the usable grants: " + e.Message);
+                Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
+                Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+                Assert.Equal(0, sim.Log().Count(x => x.Route == "applications"), "requests on route applications");
             }
         }
 
         [Test]
-        private static void grant_windows_throws_authentication_without_sending_the_password()
+        private static void grant_windows_on_a_password_only_pool_throws_authentication_without_a_token_request()
         {
-            // The default pool offers windows and password: the option alone decides.
-            using (var sim = new Sim())
+            using (var sim = new Sim("--grants", "password"))
             using (var client = new UcwaClient(sim.Url))
             {
                 client.SetOption("grant", "windows");
                 UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in with grant=windows");
                 Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
-                Assert.True(e.Message.Contains("the server offers urn:microsoft.rtc:windows, urn:microsoft.rtc:anonmeeting, password; this sign-in can use none"),
+                Assert.True(e.Message.Contains("the server offers password; this sign-in can use urn:microsoft.rtc:windows"),
                     "the message names the grants: " + e.Message);
-                Assert.True(e.Message.Contains("not implemented"), "the message says windows is not implemented: " + e.Message);
                 Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
-                Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+                List<string> seen = Seen(sim);
+                Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(seen));
                 Assert.Equal(0, sim.Log().Count(x => x.Route == "applications"), "requests on route applications");
-            }
-            // Against a windows-only pool it fails the same way; here the option is given to the constructor.
-            using (var sim = new Sim("--grants", WindowsOnly))
-            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "grant", "windows" } }))
-            {
-                UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in with grant=windows on a windows-only pool");
-                Assert.Equal(UcwaStatus.Authentication, e.Status, "status on a windows-only pool");
-                Assert.Equal(0, TokenRequests(sim).Count, "token requests on a windows-only pool: " + Joined(Seen(sim)));
+                Assert.Equal("GET user 401", seen.Last(), "the challenge was the last thing asked for");
             }
         }
 
@@ -154,10 +153,12 @@ namespace Ucwa.Tests
         [Test]
         private static void bad_grant_values_are_refused_with_invalid_argument_and_change_nothing()
         {
-            using (var sim = new Sim())
+            // A windows-only pool and grant=password: if a refused value had replaced the option
+            // (auto or windows), the sign-in below would make token requests.
+            using (var sim = new Sim("--grants", WindowsOnly))
             using (var client = new UcwaClient(sim.Url))
             {
-                client.SetOption("grant", "windows");
+                client.SetOption("grant", "password");
                 foreach (string bad in new[] { "", "ntlm", "password,windows", "urn:microsoft.rtc:windows", "pass word" })
                 {
                     UcwaException e = Assert.Throws<UcwaException>(() => client.SetOption("grant", bad), "grant=\"" + bad + "\"");
@@ -165,9 +166,10 @@ namespace Ucwa.Tests
                     Assert.True(e.Message.Contains("auto, password or windows"), "the message names the choices: " + e.Message);
                 }
                 Assert.Equal(0, sim.Log().Count, "requests sent by refused options");
-                // Still windows: sign-in fails before any password is sent.
+                // Still password, which this pool does not offer: sign-in fails before any token request.
                 UcwaException auth = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in after the refused values");
                 Assert.Equal(UcwaStatus.Authentication, auth.Status, "status");
+                Assert.True(auth.Message.Contains("this sign-in can use password"), "the message names the usable grant: " + auth.Message);
                 Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
             }
         }
@@ -190,6 +192,77 @@ namespace Ucwa.Tests
                     "the message names the authorization_uri: " + e.Message);
                 Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
                 Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+            }
+        }
+
+        [Test]
+        private static void sign_in_with_grant_password_signs_in_with_the_password_grant()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                client.SignIn(Alice, AlicePassword, UcwaGrant.Password);
+                List<LogEntry> tokens = TokenRequests(sim);
+                Assert.Equal(1, tokens.Count, "token requests");
+                Assert.Equal(200, tokens[0].Status, "token request status");
+                Assert.Equal(Alice, tokens[0].User, "the token was granted to alice");
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications after sign-in");
+            }
+        }
+
+        [Test]
+        private static void the_grant_given_to_sign_in_stays_set_for_later_sign_ins()
+        {
+            // A windows-only pool: with grant=password there is nothing this sign-in can use, so
+            // no token request at all; under auto the Windows grant would be tried (a token request).
+            using (var sim = new Sim("--grants", WindowsOnly))
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException first = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword, UcwaGrant.Password), "sign in with UcwaGrant.Password");
+                UcwaException second = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in again without a grant");
+                foreach (UcwaException e in new[] { first, second })
+                {
+                    Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
+                    Assert.True(e.Message.Contains("this sign-in can use password"), "the message names the usable grant: " + e.Message);
+                }
+                Assert.Equal(0, TokenRequests(sim).Count, "token requests: " + Joined(Seen(sim)));
+            }
+        }
+
+        [Test]
+        private static void an_undefined_grant_is_invalid_argument_before_any_request()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword, (UcwaGrant)7), "sign in with (UcwaGrant)7");
+                Assert.Equal(UcwaStatus.InvalidArgument, e.Status, "status");
+                Assert.True(e.Message.Contains("auto, password or windows"), "the message names the choices: " + e.Message);
+                Assert.True(!e.ToString().Contains(AlicePassword), "the exception text contains the password");
+                Assert.Equal(0, sim.Log().Count, "requests sent: " + Joined(Seen(sim)));
+                Assert.Equal(0L, client.RequestCount, "RequestCount");
+            }
+        }
+
+        [Test]
+        private static void sign_in_current_user_off_windows_throws_at_once_and_the_client_still_signs_in()
+        {
+            using (var sim = new Sim())
+            using (var client = new UcwaClient(sim.Url))
+            {
+                UcwaException e = Assert.Throws<UcwaException>(() => client.SignInCurrentUser(), "SignInCurrentUser");
+                // On Windows the call really tries SSPI against the simulator, which has no
+                // Windows handshake: only "it failed" holds there, the rest is the off-Windows contract.
+                if (Environment.OSVersion.Platform != PlatformID.Win32NT)
+                {
+                    Assert.Equal(UcwaStatus.Authentication, e.Status, "status");
+                    Assert.True(e.Message.Contains("signing in as the current user needs Windows"), "the message says it needs Windows: " + e.Message);
+                    Assert.Equal(0, sim.Log().Count, "requests sent, not even discovery: " + Joined(Seen(sim)));
+                    Assert.Equal(0L, client.RequestCount, "RequestCount");
+                }
+                // Nothing half done: the same client signs in with a password.
+                client.SignIn(Alice, AlicePassword);
+                Assert.Equal(1, sim.Applications(Alice).Count, "applications after the password sign-in");
             }
         }
     }

@@ -1,12 +1,16 @@
 // Ucwa.Tests/Sim.cs: the ucwa-sim fixture. Each test starts its own simulator on 127.0.0.1:0,
-// reads the discovery URL from its first stdout line, talks to its /_sim/ control API over a
-// plain loopback socket, and kills it on Dispose, so tests share nothing.
+// reads the discovery URL from its first stdout line, talks to its /_sim/ control API (request
+// log, token log, users, faults) over a loopback socket (with --tls, TLS accepting only a
+// certificate naming the generated CA as its issuer), and kills it on Dispose, so tests share
+// nothing.
 
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading;
 
@@ -30,6 +34,35 @@ namespace Ucwa.Tests
         }
     }
 
+    /// <summary>One token-endpoint request, from the simulator's token log (GET /_sim/token-log).
+    /// It never holds passwords, tokens or NTLM responses.</summary>
+    internal sealed class TokenLogEntry
+    {
+        public long Seq;
+        public string Pool;
+        /// <summary>The id of the TCP (or TLS) connection the request came on.</summary>
+        public long Conn;
+        /// <summary>The form's grant_type, or null.</summary>
+        public string Grant;
+        /// <summary>"NTLM" or "Negotiate" when Authorization used one of them, else null.</summary>
+        public string Scheme;
+        /// <summary>Whether the Negotiate token was SPNEGO (not raw NTLM).</summary>
+        public bool Spnego;
+        /// <summary>"challenge", "negotiate", "authenticate", or null (other grants).</summary>
+        public string Leg;
+        public string NtlmUser;
+        public string NtlmDomain;
+        /// <summary>What the endpoint decided, e.g. "granted alice@contoso.com", "refused: bad password".</summary>
+        public string Outcome;
+        public int Status;
+
+        public override string ToString()
+        {
+            return Seq + " conn " + Conn + " " + Grant + " " + (Scheme ?? "-") + (Spnego ? " (spnego)" : "") + " " +
+                (Leg ?? "-") + " user=" + (NtlmUser ?? "-") + " domain=" + (NtlmDomain ?? "-") + " -> " + Status + " " + Outcome;
+        }
+    }
+
     /// <summary>A token minted by the simulator's control API (POST /_sim/tokens).</summary>
     internal sealed class MintedToken
     {
@@ -44,17 +77,39 @@ namespace Ucwa.Tests
     {
         private readonly Process process;
         private readonly StringBuilder stderr = new StringBuilder();
+        private readonly string ownCaDir;
+        private readonly X509Certificate2 ca;
 
         public string Url { get; private set; }
 
         /// <summary>The origin of the simulator, without the trailing slash, e.g. http://127.0.0.1:41234.</summary>
         public string Origin { get; private set; }
 
+        /// <summary>With --tls: the PEM file of the CA the simulator generated (its --ca-out; one
+        /// in a directory of its own, removed on Dispose, when the test gave none). Else null.</summary>
+        public string CaFile { get; private set; }
+
         public Sim(params string[] extraArgs)
         {
             string path = FindSim();
             var args = new List<string> { "--listen", "127.0.0.1:0", "--event-hold-s", "0" };
             args.AddRange(extraArgs);
+            if (args.Contains("--tls"))
+            {
+                int at = args.IndexOf("--ca-out");
+                if (at >= 0 && at + 1 < args.Count)
+                {
+                    CaFile = args[at + 1];
+                }
+                else
+                {
+                    ownCaDir = Path.Combine(Path.GetTempPath(), "ucwa-cs-sim-" + Guid.NewGuid().ToString("N"));
+                    Directory.CreateDirectory(ownCaDir);
+                    CaFile = Path.Combine(ownCaDir, "ca.pem");
+                    args.Add("--ca-out");
+                    args.Add(CaFile);
+                }
+            }
             var psi = new ProcessStartInfo(path, string.Join(" ", args))
             {
                 UseShellExecute = false,
@@ -96,6 +151,28 @@ namespace Ucwa.Tests
             Url = first.Trim();
             var uri = new Uri(Url);
             Origin = uri.Scheme + "://" + uri.Authority;
+            if (CaFile != null)
+            {
+                // The simulator writes the CA before it prints its URL.
+                ca = new X509Certificate2(PemToDer(File.ReadAllText(CaFile)));
+            }
+        }
+
+        private static byte[] PemToDer(string pem)
+        {
+            const string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
+            int from = pem.IndexOf(begin, StringComparison.Ordinal) + begin.Length;
+            int to = pem.IndexOf(end, from, StringComparison.Ordinal);
+            return Convert.FromBase64String(pem.Substring(from, to - from).Replace("\r", "").Replace("\n", ""));
+        }
+
+        /// <summary>Trusts the simulator's certificate only when it names the generated CA as its
+        /// issuer. Mono cannot decode the CA's ECDSA key (so neither X509Chain nor a signature
+        /// check works there); this control connection goes to a loopback process the test
+        /// started, and the library's own TLS checks are what the tests prove.</summary>
+        private bool TrustsSimCertificate(object sender, X509Certificate certificate, X509Chain unused, SslPolicyErrors errors)
+        {
+            return ca != null && certificate != null && certificate.Issuer == ca.Subject;
         }
 
         public string Stderr
@@ -147,7 +224,7 @@ namespace Ucwa.Tests
                     tcp.ReceiveTimeout = 10000;
                     tcp.SendTimeout = 10000;
                     tcp.Connect(uri.Host, uri.Port);
-                    using (var stream = tcp.GetStream())
+                    using (Stream stream = OpenStream(tcp, uri.Host))
                     {
                         byte[] h = Encoding.ASCII.GetBytes(head);
                         stream.Write(h, 0, h.Length);
@@ -186,6 +263,18 @@ namespace Ucwa.Tests
                 throw new InvalidOperationException("sim control " + method + " " + path + " failed: " + status + " " + text);
             }
             return text;
+        }
+
+        /// <summary>The connection's stream: plain, or TLS to the simulator when it runs --tls.</summary>
+        private Stream OpenStream(System.Net.Sockets.TcpClient tcp, string host)
+        {
+            if (ca == null)
+            {
+                return tcp.GetStream();
+            }
+            var tls = new SslStream(tcp.GetStream(), false, TrustsSimCertificate);
+            tls.AuthenticateAsClient(host);
+            return tls;
         }
 
         private static int IndexOf(byte[] haystack, byte[] needle, int from)
@@ -240,6 +329,33 @@ namespace Ucwa.Tests
             return entries;
         }
 
+        /// <summary>One entry per token-endpoint request, in arrival order (GET /_sim/token-log).</summary>
+        public List<TokenLogEntry> TokenLog()
+        {
+            var entries = new List<TokenLogEntry>();
+            foreach (object o in (List<object>)Json.Parse(Request("GET", "/_sim/token-log", null)))
+            {
+                var d = (Dictionary<string, object>)o;
+                entries.Add(new TokenLogEntry
+                {
+                    Seq = (long)(double)d["seq"],
+                    Pool = d["pool"] as string,
+                    Conn = (long)(double)d["conn"],
+                    Grant = d["grant"] as string,
+                    Scheme = d["scheme"] as string,
+                    Spnego = d["spnego"] is bool && (bool)d["spnego"],
+                    Leg = d["leg"] as string,
+                    NtlmUser = d["ntlm_user"] as string,
+                    NtlmDomain = d["ntlm_domain"] as string,
+                    Outcome = d["outcome"] as string,
+                    Status = (int)(double)d["status"],
+                });
+            }
+            entries.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+            return entries;
+        }
+
+        /// <summary>Empties the request log and the token log.</summary>
         public void ClearLog()
         {
             Request("DELETE", "/_sim/log", null);
@@ -313,6 +429,10 @@ namespace Ucwa.Tests
                 // Already gone.
             }
             process.Dispose();
+            if (ownCaDir != null)
+            {
+                try { Directory.Delete(ownCaDir, true); } catch (IOException) { }
+            }
         }
     }
 }

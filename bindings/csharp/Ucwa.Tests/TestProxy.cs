@@ -1,8 +1,9 @@
 // Ucwa.Tests/TestProxy.cs: a small HTTP proxy for ProxyTests on 127.0.0.1:0. It handles
-// absolute-form requests (GET http://127.0.0.1:PORT/path HTTP/1.1), optionally behind Basic
-// Proxy-Authorization (407 otherwise), by connecting to that loopback host:port and piping bytes
-// both ways; it records the first request line of every connection. It reaches literal loopback
-// addresses only and refuses anything else (502), so no traffic leaves the machine.
+// absolute-form requests (GET http://127.0.0.1:PORT/path HTTP/1.1) and CONNECT tunnels
+// (CONNECT 127.0.0.1:PORT HTTP/1.1, answered 200), optionally behind Basic Proxy-Authorization
+// (407 otherwise), by connecting to that loopback host:port and piping bytes both ways; it
+// records the first request line of every connection and what it answered. It reaches literal
+// loopback addresses only and refuses anything else (502), so no traffic leaves the machine.
 
 using System;
 using System.Collections.Generic;
@@ -21,7 +22,8 @@ namespace Ucwa.Tests
         public string Line;
         /// <summary>Whether the request carried Proxy-Authorization.</summary>
         public bool Credentials;
-        /// <summary>The status the proxy answered itself (407, 502), or 0 when it forwarded.</summary>
+        /// <summary>The status the proxy answered itself (200 to a CONNECT it tunnelled, 407, 502),
+        /// or 0 when it forwarded an absolute-form request.</summary>
         public int Answered;
 
         public override string ToString()
@@ -145,6 +147,11 @@ namespace Ucwa.Tests
                 return;
             }
             string[] parts = lines[0].Split(' ');
+            if (parts.Length == 3 && parts[0] == "CONNECT")
+            {
+                Tunnel(client, parts[1], entry, rest);
+                return;
+            }
             Uri target;
             IPAddress ip;
             if (parts.Length != 3 || !Uri.TryCreate(parts[1], UriKind.Absolute, out target) || target.Scheme != "http" ||
@@ -173,6 +180,45 @@ namespace Ucwa.Tests
             upstream.Send(Encoding.ASCII.GetBytes(forwarded));
             if (rest.Length > 0)
             {
+                upstream.Send(rest);
+            }
+            new Thread(() => Pipe(upstream, client)) { IsBackground = true }.Start();
+            Pipe(client, upstream);
+        }
+
+        /// <summary>CONNECT host:port: a loopback IP literal and a port, else 502; then 200 and
+        /// bytes both ways (TLS to the server, which the proxy cannot read).</summary>
+        private void Tunnel(Socket client, string authority, ProxyEntry entry, byte[] rest)
+        {
+            int colon = authority.LastIndexOf(':');
+            string host = colon > 0 ? authority.Substring(0, colon).Trim('[', ']') : "";
+            IPAddress ip;
+            int port;
+            if (colon <= 0 || !IPAddress.TryParse(host, out ip) || !IPAddress.IsLoopback(ip) ||
+                !int.TryParse(authority.Substring(colon + 1), out port) || port <= 0 || port > 65535)
+            {
+                Answer(client, entry, 502, "Bad Gateway", "");
+                return;
+            }
+            Socket upstream = Track(new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp));
+            try
+            {
+                upstream.Connect(new IPEndPoint(ip, port));
+            }
+            catch (SocketException)
+            {
+                Answer(client, entry, 502, "Bad Gateway", "");
+                return;
+            }
+            entry.Answered = 200;
+            lock (entries)
+            {
+                entries.Add(entry);
+            }
+            client.Send(Encoding.ASCII.GetBytes("HTTP/1.1 200 Connection Established\r\n\r\n"));
+            if (rest.Length > 0)
+            {
+                // A client that sent its TLS hello before the 200.
                 upstream.Send(rest);
             }
             new Thread(() => Pipe(upstream, client)) { IsBackground = true }.Start();

@@ -1,5 +1,6 @@
 // Ucwa/Enums.cs: the C ABI's enumerations (ucwa_status, ucwa_availability, ucwa_event_kind,
 // ucwa_connection_state) as .NET enums. Values mirror include/ucwa.h and are fixed forever.
+// UcwaGrant is the binding's own: the values of the grant option, which the C ABI takes as text.
 
 namespace Ucwa
 {
@@ -99,5 +100,20 @@ namespace Ucwa
         Recovered = 3,
         /// <summary>The ladder ran out; the supervisor keeps retrying at its slowest pace (30 s).</summary>
         Lost = 4,
+    }
+
+    /// <summary>
+    /// The sign-in grant, for <see cref="UcwaClient.SignIn(string, string, UcwaGrant)"/>: the
+    /// values of the grant option (auto, password, windows). Not a C ABI enumeration: the option
+    /// is text, so the numbers mean nothing to the library.
+    /// </summary>
+    public enum UcwaGrant
+    {
+        /// <summary>The password grant when the server offers it, else the Windows grant (the default).</summary>
+        Auto = 0,
+        /// <summary>Only the password grant (the password goes to the token endpoint).</summary>
+        Password = 1,
+        /// <summary>Only the Windows grant (NTLMv2 / Negotiate: the password proves itself, it is not sent).</summary>
+        Windows = 2,
     }
 }

@@ -42,6 +42,9 @@ namespace Ucwa
         internal static extern uint ucwa_sign_in_with_tokens(ClientHandle client, byte[] username, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_sign_in_current_user(ClientHandle client, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_client_set_token(ClientHandle client, byte[] resource, byte[] accessToken, uint expiresInS, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

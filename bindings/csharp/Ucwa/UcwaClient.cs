@@ -13,7 +13,7 @@ namespace Ucwa
     /// A client for one user on one Skype for Business Server / Lync pool (UCWA 2.0).
     /// </summary>
     /// <remarks>
-    /// <para>Typical use: <see cref="SignIn"/> (or, with modern authentication, <see cref="SetToken"/>
+    /// <para>Typical use: <see cref="SignIn(string, string)"/> (or, with modern authentication, <see cref="SetToken"/>
     /// and <see cref="SignInWithTokens"/>), <see cref="MakeMeAvailable"/>, then set and read
     /// presence, note and location (and read or <see cref="SubscribePresence"/> to other
     /// people's); <see cref="SignOut"/> or <see cref="Dispose"/> when done.
@@ -42,7 +42,7 @@ namespace Ucwa
         private Thread reader;
         private volatile bool disposed;
 
-        /// <summary>Creates a client. Nothing is sent to the network until <see cref="SignIn"/>.</summary>
+        /// <summary>Creates a client. Nothing is sent to the network until <see cref="SignIn(string, string)"/>.</summary>
         /// <param name="server">A discovery URL ("https://lyncdiscover.contoso.com", "http://127.0.0.1:8080/")
         /// or a bare SIP domain ("contoso.com"). Plain http is accepted only for loopback hosts.</param>
         /// <exception cref="ArgumentNullException"><paramref name="server"/> is null.</exception>
@@ -165,7 +165,7 @@ namespace Ucwa
         /// presence subscription, 1..1200, default 300; see <see cref="SubscribePresence"/>),
         /// proxy (system, the default: the environment as curl reads it, loopback always
         /// direct; none; or http://[user:password@]host:port), grant (auto, password or
-        /// windows: the sign-in grant; this version implements password only).
+        /// windows: the sign-in grant; see <see cref="UcwaGrant"/>).
         /// Options that shape the application (user_agent, culture, endpoint_id, modalities)
         /// apply from the next sign-in or <see cref="MakeMeAvailable"/>; the others at once.
         /// </summary>
@@ -222,6 +222,67 @@ namespace Ucwa
                 // Do not leave a UTF-8 copy of the password on the managed heap longer than needed.
                 Array.Clear(passwordBytes, 0, passwordBytes.Length);
             }
+        }
+
+        /// <summary>
+        /// Sets the grant option to <paramref name="grant"/>, then signs in as
+        /// <see cref="SignIn(string, string)"/> does. The grant stays set for later sign-ins and
+        /// re-authentication, exactly as after <c>SetOption("grant", ...)</c>.
+        /// </summary>
+        /// <param name="username">The sign-in name: the SIP address, a UPN or DOMAIN\user.</param>
+        /// <param name="password">The password; kept by the library only while re-authentication may need it, never logged or put in a message.</param>
+        /// <param name="grant">Auto (the password grant when offered, else the Windows grant), Password or Windows.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="username"/> or <paramref name="password"/> is null.</exception>
+        /// <exception cref="UcwaException">InvalidArgument (a <paramref name="grant"/> cast from an undefined number; nothing is sent), and the errors of <see cref="SignIn(string, string)"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SignIn(string username, string password, UcwaGrant grant)
+        {
+            if (username == null)
+            {
+                throw new ArgumentNullException("username");
+            }
+            if (password == null)
+            {
+                throw new ArgumentNullException("password");
+            }
+            SetOption("grant", GrantText(grant));
+            SignIn(username, password);
+        }
+
+        /// <summary>The grant option's text for a <see cref="UcwaGrant"/>.</summary>
+        private static string GrantText(UcwaGrant grant)
+        {
+            switch (grant)
+            {
+                case UcwaGrant.Auto: return "auto";
+                case UcwaGrant.Password: return "password";
+                case UcwaGrant.Windows: return "windows";
+                // An undefined value goes to the library as its number, which it refuses: the
+                // same InvalidArgument UcwaException as any other bad grant value.
+                default: return ((int)grant).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        /// <summary>
+        /// Signs in as the logged-on Windows user: the Windows grant (Negotiate, else NTLM) with
+        /// the credentials of the account the process runs as, through Windows' own SSPI, so the
+        /// program holds no password at all (e.g. a Windows service signing in as its own
+        /// account). The grant option must be auto or windows. Blocks up to 4 × timeout_ms.
+        /// </summary>
+        /// <remarks>
+        /// On other systems (Mono on Linux or macOS) it throws at once, before any request, a
+        /// <see cref="UcwaException"/> with <see cref="UcwaStatus.Authentication"/> saying it
+        /// needs Windows; there, use <see cref="SignIn(string, string)"/> with DOMAIN\user (or a
+        /// UPN) and the password, which runs the Windows grant with those credentials.
+        /// </remarks>
+        /// <exception cref="UcwaException">Authentication (not Windows, the server offers no Windows grant, or refused the account), InvalidState (already signed in), Network, Timeout, Tls, Server, Protocol, Insecure.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SignInCurrentUser()
+        {
+            ThrowIfDisposed();
+            ErrorHandle error;
+            uint status = NativeMethods.ucwa_sign_in_current_user(handle, out error);
+            Errors.Check(status, error);
         }
 
         /// <summary>
@@ -316,7 +377,7 @@ namespace Ucwa
         /// keep-alive.
         /// </summary>
         /// <param name="signInAs">The availability to start with, Online..OffWork, or Unspecified to let the server choose.</param>
-        /// <exception cref="UcwaException">InvalidArgument (a read-only or out-of-range value; nothing is sent), InvalidState (not signed in), and the network/server errors of <see cref="SignIn"/>.</exception>
+        /// <exception cref="UcwaException">InvalidArgument (a read-only or out-of-range value; nothing is sent), InvalidState (not signed in), and the network/server errors of <see cref="SignIn(string, string)"/>.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
         public void MakeMeAvailable(Availability signInAs = Availability.Unspecified)
         {

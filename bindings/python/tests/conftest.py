@@ -2,9 +2,9 @@
 
 Owns: locating the simulator (env ``UCWA_SIM``, else ``<workspace>/target/debug/ucwa-sim``),
 starting it on ``127.0.0.1:0`` with fast timers, reading its first stdout line (the discovery
-URL), the ``Sim`` control helper for the ``/_sim/`` API (urllib only), and killing the process
-afterwards. A missing simulator or library is an error, never a skip: a run that tests nothing
-must not look green.
+URL), the ``Sim`` control helper for the ``/_sim/`` API (urllib only: request and token logs,
+users, faults), and killing the process afterwards. A missing simulator or library is an
+error, never a skip: a run that tests nothing must not look green.
 """
 
 from __future__ import annotations
@@ -108,7 +108,16 @@ class Sim:
         ]
 
     def clear_log(self) -> None:
+        """Empties the request log and the token log."""
         self._request("DELETE", "log")
+
+    def token_log(self) -> list[dict[str, Any]]:
+        """One entry per token-endpoint request, in arrival order: ``seq``, ``pool``, ``conn``
+        (the TCP connection's id), ``grant``, ``scheme`` ("NTLM", "Negotiate" or None),
+        ``spnego``, ``leg`` ("challenge", "negotiate", "authenticate" or None), ``ntlm_user``,
+        ``ntlm_domain``, ``outcome`` (e.g. "granted alice@contoso.com", "refused: bad
+        password") and ``status``. It never holds passwords, tokens or NTLM responses."""
+        return self._request("GET", "token-log")
 
     # -- users ----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The ``proxy`` option through the binding, against ucwa-sim and a small test proxy: an
 explicit ``http://`` proxy carries every request in absolute form, with Basic credentials when
-given (never repeated in an error); ``none`` and the default go direct to loopback; bad values
-are refused without being repeated. What the proxy saw and what the simulator saw are both
-checked."""
+given (never repeated in an error); to an ``https://`` simulator (``--tls``) every connection
+is a ``CONNECT`` tunnel, the Windows grant's dedicated connection included; ``none`` and the
+default go direct to loopback; bad values are refused without being repeated. What the proxy
+saw and what the simulator saw are both checked."""
 
 from __future__ import annotations
 
@@ -10,21 +11,23 @@ import base64
 import ipaddress
 import socket
 import threading
+from pathlib import Path
 from typing import Iterator, Optional
 from urllib.parse import urlsplit
 
 import pytest
 
 import ucwa
-from conftest import ALICE, ALICE_PASSWORD, FAST_OPTIONS, Sim
+from conftest import ALICE, ALICE_PASSWORD, FAST_OPTIONS, Sim, start_sim, stop_sim
 
 
 class TestProxy:
-    """An HTTP proxy on 127.0.0.1:0 for absolute-form requests (``GET http://host:port/path``),
-    optionally behind Basic ``Proxy-Authorization``. It records the first request line of every
-    connection and what it answered itself (407, 502; None when it forwarded), then pipes bytes
-    both ways. It reaches loopback addresses only and refuses anything else (502), so no
-    traffic leaves the machine."""
+    """An HTTP proxy on 127.0.0.1:0 for absolute-form requests (``GET http://host:port/path``)
+    and ``CONNECT host:port`` tunnels, optionally behind Basic ``Proxy-Authorization``. It
+    records the first request line of every connection and what it answered itself (200 to a
+    CONNECT it tunnelled, 407, 502; None when it forwarded), then pipes bytes both ways. It
+    reaches loopback addresses only and refuses anything else (502), so no traffic leaves the
+    machine."""
 
     __test__ = False  # not a pytest test class
 
@@ -48,7 +51,8 @@ class TestProxy:
 
     def entries(self) -> list[dict]:
         """One per connection: ``line`` (its first request line), ``credentials`` (whether it
-        carried Proxy-Authorization), ``answered`` (the proxy's own status, None if forwarded)."""
+        carried Proxy-Authorization), ``answered`` (the proxy's own status: 200 for a tunnel,
+        None if forwarded)."""
         with self._lock:
             return [dict(e) for e in self._entries]
 
@@ -118,6 +122,9 @@ class TestProxy:
             answer(407, "Proxy Authentication Required", 'Proxy-Authenticate: Basic realm="test"\r\n')
             return
         parts = lines[0].split(" ")
+        if len(parts) == 3 and parts[0] == "CONNECT":
+            self._tunnel(client, parts[1], entry, answer, rest)
+            return
         target = urlsplit(parts[1]) if len(parts) == 3 else None
         try:
             loopback = (
@@ -144,6 +151,38 @@ class TestProxy:
         forwarded = [line for line in lines if not line.lower().startswith("proxy-")]
         try:
             upstream.sendall("\r\n".join(forwarded).encode("latin-1") + b"\r\n\r\n" + rest)
+        except OSError:
+            client.close()
+            upstream.close()
+            return
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        _pipe(client, upstream)
+
+    def _tunnel(self, client: socket.socket, authority: str, entry: dict, answer, rest: bytes) -> None:
+        """``CONNECT host:port``: a loopback IP literal and a port, else 502; then 200 and
+        bytes both ways (TLS to the server, which the proxy cannot read)."""
+        host, sep, port = authority.rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        try:
+            loopback = bool(sep) and ipaddress.ip_address(host).is_loopback and 0 < int(port) < 65536
+        except ValueError:  # not an IP address, or a bad port
+            loopback = False
+        if not loopback:
+            answer(502, "Bad Gateway")
+            return
+        try:
+            upstream = self._track(socket.create_connection((host, int(port)), 5))
+        except OSError:
+            answer(502, "Bad Gateway")
+            return
+        upstream.settimeout(None)
+        entry["answered"] = 200
+        with self._lock:
+            self._entries.append(entry)
+        try:
+            client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            if rest:  # a client that sent its TLS hello before the 200
+                upstream.sendall(rest)
         except OSError:
             client.close()
             upstream.close()
@@ -274,3 +313,73 @@ def test_bad_proxy_values_raise_invalid_argument_without_being_repeated(
     # A refused value changes nothing: the explicit proxy still carries the sign-in.
     client.sign_in(ALICE, ALICE_PASSWORD)
     assert proxy.request_lines() and proxy.request_lines()[0] == f"GET {sim.url} HTTP/1.1"
+
+
+@pytest.fixture
+def tls_sim(tmp_path: Path) -> Iterator[Sim]:
+    """A simulator on ``https://`` (``--tls``); ``ca_file`` is the CA it wrote (``--ca-out``)."""
+    s = start_sim(tmp_path, ["--tls", "--ca-out", str(tmp_path / "sim-ca.pem")])
+    try:
+        yield s
+    finally:
+        stop_sim(s)
+
+
+def _authority(sim: Sim) -> str:
+    """``127.0.0.1:PORT`` of the simulator, as a CONNECT names it."""
+    return urlsplit(sim.url).netloc
+
+
+def test_to_a_tls_server_an_explicit_proxy_tunnels_every_connection_with_connect(
+    tls_sim: Sim, proxy: TestProxy
+) -> None:
+    assert tls_sim.url.startswith("https://") and tls_sim.ca_file is not None
+    with ucwa.Client(
+        tls_sim.url, ca_file=str(tls_sim.ca_file), proxy=proxy.url(), **FAST_OPTIONS
+    ) as c:
+        c.sign_in(ALICE, ALICE_PASSWORD)
+        c.make_me_available()
+        c.set_availability(ucwa.Availability.BUSY)
+        assert tls_sim.user(ALICE)["availability"] == "Busy"
+    seen = proxy.entries()
+    assert seen, "the proxy saw no connection"
+    for e in seen:
+        assert e["line"] == f"CONNECT {_authority(tls_sim)} HTTP/1.1", e
+        assert e["answered"] == 200 and e["credentials"] is False, e
+    # what went through the tunnels reached the simulator
+    assert [e["status"] for e in tls_sim.requests("applications", "POST")] == [201]
+    assert [e["grant"] for e in tls_sim.token_log()] == ["password"]
+
+
+def test_the_windows_handshake_goes_through_its_own_connect_tunnel(
+    tls_sim: Sim, proxy: TestProxy
+) -> None:
+    with ucwa.Client(
+        tls_sim.url, ca_file=str(tls_sim.ca_file), proxy=proxy.url(), grant="windows",
+        **FAST_OPTIONS,
+    ) as c:
+        c.sign_in(ALICE, ALICE_PASSWORD)
+    log = tls_sim.token_log()
+    windows = [e for e in log if e["grant"] == "urn:microsoft.rtc:windows"]
+    assert [e["leg"] for e in windows] == ["challenge", "negotiate", "authenticate"], log
+    assert len({e["conn"] for e in windows}) == 1, f"one connection: {windows}"
+    assert windows[-1]["outcome"] == "granted alice@contoso.com", windows
+    assert len(windows) == len(log), f"no password grant: {log}"
+    seen = proxy.entries()
+    # the pooled requests' connection and the handshake's dedicated one, each tunnelled
+    assert len(seen) >= 2, seen
+    assert all(
+        e["line"] == f"CONNECT {_authority(tls_sim)} HTTP/1.1" and e["answered"] == 200
+        for e in seen
+    ), seen
+    assert [e["status"] for e in tls_sim.requests("applications", "POST")] == [201]
+
+
+def test_to_a_tls_server_proxy_none_goes_direct(tls_sim: Sim, proxy: TestProxy) -> None:
+    with ucwa.Client(tls_sim.url, ca_file=str(tls_sim.ca_file), **FAST_OPTIONS) as c:
+        c.set_option("proxy", proxy.url())
+        c.set_option("proxy", "none")
+        c.sign_in(ALICE, ALICE_PASSWORD, grant=ucwa.Grant.WINDOWS)
+    assert proxy.entries() == [], "the proxy saw nothing"
+    assert [e["status"] for e in tls_sim.requests("applications", "POST")] == [201]
+    assert tls_sim.token_log()[-1]["outcome"] == "granted alice@contoso.com"

@@ -31,6 +31,7 @@ from ._types import (
     ContactPresenceChanged,
     Event,
     EventKind,
+    Grant,
     LocationChanged,
     NoteChanged,
     Presence,
@@ -238,15 +239,47 @@ class Client:
 
     # -- session ----------------------------------------------------------------------------
 
-    def sign_in(self, user: str, password: str) -> None:
-        """Signs in (discovery → OAuth challenge → password token → user → application) and
-        parks the event channel. The password is never logged nor put in an error message."""
+    def sign_in(
+        self, user: str, password: str, *, grant: Optional[Union[Grant, str]] = None
+    ) -> None:
+        """Signs in (discovery → OAuth challenge → token → user → application) and parks the
+        event channel. The password is never logged nor put in an error message.
+
+        ``user`` is the SIP address, a UPN or ``DOMAIN\\user``. ``grant`` (a ``Grant`` or its
+        text, e.g. ``"password"``), when given, sets the ``grant`` option first, exactly as
+        ``set_option("grant", grant)``: it stays set for later sign-ins and re-authentication.
+        ``None`` leaves the option as it is (``auto`` unless set). A value the library does not
+        know raises ``InvalidArgumentError`` before anything is sent; a ``grant`` of another
+        type raises ``TypeError``.
+        """
+        if grant is not None:
+            if isinstance(grant, Grant):
+                # .value, not str(): str() of a str-mixin enum member is "Grant.AUTO" on 3.11+.
+                text = grant.value
+            elif isinstance(grant, str):
+                text = grant
+            else:
+                raise TypeError(f"grant must be a ucwa.Grant or a str, not {type(grant).__name__}")
+            self.set_option("grant", text)
         _ffi.call(
             lib.ucwa_sign_in,
             self._h(),
             _ffi.encode(user, "user"),
             _ffi.encode(password, "password"),
         )
+
+    def sign_in_current_user(self) -> None:
+        """Signs in as the logged-on Windows user: the Windows grant (Negotiate, else NTLM)
+        with the credentials of the account the process runs as, through Windows' own SSPI, so
+        the program holds no password at all (e.g. a Windows service signing in as its own
+        account). The ``grant`` option must be ``auto`` or ``windows``.
+
+        On other systems it raises ``AuthenticationError`` at once, before any request, saying
+        it needs Windows; there, use ``sign_in("DOMAIN\\user", password)`` (or a UPN), which runs
+        the Windows grant with those credentials. Also raises ``InvalidStateError`` (already
+        signed in) and the network and server errors of ``sign_in``.
+        """
+        _ffi.call(lib.ucwa_sign_in_current_user, self._h())
 
     def sign_in_with_tokens(self, user: str) -> None:
         """Signs in with host-supplied tokens only (modern authentication: ADFS or Azure AD in

@@ -62,6 +62,7 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_client_set_option": (_status, [ClientP, c_char_p, c_char_p, POINTER(ErrorP)]),
     "ucwa_sign_in": (_status, [ClientP, c_char_p, c_char_p, POINTER(ErrorP)]),
     "ucwa_sign_in_with_tokens": (_status, [ClientP, c_char_p, POINTER(ErrorP)]),
+    "ucwa_sign_in_current_user": (_status, [ClientP, POINTER(ErrorP)]),
     "ucwa_client_set_token": (_status, [ClientP, c_char_p, c_char_p, c_uint32, POINTER(ErrorP)]),
     "ucwa_make_me_available": (_status, [ClientP, c_uint32, POINTER(ErrorP)]),
     "ucwa_set_availability": (_status, [ClientP, c_uint32, POINTER(ErrorP)]),

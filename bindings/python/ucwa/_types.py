@@ -2,7 +2,8 @@
 and the typed events ``Client.events()`` yields.
 
 Owns: ``Availability``, ``EventKind``, ``ConnectionState`` (``enum.IntEnum`` with the header's
-fixed values), the frozen dataclasses ``Presence`` and ``Event`` with one subclass per event
+fixed values), ``Grant`` (the values of the ``grant`` option), the frozen dataclasses
+``Presence`` and ``Event`` with one subclass per event
 kind (the user's own changes, the ``Contact*Changed`` events of subscribed contacts, and
 ``TokenNeeded`` for host-supplied tokens). Pure Python: no ctypes here, so these can be used (e.g. in type hints) without the library.
 """
@@ -46,6 +47,20 @@ class Availability(enum.IntEnum):
             return cls(value)
         except ValueError:
             return cls.UNKNOWN
+
+
+class Grant(str, enum.Enum):
+    """The sign-in grant: the values of the ``grant`` option, for ``Client.sign_in(..., grant=)``.
+
+    A ``str`` enum because the option is text: ``Grant.WINDOWS == "windows"``.
+    """
+
+    #: The password grant when the server offers it, else the Windows grant (the default).
+    AUTO = "auto"
+    #: Only the password grant (the password goes to the token endpoint).
+    PASSWORD = "password"
+    #: Only the Windows grant (NTLMv2 / Negotiate: the password proves itself, it is not sent).
+    WINDOWS = "windows"
 
 
 class EventKind(enum.IntEnum):
