@@ -3,8 +3,10 @@
  * ucwa-sim --modern-auth (owned by bindings/c/tests): tokens minted by the control API
  * (POST /_sim/tokens) and given with ucwa_client_set_token sign in with no password and no
  * token request; a missing token makes the error name the resource and the authorization_uri;
- * UCWA_EVENT_KIND_TOKEN_NEEDED arrives ahead of a token's expiry. Every test asserts on what
- * the simulator saw as well as on what the library returned.
+ * UCWA_EVENT_KIND_TOKEN_NEEDED arrives ahead of a token's expiry; a token left to expire makes
+ * the connection RECOVERING (AUTHENTICATION naming the resource) and a new one given later
+ * brings it back (RECOVERED). Every test asserts on what the simulator saw as well as on what
+ * the library returned.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -156,9 +158,76 @@ static void token_needed_arrives_ahead_of_expiry_naming_the_resource(void)
     json_free(log);
 }
 
+/* Waits up to `ms` for a CONNECTION_STATE_CHANGED event to `state`; returns it (owned) or NULL. */
+static ucwa_event *wait_state(ucwa_client *c, uint32_t state, int ms)
+{
+    int64_t started = now_ms();
+    ucwa_error *err = NULL;
+    while (now_ms() - started < ms) {
+        ucwa_event *ev = NULL;
+        if (ucwa_client_next_event(c, 200, &ev, &err) != UCWA_OK) {
+            harness_fail(__FILE__, __LINE__, "next_event: %s", ucwa_error_message(err));
+            ucwa_error_free(err);
+            return NULL;
+        }
+        if (ev && ucwa_event_get_kind(ev) == UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED
+            && ucwa_event_connection_state(ev) == state) {
+            return ev;
+        }
+        ucwa_event_free(ev);
+    }
+    return NULL;
+}
+
+static void an_expired_token_is_recovered_from_once_the_host_gives_a_new_one(void)
+{
+    /* P-GETs released after 1 s, so the channel meets the expired token within the wait. */
+    const char *const args[] = { "--modern-auth", "--event-timeout-s", "1", "--event-timeout-min-s", "1",
+                                 NULL };
+    sim *s = sim_start(args);
+    REQUIRE(s);
+    ucwa_client *c = sim_client(s);
+    REQUIRE(c);
+    ucwa_error *err = NULL;
+    REQUIRE_OK(ucwa_client_set_option(c, "event_timeout_s", "1", &err), err);
+    REQUIRE(give_token(s, c, 2));
+    char origin[256];
+    origin_of(s, origin, sizeof origin);
+    REQUIRE_OK(ucwa_sign_in_with_tokens(c, ALICE, &err), err);
+    REQUIRE_OK(ucwa_make_me_available(c, UCWA_AVAILABILITY_UNSPECIFIED, &err), err);
+    /* The host ignores TOKEN_NEEDED: once the token is gone the channel fails. */
+    ucwa_event *recovering = wait_state(c, UCWA_CONNECTION_STATE_RECOVERING, 10000);
+    REQUIRE(recovering);
+    ucwa_error *why = ucwa_event_reason(recovering);
+    CHECK(why && ucwa_error_status(why) == UCWA_ERROR_AUTHENTICATION);
+    CHECK(why && ucwa_error_auth_resource(why) && strcmp(ucwa_error_auth_resource(why), origin) == 0);
+    ucwa_error_free(why);
+    ucwa_event_free(recovering);
+    /* A call now names what to acquire. */
+    CHECK_STATUS(ucwa_set_availability(c, UCWA_AVAILABILITY_BUSY, &err), UCWA_ERROR_AUTHENTICATION);
+    CHECK(err && ucwa_error_auth_resource(err) && strcmp(ucwa_error_auth_resource(err), origin) == 0);
+    ucwa_error_free(err);
+    err = NULL;
+    /* The host gives a new token: the connection recovers, and presence can be set. */
+    REQUIRE(give_token(s, c, 600));
+    ucwa_event *recovered = wait_state(c, UCWA_CONNECTION_STATE_RECOVERED, 20000);
+    REQUIRE(recovered);
+    ucwa_event_free(recovered);
+    REQUIRE_OK(ucwa_set_availability(c, UCWA_AVAILABILITY_BUSY, &err), err);
+    json_value *user = sim_user(s, ALICE);
+    REQUIRE(user);
+    CHECK(json_get_str(user, "availability") && strcmp(json_get_str(user, "availability"), "Busy") == 0);
+    json_free(user);
+    json_value *log = sim_log(s);
+    REQUIRE(log);
+    CHECK(log_count(log, NULL, "token") == 0);
+    json_free(log);
+}
+
 const test_case modern_auth_tests[] = {
     { "host_tokens_sign_in_with_no_password_and_no_token_request", host_tokens_sign_in_with_no_password_and_no_token_request },
     { "a_missing_token_names_the_resource_and_the_authorization_uri", a_missing_token_names_the_resource_and_the_authorization_uri },
     { "token_needed_arrives_ahead_of_expiry_naming_the_resource", token_needed_arrives_ahead_of_expiry_naming_the_resource },
+    { "an_expired_token_is_recovered_from_once_the_host_gives_a_new_one", an_expired_token_is_recovered_from_once_the_host_gives_a_new_one },
     { NULL, NULL },
 };
