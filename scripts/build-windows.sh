@@ -46,8 +46,9 @@ else
   echo "build-windows: ucwa.dll exports the $(echo "$exports" | wc -l) functions of include/ucwa.h"
 fi
 
-# Imports: only system DLLs. The api-ms-win-* API sets are Windows 8+ system names.
-system_dll='^(kernel32|ntdll|msvcrt|ws2_32|userenv|advapi32|bcrypt|bcryptprimitives|crypt32|secur32|ncrypt|ole32|oleaut32|shell32|user32|api-ms-win-[a-z0-9-]+)\.dll$'
+# Imports: only system DLLs. The api-ms-win-* API sets are Windows 8+ system names; dnsapi and
+# ktmw32 (System32 since Vista) come with sspi, which reads Kerberos settings from the registry.
+system_dll='^(kernel32|ntdll|msvcrt|ws2_32|userenv|advapi32|bcrypt|bcryptprimitives|crypt32|secur32|ncrypt|ole32|oleaut32|shell32|user32|dnsapi|ktmw32|api-ms-win-[a-z0-9-]+)\.dll$'
 for f in "$win_out/ucwa.dll" "$win_out/ucwa-sim.exe"; do
   imports=$($objdump -p "$f" | awk '/DLL Name:/ {print tolower($3)}' | sort -u)
   odd=$(echo "$imports" | grep -Ev "$system_dll" || true)

@@ -94,6 +94,7 @@ fn sub_request(part: &str, outer: &Req, pool: &Pool) -> Result<Req, String> {
         query,
         headers,
         body: Bytes::from(body.to_owned()),
+        conn: outer.conn,
     })
 }
 
@@ -124,10 +125,7 @@ pub(crate) fn run(shared: &Shared, pool: &Pool, req: &Req, c: &Classified) -> Ou
             Err(o) => return o,
         }
     };
-    let answer = |resp: Resp| Outcome {
-        resp,
-        user: Some(user.clone()),
-    };
+    let answer = |resp: Resp| Outcome::new(resp, Some(user.clone()));
     if req.method != "POST" {
         return answer(Resp::method_not_allowed("POST"));
     }

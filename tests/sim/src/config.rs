@@ -1,4 +1,4 @@
-//! The simulator's configuration: [`SimConfig`] and its two small enums, with the defaults the
+//! The simulator's configuration: [`SimConfig`] and its small enums, with the defaults the
 //! command line documents and the validation both the library and the binary rely on.
 
 use std::fmt;
@@ -200,6 +200,52 @@ impl fmt::Display for ForeignChallenge {
     }
 }
 
+/// An HTTP authentication scheme the token endpoint offers for the Windows grant
+/// (`urn:microsoft.rtc:windows`), as IIS's Windows authentication providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WindowsAuth {
+    /// `Negotiate` (RFC 4559): SPNEGO carrying NTLM, or raw NTLM under that name.
+    Negotiate,
+    /// `NTLM`: the bare NTLM messages.
+    Ntlm,
+}
+
+impl WindowsAuth {
+    /// The scheme name as it appears in `WWW-Authenticate` and `Authorization`.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            WindowsAuth::Negotiate => "Negotiate",
+            WindowsAuth::Ntlm => "NTLM",
+        }
+    }
+}
+
+impl FromStr for WindowsAuth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "negotiate" => Ok(WindowsAuth::Negotiate),
+            "ntlm" => Ok(WindowsAuth::Ntlm),
+            other => Err(format!(
+                "unknown Windows auth scheme {other:?} (expected negotiate or ntlm)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for WindowsAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WindowsAuth::Negotiate => "negotiate",
+            WindowsAuth::Ntlm => "ntlm",
+        })
+    }
+}
+
+/// IIS's default provider order for Windows authentication.
+pub const DEFAULT_WINDOWS_AUTH: [WindowsAuth; 2] = [WindowsAuth::Negotiate, WindowsAuth::Ntlm];
+
 /// Everything that shapes one simulator instance. Times are seconds as decimals so that tests
 /// can use sub-second timers.
 #[derive(Debug, Clone)]
@@ -247,6 +293,9 @@ pub struct SimConfig {
     /// token endpoint refuses the password grant with `unsupported_grant_type`, as a pool that
     /// does not offer it answers.
     pub grants: Vec<String>,
+    /// The schemes the token endpoint offers for the Windows grant, in the order of their
+    /// `WWW-Authenticate` lines (IIS's default: Negotiate, then NTLM). At least one, no repeats.
+    pub windows_auth: Vec<WindowsAuth>,
     /// Every 401 (and Online-style 403) carries its challenges folded into one
     /// `WWW-Authenticate` line, Bearer first, as reverse proxies and HTTP stacks merge them,
     /// instead of one line per challenge as the pool itself sends.
@@ -332,6 +381,7 @@ impl Default for SimConfig {
             bare_redirects: false,
             bearer_challenge: BearerChallenge::Standard,
             grants: DEFAULT_GRANTS.map(str::to_owned).to_vec(),
+            windows_auth: DEFAULT_WINDOWS_AUTH.to_vec(),
             fold_challenges: false,
             modern_auth: false,
             invalid_token_status: 401,
@@ -420,6 +470,14 @@ impl SimConfig {
                 return bad(format!(
                     "grant {grant:?} must be non-empty, without commas, quotes, backslashes or whitespace"
                 ));
+            }
+        }
+        if self.windows_auth.is_empty() {
+            return bad("windows_auth must name at least one scheme (negotiate, ntlm)".to_owned());
+        }
+        for (i, scheme) in self.windows_auth.iter().enumerate() {
+            if self.windows_auth[..i].contains(scheme) {
+                return bad(format!("windows_auth lists {scheme} twice"));
             }
         }
         if self.users.is_empty() {

@@ -46,8 +46,14 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
             let log: Vec<_> = shared.lock().log.iter().cloned().collect();
             Resp::json(200, &serde_json::to_value(log).unwrap_or(Value::Null))
         }
+        ("GET", ["token-log"]) => {
+            let log: Vec<_> = shared.lock().token_log.iter().cloned().collect();
+            Resp::json(200, &serde_json::to_value(log).unwrap_or(Value::Null))
+        }
         ("DELETE", ["log"]) => {
-            shared.lock().log.clear();
+            let mut st = shared.lock();
+            st.log.clear();
+            st.token_log.clear();
             Resp::empty(204)
         }
         ("GET", ["state"]) => Resp::json(

@@ -149,16 +149,10 @@ pub(crate) async fn pget(
             Err(o) => return o,
         };
         if req.method != "GET" {
-            return Outcome {
-                resp: Resp::method_not_allowed("GET"),
-                user: Some(name),
-            };
+            return Outcome::new(Resp::method_not_allowed("GET"), Some(name));
         }
         let app = st.apps.get_mut(&app_id).expect("authorized app exists");
-        let answered = |resp: Resp| Outcome {
-            resp,
-            user: Some(name.clone()),
-        };
+        let answered = |resp: Resp| Outcome::new(resp, Some(name.clone()));
         // Only one P-GET per application: any newer request replaces a parked one, which then
         // answers 409 PGetReplaced when it wakes and finds itself no longer registered.
         if app.channel.parked.take().is_some() {
@@ -198,10 +192,7 @@ pub(crate) async fn pget(
         let wake_at = {
             let mut st = shared.lock();
             let now = Instant::now();
-            let resp = |resp: Resp| Outcome {
-                resp,
-                user: Some(user.clone()),
-            };
+            let resp = |resp: Resp| Outcome::new(resp, Some(user.clone()));
             let Some(app) = st.apps.get_mut(&app_id) else {
                 return resp(gone(shared, &st, &app_id));
             };

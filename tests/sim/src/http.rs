@@ -26,6 +26,8 @@ pub(crate) struct Req {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Id of the connection the request arrived on (see `Shared::next_conn`).
+    pub conn: u64,
 }
 
 impl Req {

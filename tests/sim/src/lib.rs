@@ -1,7 +1,8 @@
 //! `ucwa-sim`: a faithful UCWA 2.0 (Skype for Business Server) simulator for testing clients
 //! without a Skype server.
 //!
-//! It serves autodiscovery, the OAuth password flow with its 401 challenge, applications,
+//! It serves autodiscovery, the OAuth password flow with its 401 challenge, the Windows grant
+//! (NTLMv2 over `NTLM` or `Negotiate`, verified server-side), applications,
 //! makeMeAvailable, presence/note/location/reportMyActivity with an inactivity model, the event
 //! channel (P-GET) with its edge cases, batching, two pools (redirect and pool change), a foreign
 //! origin that a client must refuse, an alternative URL layout, and optional TLS with a generated
@@ -9,7 +10,9 @@
 //!
 //! Module map: [`config`] (options), `server` (listeners and request pipeline), `handlers`
 //! (protocol), `people` (search, contacts, presence subscriptions), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
-//! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tls`, `http`
+//! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tokens` (token
+//! endpoint and bearer tokens), `windows` (the Windows grant) with `ntlm`, `spnego` and `der`,
+//! `tls`, `http`
 //! (small request/response types), `types` (public snapshots and faults).
 //!
 //! Route names used by [`LogEntry::route`] and [`Fault::route`]: `discovery`, `xframe`, `user`,
@@ -21,17 +24,21 @@ pub mod config;
 
 mod batch;
 mod control;
+mod der;
 mod events;
 mod handlers;
 mod http;
+mod ntlm;
 mod paths;
 mod people;
 mod resources;
 mod server;
+mod spnego;
 mod state;
 mod tls;
 mod tokens;
 mod types;
+mod windows;
 
 use std::io;
 use std::net::SocketAddr;
@@ -40,10 +47,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use config::{
-    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig,
-    DEFAULT_GRANTS,
+    BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig, WindowsAuth,
+    DEFAULT_GRANTS, DEFAULT_WINDOWS_AUTH,
 };
-pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, UserState};
+pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, TokenLogEntry, UserState};
 
 use paths::Route;
 use state::{user_key, Shared};
@@ -157,8 +164,17 @@ impl Sim {
         self.shared.lock().log.iter().cloned().collect()
     }
 
+    /// Every token-endpoint request so far, in arrival order: grant, scheme, NTLM leg,
+    /// connection and outcome (see [`TokenLogEntry`]); its `seq` matches the [`Sim::log`] entry.
+    pub fn token_log(&self) -> Vec<TokenLogEntry> {
+        self.shared.lock().token_log.iter().cloned().collect()
+    }
+
+    /// Empties the request log and the token log.
     pub fn clear_log(&self) {
-        self.shared.lock().log.clear();
+        let mut st = self.shared.lock();
+        st.log.clear();
+        st.token_log.clear();
     }
 
     /// A snapshot of one user (names compare case-insensitively).

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ucwa_sim::{
     BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, Sim, SimConfig,
+    WindowsAuth,
 };
 
 /// A faithful UCWA 2.0 (Skype for Business Server) simulator. Prints the discovery root URL as
@@ -83,6 +84,16 @@ struct Cli {
         default_value = "urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password"
     )]
     grants: Vec<String>,
+    /// The HTTP schemes the token endpoint offers for the Windows grant
+    /// (urn:microsoft.rtc:windows), comma-separated from negotiate and ntlm, in the order of
+    /// their WWW-Authenticate lines (IIS's default: negotiate,ntlm).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "negotiate,ntlm"
+    )]
+    windows_auth: Vec<WindowsAuth>,
     /// Fold every challenge of a 401 (or 403) into one WWW-Authenticate line, Bearer first,
     /// as reverse proxies do (the pool itself sends one line per challenge).
     #[arg(long)]
@@ -212,6 +223,7 @@ impl Cli {
             bare_redirects: self.bare_redirects,
             bearer_challenge: self.bearer_challenge,
             grants: self.grants,
+            windows_auth: self.windows_auth,
             fold_challenges: self.fold_challenges,
             modern_auth: self.modern_auth,
             invalid_token_status: self.invalid_token_status,

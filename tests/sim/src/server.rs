@@ -1,6 +1,7 @@
 //! Listeners and the request pipeline: binding pool 1, pool 2 and the optional foreign listener
-//! (SO_REUSEADDR, optional TLS), one hyper HTTP/1.1 connection task per socket, and for each
-//! request: control API or classification → fault injection → body → handler → log.
+//! (SO_REUSEADDR, optional TLS), one hyper HTTP/1.1 connection task per socket (each with an id,
+//! which the Windows grant binds its NTLM handshake to), and for each request: control API or
+//! classification → fault injection → body → handler → log.
 
 use std::fmt;
 use std::io;
@@ -168,24 +169,43 @@ async fn accept_loop(
         let shared = shared.clone();
         let pool = pool.clone();
         let acceptor = acceptor.clone();
+        let conn = shared.next_conn();
         tokio::spawn(async move {
+            // Forgets the connection's pending handshake however the task ends (close, error,
+            // or the runtime shutting down).
+            let _closed = ConnectionClosed {
+                shared: shared.clone(),
+                conn,
+            };
             match acceptor {
                 Some(acc) => {
                     if let Ok(tls_stream) = acc.accept(stream).await {
-                        serve_connection(tls_stream, shared, pool).await;
+                        serve_connection(tls_stream, shared, pool, conn).await;
                     }
                 }
-                None => serve_connection(stream, shared, pool).await,
+                None => serve_connection(stream, shared, pool, conn).await,
             }
         });
     }
 }
 
-async fn serve_connection<I>(io: I, shared: Arc<Shared>, pool: Arc<Pool>)
+/// Dropped when a connection's task ends.
+struct ConnectionClosed {
+    shared: Arc<Shared>,
+    conn: u64,
+}
+
+impl Drop for ConnectionClosed {
+    fn drop(&mut self) {
+        self.shared.connection_closed(self.conn);
+    }
+}
+
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, pool: Arc<Pool>, conn: u64)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| entry(shared.clone(), pool.clone(), req));
+    let service = service_fn(move |req| entry(shared.clone(), pool.clone(), conn, req));
     let _ = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service)
@@ -299,6 +319,7 @@ fn logged_body(route: Route, req: &Req) -> Option<String> {
 async fn entry(
     shared: Arc<Shared>,
     pool: Arc<Pool>,
+    conn: u64,
     req: Request<Incoming>,
 ) -> Result<Response<SimBody>, CloseConnection> {
     let (parts, body) = req.into_parts();
@@ -314,6 +335,7 @@ async fn entry(
             query,
             headers: parts.headers,
             body,
+            conn,
         };
         return Ok(to_hyper(control::handle(&shared, &req)));
     }
@@ -348,7 +370,7 @@ async fn entry(
             body,
         }) => {
             log.status = *status;
-            shared.push_log(log);
+            shared.push_log(log, None);
             let resp = Resp {
                 status: *status,
                 headers: headers.clone(),
@@ -357,13 +379,13 @@ async fn entry(
             return Ok(to_hyper(resp));
         }
         Some(FaultAction::Close) => {
-            shared.push_log(log);
+            shared.push_log(log, None);
             return Err(CloseConnection);
         }
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         Some(FaultAction::Oversized { status, bytes }) => {
             log.status = *status;
-            shared.push_log(log);
+            shared.push_log(log, None);
             let body = SimBody::Oversized {
                 total: *bytes,
                 sent: 0,
@@ -372,7 +394,7 @@ async fn entry(
         }
         Some(FaultAction::Endless { status }) => {
             log.status = *status;
-            shared.push_log(log);
+            shared.push_log(log, None);
             return Ok(streamed(*status, SimBody::Endless { started: false }));
         }
         // Needs the body (a form's password): answered below, once it is read.
@@ -387,7 +409,7 @@ async fn entry(
             "The request body is too large.",
         );
         log.status = resp.status;
-        shared.push_log(log);
+        shared.push_log(log, None);
         return Ok(finish(&shared, &pool, &neg, resp));
     };
     let req = Req {
@@ -396,11 +418,12 @@ async fn entry(
         query,
         headers: parts.headers,
         body,
+        conn,
     };
     log.body = logged_body(c.route, &req);
     if let Some(FaultAction::EchoSecrets { status }) = fault {
         log.status = status;
-        shared.push_log(log);
+        shared.push_log(log, None);
         return Ok(to_hyper(echo_secrets(status, &req)));
     }
     let outcome = if pool.kind == PoolKind::Foreign {
@@ -410,7 +433,8 @@ async fn entry(
     };
     log.status = outcome.resp.status;
     log.user = outcome.user;
-    shared.push_log(log);
+    let token = outcome.token.map(|note| note.entry(&log, conn));
+    shared.push_log(log, token);
     Ok(finish(&shared, &pool, &neg, outcome.resp))
 }
 
@@ -434,7 +458,7 @@ fn foreign(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         ForeignChallenge::Reflect if bearer_token(req).is_some() => Resp::json(200, &json!({})),
         ForeignChallenge::Reflect => shared.pool1.challenge(&shared.domain),
     };
-    Outcome { resp, user: leaked }
+    Outcome::new(resp, leaked)
 }
 
 /// The `EchoSecrets` fault: an error that quotes every secret of the request, as a careless

@@ -1,7 +1,8 @@
 //! The simulator's mutable world behind one mutex: users, tokens (their logic lives in
 //! [`crate::tokens`]), applications with their event channels, the presence model (chosen
-//! availability, per-endpoint inactivity, aggregation), the request log and the fault list; plus
-//! the periodic tick that drives every timer.
+//! availability, per-endpoint inactivity, aggregation), the request and token logs, the fault
+//! list and the Windows grant's pending NTLM handshakes per connection; plus the periodic tick
+//! that drives every timer.
 //!
 //! One lock is enough: every critical section is short and never spans an `.await`; parked
 //! P-GETs wait on a per-application `Notify` outside the lock.
@@ -19,7 +20,8 @@ use crate::config::{BearerChallenge, SimConfig};
 use crate::http::Resp;
 use crate::paths::{Paths, Route};
 use crate::resources;
-use crate::types::{AppState, Fault, FaultAction, LogEntry, UserState};
+use crate::types::{AppState, Fault, FaultAction, LogEntry, TokenLogEntry, UserState};
+use crate::windows::Handshake;
 
 /// Pending events per application beyond which the oldest are dropped: a client that never
 /// reads its channel must not grow the simulator without bound before its app expires.
@@ -88,11 +90,7 @@ impl Pool {
 
     /// The 401 answer that starts (or restarts) the password flow against this pool.
     pub(crate) fn challenge(&self, domain: &str) -> Resp {
-        let page = Resp::html(
-            401,
-            "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
-             <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
-        );
+        let page = unauthorized_page();
         if self.modern_auth {
             let bearer = format!(
                 "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", \
@@ -117,6 +115,15 @@ impl Pool {
                 .with_header("WWW-Authenticate", &ms_rtc_oauth)
         }
     }
+}
+
+/// IIS's HTML page of a 401, without any `WWW-Authenticate` line yet.
+pub(crate) fn unauthorized_page() -> Resp {
+    Resp::html(
+        401,
+        "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
+         <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
+    )
 }
 
 /// An availability with its optional activity token.
@@ -255,7 +262,11 @@ pub(crate) struct State {
     pub apps: HashMap<String, App>,
     pub gone: HashMap<String, GoneReason>,
     pub log: VecDeque<LogEntry>,
+    /// Token-endpoint requests, in the same order and under the same limit as `log`.
+    pub token_log: VecDeque<TokenLogEntry>,
     pub faults: Vec<Fault>,
+    /// Windows-grant handshakes waiting for their AUTHENTICATE_MESSAGE, by connection id.
+    pub handshakes: HashMap<u64, Handshake>,
 }
 
 /// The state plus everything fixed at start, shared by every task.
@@ -273,6 +284,21 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     seq: AtomicU64,
     ids: AtomicU64,
+    conns: AtomicU64,
+}
+
+/// Appends to a bounded log (oldest dropped), keeping arrival (`seq`) order: entries are pushed
+/// when their request completes, which is not always the order they arrived in.
+fn insert_in_order<T>(log: &mut VecDeque<T>, entry: T, limit: usize, seq: impl Fn(&T) -> u64) {
+    if limit == 0 {
+        return;
+    }
+    while log.len() >= limit {
+        log.pop_front();
+    }
+    let at = seq(&entry);
+    let pos = log.iter().rposition(|e| seq(e) < at).map_or(0, |p| p + 1);
+    log.insert(pos, entry);
 }
 
 /// Seconds (validated finite and non-negative) as a Duration.
@@ -352,6 +378,7 @@ impl Shared {
             state: Mutex::new(state),
             seq: AtomicU64::new(1),
             ids: AtomicU64::new(1),
+            conns: AtomicU64::new(1),
         }
     }
 
@@ -363,6 +390,16 @@ impl Shared {
 
     pub(crate) fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The id of a newly accepted connection (from 1, across every listener).
+    pub(crate) fn next_conn(&self) -> u64 {
+        self.conns.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A connection ended: a handshake it left half done can never complete.
+    pub(crate) fn connection_closed(&self, conn: u64) {
+        self.lock().handshakes.remove(&conn);
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -391,21 +428,14 @@ impl Shared {
 
     // ----- request log and faults -------------------------------------------------------
 
-    pub(crate) fn push_log(&self, entry: LogEntry) {
+    /// Logs a request and, for the token endpoint, what the grant did.
+    pub(crate) fn push_log(&self, entry: LogEntry, token: Option<TokenLogEntry>) {
         let mut st = self.lock();
-        if self.config.log_limit == 0 {
-            return;
+        let limit = self.config.log_limit;
+        insert_in_order(&mut st.log, entry, limit, |e| e.seq);
+        if let Some(t) = token {
+            insert_in_order(&mut st.token_log, t, limit, |e| e.seq);
         }
-        while st.log.len() >= self.config.log_limit {
-            st.log.pop_front();
-        }
-        // Entries are pushed on completion; keep them in arrival order for readers.
-        let pos = st
-            .log
-            .iter()
-            .rposition(|e| e.seq < entry.seq)
-            .map_or(0, |p| p + 1);
-        st.log.insert(pos, entry);
     }
 
     /// Takes the first fault matching this request, consuming one of its uses.

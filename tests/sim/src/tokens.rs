@@ -1,7 +1,9 @@
-//! Tokens, in one place: the token endpoint (the password grant as IIS answers it), issuing and
-//! minting web tickets (cached tickets share their end, as real servers seem to), authenticating
-//! a request's bearer token (the 401 challenge, the other pool's 28032, the Online-style 403),
-//! expiring tokens from the control API, and the user-name forms a grant accepts.
+//! Tokens, in one place: the token endpoint (the password grant as IIS answers it, and the
+//! dispatch of the Windows grant to [`crate::windows`]), what each token request did for the
+//! token log, issuing and minting web tickets (cached tickets share their end, as real servers
+//! seem to), authenticating a request's bearer token (the 401 challenge, the other pool's
+//! 28032, the Online-style 403), expiring tokens from the control API, and the user-name forms
+//! a grant accepts.
 
 use std::time::Instant;
 
@@ -10,7 +12,7 @@ use serde_json::json;
 use crate::handlers::{require, Outcome};
 use crate::http::{Req, Resp};
 use crate::state::{random_base64url, secs, user_key, Pool, PoolKind, Shared, State, Token};
-use crate::types::MintedToken;
+use crate::types::{LogEntry, MintedToken, TokenLogEntry};
 
 /// The token of a `Bearer` `Authorization` header, if the request carries one.
 pub(crate) fn bearer_token(req: &Req) -> Option<&str> {
@@ -24,15 +26,44 @@ fn oauth_error(error: &str) -> Resp {
     Resp::json_plain(400, &json!({ "error": error }))
 }
 
-/// The token endpoint: the password grant (and the passive grant's pointer), answered as IIS does.
+/// What one token request did, for the token log; the pipeline adds seq, pool, connection and
+/// status when it logs the request.
+#[derive(Debug, Default)]
+pub(crate) struct TokenNote {
+    pub grant: Option<String>,
+    pub scheme: Option<&'static str>,
+    pub spnego: bool,
+    pub leg: Option<&'static str>,
+    pub ntlm_user: Option<String>,
+    pub ntlm_domain: Option<String>,
+    pub outcome: String,
+}
+
+impl TokenNote {
+    pub(crate) fn entry(self, log: &LogEntry, conn: u64) -> TokenLogEntry {
+        TokenLogEntry {
+            seq: log.seq,
+            pool: log.pool.clone(),
+            conn,
+            grant: self.grant,
+            scheme: self.scheme.map(str::to_owned),
+            spnego: self.spnego,
+            leg: self.leg.map(str::to_owned),
+            ntlm_user: self.ntlm_user,
+            ntlm_domain: self.ntlm_domain,
+            outcome: self.outcome,
+            status: log.status,
+        }
+    }
+}
+
+/// The token endpoint: the password grant, the Windows grant (NTLM or Negotiate on the
+/// request, see [`crate::windows`]) and the passive grant's pointer, answered as IIS does.
 pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     let no_store = |r: Resp| {
         r.with_header("Cache-Control", "no-store")
             .with_header("Pragma", "no-cache")
     };
-    if let Err(r) = require(req, &["POST"]) {
-        return Outcome::anon(r);
-    }
     let form: Vec<(String, String)> = form_urlencoded::parse(&req.body)
         .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
         .collect();
@@ -42,79 +73,127 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             .map(|(_, v)| v.clone())
             .filter(|v| !v.is_empty())
     };
+    let grant = field("grant_type");
     let username = field("username");
-    let outcome = |resp: Resp| Outcome {
-        resp: no_store(resp),
-        user: username.clone(),
+    // Every answer but the Windows grant's own: the JSON ones with no-store.
+    let outcome = |resp: Resp, why: String| {
+        let mut o = Outcome::new(no_store(resp), username.clone());
+        o.token = Some(Box::new(TokenNote {
+            grant: grant.clone(),
+            outcome: why,
+            ..TokenNote::default()
+        }));
+        o
     };
+    if let Err(r) = require(req, &["POST"]) {
+        let mut o = Outcome::anon(r);
+        o.token = Some(Box::new(TokenNote {
+            outcome: "refused: method not allowed".to_owned(),
+            ..TokenNote::default()
+        }));
+        return o;
+    }
+    let error = |e: &str| outcome(oauth_error(e), format!("refused: {e}"));
     if !req
         .content_type()
         .contains("application/x-www-form-urlencoded")
     {
-        return outcome(oauth_error("invalid_request"));
+        return error("invalid_request");
     }
-    let Some(grant) = field("grant_type") else {
-        return outcome(oauth_error("invalid_request"));
+    let Some(grant_type) = grant.as_deref() else {
+        return error("invalid_request");
     };
+    let offered = |g: &str| shared.config.grants.iter().any(|x| x == g);
     let refused = || {
-        outcome(oauth_error("unsupported_grant_type").with_header(
-            "X-Ms-diagnostics",
-            &format!(
-                "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
-                pool.fqdn()
+        outcome(
+            oauth_error("unsupported_grant_type").with_header(
+                "X-Ms-diagnostics",
+                &format!(
+                    "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
+                    pool.fqdn()
+                ),
             ),
-        ))
+            "refused: unsupported_grant_type".to_owned(),
+        )
     };
-    match grant.as_str() {
-        // A pool whose challenge does not offer the password grant refuses it (Online
-        // answered so: wapacro#3, skype-docs#282). The other grants keep their fixed answers.
-        "password" if !shared.config.grants.iter().any(|g| g == "password") => refused(),
+    match grant_type {
+        // A pool whose challenge does not offer a grant refuses it (Online answered so for the
+        // password grant: wapacro#3, skype-docs#282). The other grants keep their fixed answers.
+        "password" | WINDOWS_GRANT if !offered(grant_type) => refused(),
+        WINDOWS_GRANT => crate::windows::grant(shared, pool, req),
         "password" => {
             let (Some(name), Some(password)) = (username.clone(), field("password")) else {
-                return outcome(oauth_error("invalid_request"));
+                return error("invalid_request");
             };
             let mut st = shared.lock();
             let key = shared.resolve_user_name(&st, &name).unwrap_or_default();
-            let valid = st.users.get(&key).is_some_and(|u| u.password == password);
-            if !valid {
-                return outcome(oauth_error("invalid_grant").with_header(
-                    "X-Ms-diagnostics",
-                    &format!(
-                        "28020;source=\"{}\";reason=\"The user name or password is incorrect.\"",
-                        pool.fqdn()
-                    ),
-                ));
-            }
-            let (token, lifetime) = shared.issue_token(&mut st, &key, pool.kind);
-            // Integer seconds as real servers send; rounded up so a sub-second test lifetime
-            // does not read as "already expired".
-            let expires_in = if lifetime > 0.0 {
-                lifetime.ceil() as u64
-            } else {
-                0
+            let (valid, why) = match st.users.get(&key) {
+                None => (false, "refused: unknown user"),
+                Some(u) if u.password != password => (false, "refused: bad password"),
+                Some(_) => (true, ""),
             };
-            outcome(Resp::json_plain(
-                200,
-                &json!({
-                    "access_token": token,
-                    "expires_in": expires_in,
-                    "ms_rtc_identityscope": "local",
-                    "token_type": "Bearer",
-                }),
-            ))
+            if !valid {
+                return outcome(
+                    oauth_error("invalid_grant").with_header(
+                        "X-Ms-diagnostics",
+                        &format!(
+                            "28020;source=\"{}\";reason=\"The user name or password is incorrect.\"",
+                            pool.fqdn()
+                        ),
+                    ),
+                    why.to_owned(),
+                );
+            }
+            let (resp, user) = shared.grant_answer(&mut st, &key, pool);
+            outcome(resp, format!("granted {user}"))
         }
-        "urn:microsoft.rtc:passive" => outcome(Resp::json_plain(
-            400,
-            &json!({
-                "error": "invalid_grant",
-                "ms_rtc_passiveauthuri": pool.paths.abs("/passiveauth/PassiveAuth.aspx"),
-            }),
-        )),
+        "urn:microsoft.rtc:passive" => outcome(
+            Resp::json_plain(
+                400,
+                &json!({
+                    "error": "invalid_grant",
+                    "ms_rtc_passiveauthuri": pool.paths.abs("/passiveauth/PassiveAuth.aspx"),
+                }),
+            ),
+            "refused: passive grant (pointer to the passive page)".to_owned(),
+        ),
         _ => refused(),
     }
 }
 
+/// The grant type of Windows (integrated) authentication.
+pub(crate) const WINDOWS_GRANT: &str = "urn:microsoft.rtc:windows";
+
 impl Shared {
+    /// The `200` token answer of a successful grant (password or Windows) for a user key, with
+    /// the user's configured name: one minting for both, so lifetimes and cached tickets
+    /// behave the same whichever way the user signed in.
+    pub(crate) fn grant_answer(&self, st: &mut State, key: &str, pool: &Pool) -> (Resp, String) {
+        let (token, lifetime) = self.issue_token(st, key, pool.kind);
+        // Integer seconds as real servers send; rounded up so a sub-second test lifetime
+        // does not read as "already expired".
+        let expires_in = if lifetime > 0.0 {
+            lifetime.ceil() as u64
+        } else {
+            0
+        };
+        let name = st
+            .users
+            .get(key)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let resp = Resp::json_plain(
+            200,
+            &json!({
+                "access_token": token,
+                "expires_in": expires_in,
+                "ms_rtc_identityscope": "local",
+                "token_type": "Bearer",
+            }),
+        );
+        (resp, name)
+    }
+
     /// A password-grant token and its `expires_in` in seconds. Real servers hand out the
     /// remaining lifetime of a cached web ticket (28289, 27402 in captures, not 28800); here a
     /// grant within the first half of the user's current ticket on this pool shares its end,

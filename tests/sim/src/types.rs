@@ -1,5 +1,5 @@
 //! The plain data types the simulator hands to tests (Rust and, as JSON, the HTTP control API):
-//! request-log entries, per-user and per-application state snapshots, and injected faults.
+//! request-log entries, token-endpoint log entries, per-user and per-application state snapshots, and injected faults.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,40 @@ pub struct LogEntry {
     pub body: Option<String>,
     /// The `X-Ms-Origin` header, when sent.
     pub x_ms_origin: Option<String>,
+}
+
+/// One token-endpoint request as the simulator saw it: which grant, and for the Windows grant
+/// which HTTP scheme, NTLM leg and TCP connection, and how it ended. No secrets: neither
+/// passwords, tokens nor NTLM responses are recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenLogEntry {
+    /// The same `seq` as the request's [`LogEntry`].
+    pub seq: u64,
+    /// `"pool1"` or `"pool2"`.
+    pub pool: String,
+    /// The TCP (or TLS) connection the request arrived on: numbered from 1 in accept order,
+    /// across all listeners. Two requests with the same `conn` shared one connection.
+    pub conn: u64,
+    /// The form's `grant_type`, when sent.
+    pub grant: Option<String>,
+    /// `"NTLM"` or `"Negotiate"` when the `Authorization` header used one of them (however
+    /// spelled), otherwise `None`.
+    pub scheme: Option<String>,
+    /// The `Negotiate` token was SPNEGO (`NegTokenInit`/`NegTokenResp`), not raw NTLM.
+    pub spnego: bool,
+    /// Windows grant only: `"challenge"` (no `Authorization`: the schemes were offered),
+    /// `"negotiate"` (an NTLM NEGOTIATE_MESSAGE, answered with a CHALLENGE_MESSAGE) or
+    /// `"authenticate"` (an AUTHENTICATE_MESSAGE); `None` when the header held neither.
+    pub leg: Option<String>,
+    /// The user name of an AUTHENTICATE_MESSAGE, as sent.
+    pub ntlm_user: Option<String>,
+    /// The domain of an AUTHENTICATE_MESSAGE, as sent (may be empty).
+    pub ntlm_domain: Option<String>,
+    /// How it ended: `"offered Negotiate, NTLM"`, `"challenge sent"`, `"granted USER"` (the
+    /// configured name), or `"refused: WHY"` (see the README for every WHY).
+    pub outcome: String,
+    /// Status answered.
+    pub status: u16,
 }
 
 /// What the simulator knows about one user.

@@ -139,6 +139,7 @@ fn help_lists_every_option() {
         "--bare-redirects",
         "--bearer-challenge",
         "--grants",
+        "--windows-auth",
         "--fold-challenges",
         "--invalid-token-status",
         "--no-link-revisions",
@@ -222,6 +223,9 @@ fn invalid_options_fail_with_a_message() {
         &["--inactive-s", "-1"],
         &["--grants", ""],
         &["--grants", "pass word"],
+        &["--windows-auth", "kerberos"],
+        &["--windows-auth", ""],
+        &["--windows-auth", "ntlm,NTLM"],
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
@@ -266,4 +270,20 @@ fn grants_and_fold_challenges_reach_the_simulator() {
     let token = password_token(&http, &resolve(&url, &challenge_href(&r)), ALICE, ALICE_PW);
     assert_eq!(token.status, 400);
     assert_eq!(token.json()["error"], "unsupported_grant_type");
+}
+
+#[test]
+fn windows_auth_reaches_the_simulator_case_insensitively() {
+    let sim = Running::start(&["--windows-auth", "NTLM"]);
+    let url = sim.line();
+    let r = Http::plain()
+        .send(
+            "POST",
+            &format!("{url}WebTicket/oauthtoken"),
+            &[("Content-Type", FORM)],
+            b"grant_type=urn:microsoft.rtc:windows",
+        )
+        .unwrap();
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.headers_named("www-authenticate"), ["NTLM"]);
 }

@@ -161,10 +161,6 @@ fn e06_token_failures_use_oauth_error_bodies() {
     };
     let cases = [
         (
-            "grant_type=urn:microsoft.rtc:windows",
-            "unsupported_grant_type",
-        ),
-        (
             "grant_type=urn:microsoft.rtc:anonmeeting&password=1",
             "unsupported_grant_type",
         ),
@@ -191,6 +187,13 @@ fn e06_token_failures_use_oauth_error_bodies() {
         assert_eq!(r.json()["error"], error, "{body}");
         assert_eq!(r.header("cache-control"), Some("no-store"));
     }
+    // The Windows grant without Authorization is no OAuth error: IIS offers its schemes.
+    let windows = post("grant_type=urn:microsoft.rtc:windows");
+    assert_eq!(windows.status, 401, "{}", windows.text());
+    assert_eq!(
+        windows.headers_named("www-authenticate"),
+        ["Negotiate", "NTLM"]
+    );
     let passive = post("grant_type=urn:microsoft.rtc:passive").json();
     assert_eq!(passive["error"], "invalid_grant");
     assert!(passive["ms_rtc_passiveauthuri"]

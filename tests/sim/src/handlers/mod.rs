@@ -16,26 +16,34 @@ use crate::events;
 use crate::http::{Req, Resp};
 use crate::paths::{Classified, Route};
 use crate::state::{secs, GoneReason, Pool, Shared, State};
+use crate::tokens::TokenNote;
 
 use applications::{app_route, applications};
 use signin::{discovery, redirect, user, xframe};
 
-/// A handled request: the answer and who made it (for the log).
+/// A handled request: the answer and who made it (for the log), and for the token endpoint
+/// what the grant did (for the token log).
 #[derive(Debug)]
 pub(crate) struct Outcome {
     pub resp: Resp,
     pub user: Option<String>,
+    pub token: Option<Box<TokenNote>>,
 }
 
 impl Outcome {
     pub(crate) fn anon(resp: Resp) -> Outcome {
-        Outcome { resp, user: None }
+        Outcome::new(resp, None)
     }
 
     pub(super) fn of(resp: Resp, user: &str) -> Outcome {
+        Outcome::new(resp, Some(user.to_owned()))
+    }
+
+    pub(crate) fn new(resp: Resp, user: Option<String>) -> Outcome {
         Outcome {
             resp,
-            user: Some(user.to_owned()),
+            user,
+            token: None,
         }
     }
 }
