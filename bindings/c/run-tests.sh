@@ -51,7 +51,7 @@ make -s -C "$here" LIBDIR="$(dirname "$lib")" tests >/dev/null
 
 if [ "$mode" = valgrind ]; then
     export UCWA_TEST_TIMEOUT_S=300
-    exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+    exec valgrind --quiet --num-callers=40 --leak-check=full --errors-for-leak-kinds=definite \
         --show-leak-kinds=definite --error-exitcode=99 \
         --suppressions="$here/tests/valgrind.supp" \
         "$here/build/ucwa_tests_plain" $filter
