@@ -5,8 +5,8 @@
 #   bindings/c/run-tests.sh --valgrind   the plain build under valgrind (slower)
 #   bindings/c/run-tests.sh -- FILTER    only tests whose name contains FILTER
 #
-# Installs what it needs when missing (gcc, g++, make, pkg-config; valgrind for --valgrind)
-# with apt-get, builds the Rust library and ucwa-sim when their artefacts are missing
+# Installs what it needs when missing (gcc, g++, make, pkg-config, curl for the https control
+# API of the --tls simulator tests; valgrind for --valgrind) with apt-get, builds the Rust library and ucwa-sim when their artefacts are missing
 # (UCWA_CARGO_BUILD=1 forces `cargo build -p ucwa -p ucwa-sim`), and ends with the runner's
 # line "N passed, M failed". Exits non-zero when a test failed or none ran.
 set -eu
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 need=
-for tool in gcc g++ make pkg-config; do
+for tool in gcc g++ make pkg-config curl; do
     command -v "$tool" >/dev/null 2>&1 || need="$need $tool"
 done
 if [ "$mode" = valgrind ] && ! command -v valgrind >/dev/null 2>&1; then
@@ -36,7 +36,7 @@ if [ -n "$need" ]; then
     sudo=
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
-    # g++ and pkg-config are Debian package names too; gcc's package is gcc.
+    # g++, pkg-config and curl are Debian package names too; gcc's package is gcc.
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
 fi
 
@@ -51,7 +51,7 @@ make -s -C "$here" LIBDIR="$(dirname "$lib")" tests >/dev/null
 
 if [ "$mode" = valgrind ]; then
     export UCWA_TEST_TIMEOUT_S=300
-    exec valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+    exec valgrind --quiet --num-callers=40 --leak-check=full --errors-for-leak-kinds=definite \
         --show-leak-kinds=definite --error-exitcode=99 \
         --suppressions="$here/tests/valgrind.supp" \
         "$here/build/ucwa_tests_plain" $filter

@@ -182,6 +182,60 @@ static int socket_readable(portable_socket s, int timeout_ms)
 #endif
 }
 
+int portable_readable(portable_socket s, int timeout_ms)
+{
+    return socket_readable(s, timeout_ms);
+}
+
+portable_socket portable_listen_loopback(int *port)
+{
+    if (!portable_net_init()) {
+        return PORTABLE_NO_SOCKET;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+#ifdef _WIN32
+    SOCKET raw = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (raw == INVALID_SOCKET) {
+        return PORTABLE_NO_SOCKET;
+    }
+    portable_socket s = (portable_socket)raw;
+    int addr_len = sizeof addr;
+    if (bind(raw, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(raw, 64) != 0 ||
+        getsockname(raw, (struct sockaddr *)&addr, &addr_len) != 0) {
+#else
+    portable_socket s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return PORTABLE_NO_SOCKET;
+    }
+    socklen_t addr_len = sizeof addr;
+    if (bind(s, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(s, 64) != 0 ||
+        getsockname(s, (struct sockaddr *)&addr, &addr_len) != 0) {
+#endif
+        portable_close_socket(s);
+        return PORTABLE_NO_SOCKET;
+    }
+    *port = ntohs(addr.sin_port);
+    return s;
+}
+
+portable_socket portable_accept(portable_socket listener, int timeout_ms)
+{
+    if (!socket_readable(listener, timeout_ms)) {
+        return PORTABLE_NO_SOCKET;
+    }
+#ifdef _WIN32
+    SOCKET raw = accept((SOCKET)listener, NULL, NULL);
+    return raw == INVALID_SOCKET ? PORTABLE_NO_SOCKET : (portable_socket)raw;
+#else
+    int s = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    return s < 0 ? PORTABLE_NO_SOCKET : s;
+#endif
+}
+
 /* ----- processes ------------------------------------------------------------------------- */
 
 static void zero_proc(portable_proc *p)

@@ -72,9 +72,15 @@ int portable_start_sim(portable_proc *p, const char *const *argv, char *url, siz
 /* Whether path names a file this platform can execute (Windows: an existing file). */
 int portable_is_executable(const char *path);
 
-/* Loopback TCP, for the simulator's control API. */
+/* Loopback TCP, for the simulator's control API and the tests' proxy. */
 int portable_net_init(void); /* idempotent; 1 when sockets can be used */
-portable_socket portable_connect_loopback(int port, int recv_timeout_s);
+portable_socket portable_connect_loopback(int port, int recv_timeout_s); /* 0 s: no timeout */
+/* A listener on 127.0.0.1 with a free port (written to *port); PORTABLE_NO_SOCKET on failure. */
+portable_socket portable_listen_loopback(int *port);
+/* The next connection within timeout_ms, or PORTABLE_NO_SOCKET. */
+portable_socket portable_accept(portable_socket listener, int timeout_ms);
+/* 1 when s has data (or EOF) within timeout_ms, 0 otherwise. */
+int portable_readable(portable_socket s, int timeout_ms);
 int portable_send_all(portable_socket s, const char *buf, size_t len); /* 1 when all sent */
 long portable_recv(portable_socket s, char *buf, size_t len);          /* <= 0: closed/error */
 void portable_close_socket(portable_socket s);

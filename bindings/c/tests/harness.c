@@ -3,7 +3,8 @@
  *
  * Runs every test of every table in a fresh child process (see harness.h for why), with a
  * per-test time limit, prints one line per test and, as its LAST line, exactly
- * "N passed, M failed". Exits non-zero when a test failed or when no test ran. The tables are
+ * "N passed, M failed". A test that cannot run on this platform says why (harness_not_run) and
+ * is counted on a line of its own before that one, never as passed. Exits non-zero when a test failed or when no test ran. The tables are
  * every `const test_case NAME[]` of the tests/test_*.c files: the Makefile lists them in a
  * generated file (harness_tables), so a new test file joins the run without editing this one.
  *
@@ -50,6 +51,13 @@ const char *__asan_default_options(void)
 #endif
 
 static int current_failures;
+static int current_not_run;
+
+void harness_not_run(const char *reason)
+{
+    printf("    not run here: %s\n", reason);
+    current_not_run = 1;
+}
 
 typedef struct deferred {
     void (*fn)(void *);
@@ -129,6 +137,7 @@ const char *status_name(uint32_t status)
 static int run_in_child(const test_case *t)
 {
     current_failures = 0;
+    current_not_run = 0;
     defer_count = 0;
     t->fn();
     /* Last registered, first torn down: clients before the simulators they talk to. */
@@ -137,6 +146,9 @@ static int run_in_child(const test_case *t)
         defers[defer_count].fn(defers[defer_count].arg);
     }
     fflush(stdout);
+    if (current_failures == 0 && current_not_run) {
+        return HARNESS_NOT_RUN_EXIT;
+    }
     return current_failures == 0 ? 0 : 1;
 }
 
@@ -176,6 +188,10 @@ static int run_one(const test_case *t, int timeout_s)
     if (status == 0) {
         printf("PASS %s (%.2f s)\n", t->name, secs);
         return 1;
+    }
+    if (status == HARNESS_NOT_RUN_EXIT) {
+        printf("NOT RUN %s (reason above)\n", t->name);
+        return 2;
     }
     if (status == 1) {
         printf("FAIL %s (%.2f s)\n", t->name, secs);
@@ -228,6 +244,10 @@ static int run_one(const test_case *t, int timeout_s)
         printf("PASS %s (%.2f s)\n", t->name, secs);
         return 1;
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == HARNESS_NOT_RUN_EXIT) {
+        printf("NOT RUN %s (reason above)\n", t->name);
+        return 2;
+    }
     if (WIFSIGNALED(status)) {
         printf("FAIL %s: crashed with signal %d (%.2f s)\n", t->name, WTERMSIG(status), secs);
     } else if (WEXITSTATUS(status) == 1) {
@@ -269,6 +289,7 @@ int main(int argc, char **argv)
     int timeout_s = limit && atoi(limit) > 0 ? atoi(limit) : 120;
     int passed = 0;
     int failed = 0;
+    int not_run = 0;
     int64_t start = now_ms();
 
 #ifndef _WIN32
@@ -284,14 +305,21 @@ int main(int argc, char **argv)
             if (!wanted) {
                 continue;
             }
-            if (run_one(t, timeout_s)) {
+            int r = run_one(t, timeout_s);
+            if (r == 1) {
                 passed++;
+            } else if (r == 2) {
+                not_run++;
             } else {
                 failed++;
             }
         }
     }
     printf("ran in %.1f s\n", (double)(now_ms() - start) / 1000.0);
+    if (not_run > 0) {
+        /* Counted apart, so the last line never counts a test that did not run as passed. */
+        printf("%d not run on this platform (the NOT RUN lines above say why)\n", not_run);
+    }
     printf("%d passed, %d failed\n", passed, failed);
     fflush(stdout);
     return failed == 0 && passed > 0 ? 0 : 1;

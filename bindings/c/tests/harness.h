@@ -8,6 +8,9 @@
  * library state. Under AddressSanitizer the child's LeakSanitizer check runs at its exit;
  * under valgrind the child's leak check does; either turns the test's exit status non-zero.
  *
+ * A test that cannot run on this platform calls harness_not_run with the reason and returns;
+ * the runner prints "NOT RUN" for it and counts it apart from passed and failed.
+ *
  * CHECK records a failure and goes on; REQUIRE records a failure and returns from the test.
  * Whatever a test registered (sims via sim_start, clients via track_client) is torn down by
  * the runner after the test function returns, also when a REQUIRE returned early.
@@ -39,6 +42,12 @@ void harness_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* Marks the running test as not run on this platform, printing why; the runner counts it
+ * apart from passed and failed (a failure recorded as well still fails it). Return right after
+ * calling it: a test must not pass by doing nothing. */
+void harness_not_run(const char *reason);
+#define HARNESS_NOT_RUN_EXIT 77
 
 /* Frees `client` when the test ends (ucwa_client_free of a freed handle is a no-op). */
 ucwa_client *track_client(ucwa_client *client);

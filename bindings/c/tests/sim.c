@@ -1,7 +1,18 @@
 /*
  * sim.c: the ucwa-sim fixture and control-API client declared in sim.h
- * (owned by bindings/c/tests).
+ * (owned by bindings/c/tests), and the token-log check shared by the tests of the Windows grant.
+ *
+ * A --tls simulator serves its control API over https as well. The suite carries no TLS
+ * client of its own, so on POSIX those control requests are made by curl (trusting the
+ * simulator's CA, never a proxy). On Windows there is no such route: under Wine the simulator
+ * is a Linux program behind the broker, whose CA file a Windows path cannot name and whose
+ * https a Windows test could only read through a curl it cannot start and read; so
+ * sim_tls_supported() is 0 there and the --tls tests say they did not run.
  */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include "sim.h"
 
 #include <stdio.h>
@@ -11,6 +22,10 @@
 
 #include "harness.h"
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 #ifndef UCWA_SIM_DEFAULT
 #define UCWA_SIM_DEFAULT "../../target/debug/ucwa-sim"
 #endif
@@ -19,10 +34,57 @@ static void sim_stop(void *arg)
 {
     sim *s = arg;
     portable_stop(&s->proc, 5000);
+#ifndef _WIN32
+    if (s->ca_dir[0]) {
+        unlink(s->ca_file);
+        rmdir(s->ca_dir);
+    }
+#endif
     free(s);
 }
 
+#ifndef _WIN32
+/* curl on PATH, for the https control API; NULL when there is none. */
+static const char *curl_path(void)
+{
+    static char found[512];
+    const char *path = getenv("PATH");
+    while (!found[0] && path && *path) {
+        size_t n = strcspn(path, ":");
+        if (n > 0 && n + 6 < sizeof found) {
+            snprintf(found, sizeof found, "%.*s/curl", (int)n, path);
+            if (!portable_is_executable(found)) {
+                found[0] = '\0';
+            }
+        }
+        path += n + (path[n] == ':');
+    }
+    return found[0] ? found : NULL;
+}
+#endif
+
+int sim_tls_supported(void)
+{
+#ifdef _WIN32
+    return 0;
+#else
+    return curl_path() != NULL;
+#endif
+}
+
+static sim *start(const char *const *extra_args, int tls);
+
 sim *sim_start(const char *const *extra_args)
+{
+    return start(extra_args, 0);
+}
+
+sim *sim_start_tls(const char *const *extra_args)
+{
+    return start(extra_args, 1);
+}
+
+static sim *start(const char *const *extra_args, int tls)
 {
     const char *path = getenv("UCWA_SIM");
     if (!path || !*path) {
@@ -33,10 +95,31 @@ sim *sim_start(const char *const *extra_args)
     while (extra_args && extra_args[extra]) {
         extra++;
     }
-    const char **argv = calloc(extra + 6, sizeof *argv);
-    if (!argv) {
+    const char **argv = calloc(extra + 9, sizeof *argv);
+    sim *s = calloc(1, sizeof *s);
+    if (!argv || !s) {
+        free(argv);
+        free(s);
         harness_fail(__FILE__, __LINE__, "out of memory");
         return NULL;
+    }
+    if (tls) {
+#ifdef _WIN32
+        free(argv);
+        free(s);
+        harness_fail(__FILE__, __LINE__, "a --tls simulator is not supported on Windows (sim.c)");
+        return NULL;
+#else
+        snprintf(s->ca_dir, sizeof s->ca_dir, "/tmp/ucwa-c-tls-XXXXXX");
+        if (!mkdtemp(s->ca_dir)) {
+            free(argv);
+            free(s);
+            harness_fail(__FILE__, __LINE__, "mkdtemp failed");
+            return NULL;
+        }
+        snprintf(s->ca_file, sizeof s->ca_file, "%s/ca.pem", s->ca_dir);
+        s->tls = 1;
+#endif
     }
     size_t n = 0;
     argv[n++] = path;
@@ -45,28 +128,29 @@ sim *sim_start(const char *const *extra_args)
     /* Events are answered at once: tests wait for them, not for the server's batching. */
     argv[n++] = "--event-hold-s";
     argv[n++] = "0";
+    if (s->tls) {
+        argv[n++] = "--tls";
+        argv[n++] = "--ca-out";
+        argv[n++] = s->ca_file;
+    }
     for (size_t i = 0; i < extra; i++) {
         argv[n++] = extra_args[i];
     }
     argv[n] = NULL;
 
-    sim *s = calloc(1, sizeof *s);
-    if (!s) {
-        free(argv);
-        harness_fail(__FILE__, __LINE__, "out of memory");
-        return NULL;
-    }
     char err[512];
     int started = portable_start_sim(&s->proc, argv, s->url, sizeof s->url, 15000, err, sizeof err);
     free(argv);
     if (!started) {
         harness_fail(__FILE__, __LINE__, "%s (build it: cargo build -p ucwa-sim, or set UCWA_SIM)", err);
-        free(s);
+        s->proc.live = 0;
+        sim_stop(s);
         return NULL;
     }
     harness_defer(sim_stop, s);
     const char *colon = strrchr(s->url, ':');
-    if (strncmp(s->url, "http://127.0.0.1:", 17) != 0 || !colon || (s->port = atoi(colon + 1)) <= 0) {
+    const char *origin = s->tls ? "https://127.0.0.1:" : "http://127.0.0.1:";
+    if (strncmp(s->url, origin, strlen(origin)) != 0 || !colon || (s->port = atoi(colon + 1)) <= 0) {
         harness_fail(__FILE__, __LINE__, "unexpected first line from ucwa-sim: %s", s->url);
         return NULL;
     }
@@ -99,11 +183,97 @@ static long dechunk(char *body, size_t len)
     }
 }
 
+#ifndef _WIN32
+/* A control request to a --tls simulator, made by curl: the status from its -w line, the body
+ * through a file beside the CA. */
+static int sim_https(const sim *s, const char *method, const char *path, const char *body,
+                     char **out_body)
+{
+    const char *curl = curl_path();
+    if (!curl) {
+        return -1;
+    }
+    char url[512], answer[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", s->port, path);
+    snprintf(answer, sizeof answer, "%s/answer", s->ca_dir);
+    const char *argv[20];
+    size_t n = 0;
+    argv[n++] = curl;
+    argv[n++] = "-sS";
+    argv[n++] = "--noproxy"; /* the control API is never asked through a test's proxy */
+    argv[n++] = "*";
+    argv[n++] = "--cacert";
+    argv[n++] = s->ca_file;
+    argv[n++] = "-X";
+    argv[n++] = method;
+    argv[n++] = "-o";
+    argv[n++] = answer;
+    argv[n++] = "-w";
+    argv[n++] = "%{http_code}\n";
+    if (body) {
+        argv[n++] = "-H";
+        argv[n++] = "Content-Type: application/json";
+        argv[n++] = "--data-binary";
+        argv[n++] = body;
+    }
+    argv[n++] = url;
+    argv[n] = NULL;
+    portable_proc p;
+    char err[256], line[64];
+    if (!portable_spawn(&p, argv, PORTABLE_STDOUT_PIPE, err, sizeof err)) {
+        return -1;
+    }
+    int got = portable_read_line(&p, line, sizeof line, 15000);
+    int code = -1;
+    portable_wait(&p, 5000, &code);
+    portable_stop(&p, 0);
+    int status = got == 1 && code == 0 ? atoi(line) : -1;
+    FILE *f = fopen(answer, "rb");
+    char *buf = NULL;
+    if (f) {
+        size_t cap = 8192, len = 0;
+        buf = malloc(cap);
+        size_t r;
+        while (buf && (r = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+            len += r;
+            if (len + 1 == cap) {
+                char *bigger = realloc(buf, cap * 2);
+                if (!bigger) {
+                    free(buf);
+                    buf = NULL;
+                    break;
+                }
+                buf = bigger;
+                cap *= 2;
+            }
+        }
+        if (buf) {
+            buf[len] = '\0';
+        }
+        fclose(f);
+        unlink(answer);
+    }
+    if (out_body) {
+        *out_body = buf;
+    } else {
+        free(buf);
+    }
+    return buf ? status : -1;
+}
+#endif
+
 int sim_http(const sim *s, const char *method, const char *path, const char *body,
              char **out_body)
 {
     if (out_body) {
         *out_body = NULL;
+    }
+    if (s->tls) {
+#ifdef _WIN32
+        return -1;
+#else
+        return sim_https(s, method, path, body, out_body);
+#endif
     }
     portable_socket fd = portable_connect_loopback(s->port, 15);
     if (fd == PORTABLE_NO_SOCKET) {
@@ -219,6 +389,61 @@ json_value *sim_user(const sim *s, const char *name)
     char path[256];
     snprintf(path, sizeof path, "/_sim/users/%s", name);
     return sim_get_json(s, path);
+}
+
+json_value *sim_token_log(const sim *s)
+{
+    return sim_get_json(s, "/_sim/token-log");
+}
+
+static int str_is(const json_value *e, const char *key, const char *want)
+{
+    const char *got = json_get_str(e, key);
+    return want ? got && strcmp(got, want) == 0 : got == NULL;
+}
+
+int check_one_handshake(const json_value *token_log, const char *scheme, const char *outcome,
+                        const char *file, int line)
+{
+    static const char *const legs[3] = { "challenge", "negotiate", "authenticate" };
+    const json_value *w[3] = { NULL, NULL, NULL };
+    size_t n = 0;
+    for (size_t i = 0; token_log && i < token_log->count; i++) {
+        const json_value *e = json_at(token_log, i);
+        if (str_is(e, "grant", "urn:microsoft.rtc:windows")) {
+            if (n < 3) {
+                w[n] = e;
+            }
+            n++;
+        }
+    }
+    if (n != 3) {
+        harness_fail(file, line, "%u token requests of the Windows grant, expected 3", (unsigned)n);
+        return 0;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < 3; i++) {
+        /* The first leg carries no Authorization, so no scheme; the others the pool's. */
+        if (!str_is(w[i], "leg", legs[i]) || !str_is(w[i], "scheme", i == 0 ? NULL : scheme)) {
+            harness_fail(file, line, "leg %u is %s under %s, expected %s under %s", (unsigned)i + 1,
+                         json_get_str(w[i], "leg") ? json_get_str(w[i], "leg") : "null",
+                         json_get_str(w[i], "scheme") ? json_get_str(w[i], "scheme") : "null",
+                         legs[i], i == 0 ? "null" : scheme);
+            ok = 0;
+        }
+        /* IIS binds the handshake to its TCP connection: one conn for all three legs. */
+        if (json_get_num(w[i], "conn", -1) != json_get_num(w[0], "conn", -2)) {
+            harness_fail(file, line, "leg %u on connection %.0f, the first on %.0f", (unsigned)i + 1,
+                         json_get_num(w[i], "conn", -1), json_get_num(w[0], "conn", -1));
+            ok = 0;
+        }
+    }
+    if (!str_is(w[2], "outcome", outcome)) {
+        harness_fail(file, line, "the handshake ended \"%s\", expected \"%s\"",
+                     json_get_str(w[2], "outcome") ? json_get_str(w[2], "outcome") : "null", outcome);
+        ok = 0;
+    }
+    return ok;
 }
 
 static int entry_matches(const json_value *e, const char *method, const char *route)

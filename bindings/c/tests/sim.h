@@ -5,8 +5,9 @@
  * root URL) and registers its shutdown with the harness, so every test gets its own server.
  * Processes and sockets go through common/portable.h (POSIX and Windows; with
  * UCWA_SIM_BROKER set, the simulator is started by the broker, see there).
- * The control API (/_sim/...) is spoken with a minimal HTTP/1.1 client over a loopback socket,
- * and its JSON is parsed with json.h so tests assert on exactly what the server saw.
+ * The control API (/_sim/...) is spoken with a minimal HTTP/1.1 client over a loopback socket
+ * (with curl for a --tls simulator, whose control API is https too), and its JSON is parsed
+ * with json.h so tests assert on exactly what the server saw, the token log included.
  */
 #ifndef UCWA_TESTS_SIM_H
 #define UCWA_TESTS_SIM_H
@@ -21,6 +22,9 @@ typedef struct sim {
     portable_proc proc; /* the simulator process (or its broker connection) */
     char url[256];      /* discovery root, e.g. "http://127.0.0.1:41234/" */
     int port;
+    int tls;            /* started with --tls: every listener, the control API too, is https */
+    char ca_file[512];  /* --tls: the CA it wrote (PEM), to trust; in a directory of its own */
+    char ca_dir[64];    /* the directory holding ca_file (and the curl answers) */
 } sim;
 
 #define ALICE "alice@contoso.com"
@@ -29,6 +33,13 @@ typedef struct sim {
 /* Starts a simulator with extra arguments (a NULL-terminated list, or NULL); NULL on failure
  * (the test has then been marked failed). Stopped automatically when the test ends. */
 sim *sim_start(const char *const *extra_args);
+
+/* Whether this build can start a --tls simulator and read its control API (POSIX: when curl,
+ * which makes the https control requests, is on PATH; never on Windows, see sim.c). */
+int sim_tls_supported(void);
+/* sim_start with --tls --ca-out (a fresh temporary file, removed with the simulator): the
+ * URL is https://127.0.0.1:PORT/, s->ca_file the CA to trust (ucwa option ca_file). */
+sim *sim_start_tls(const char *const *extra_args);
 
 /* One control request; returns the HTTP status (-1 on a transport failure). *out_body (may be
  * NULL) receives a malloc'd body to free(). */
@@ -41,6 +52,17 @@ json_value *sim_get_json(const sim *s, const char *path);
 json_value *sim_log(const sim *s);
 /* The state of one user (GET /_sim/users/{name}). */
 json_value *sim_user(const sim *s, const char *name);
+/* The token log (GET /_sim/token-log): one entry per token-endpoint request, with the grant,
+ * the Windows handshake's leg, scheme and TCP connection, and what the simulator decided. */
+json_value *sim_token_log(const sim *s);
+
+/* Checks that the token log's urn:microsoft.rtc:windows entries are exactly one handshake:
+ * legs challenge, negotiate, authenticate (the last two under `scheme`), all on one TCP
+ * connection, the last one's outcome `outcome`. Records failures at file:line; 1 when it held. */
+int check_one_handshake(const json_value *token_log, const char *scheme, const char *outcome,
+                        const char *file, int line);
+#define CHECK_ONE_HANDSHAKE(log, scheme, outcome)                                            \
+    check_one_handshake((log), (scheme), (outcome), __FILE__, __LINE__)
 
 /* Entries of `log` with this method (NULL: any) and route. */
 size_t log_count(const json_value *log, const char *method, const char *route);
