@@ -5,7 +5,10 @@
 # rustup's: rustup cannot download the x86_64-pc-windows-gnu standard library here, while
 # rust-web-src carries std's sources where -Zbuild-std looks for them (RUSTC_BOOTSTRAP=1 lets a
 # stable rustc accept -Z). rustup's cargo stays first on PATH for everything else; the separate
-# target directory keeps the two toolchains from invalidating each other's builds.
+# target directory keeps the two toolchains from invalidating each other's builds. `test` is in
+# the build-std list of every command, not only of `cargo test` (which adds it by itself): with
+# the same standard library, the test build reuses the library build's dependencies instead of
+# compiling them all again.
 win_root=${win_root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 win_target=x86_64-pc-windows-gnu
 win_target_dir=$win_root/target/windows
@@ -21,5 +24,5 @@ wincargo() {
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
     CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$win_wine" \
     CARGO_TARGET_DIR="$win_target_dir" \
-    /usr/bin/cargo "$1" --release -Zbuild-std=std,panic_unwind --target "$win_target" "${@:2}"
+    /usr/bin/cargo "$1" --release -Zbuild-std=std,panic_unwind,test --target "$win_target" "${@:2}"
 }
