@@ -42,6 +42,45 @@ pub enum Body {
     Batch(std::sync::Arc<str>, bytes::Bytes),
 }
 
+impl Body {
+    /// The `Content-Type` this body is sent with (none for an empty one).
+    fn content_type(&self) -> Option<&str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded;charset=UTF-8"),
+            Body::Batch(ct, _) => Some(ct),
+        }
+    }
+
+    /// The `Accept` its answer is asked for with: a batch's answer is a batch too.
+    fn accept(&self) -> &'static str {
+        match self {
+            Body::Batch(..) => "multipart/batching",
+            _ => "application/json",
+        }
+    }
+
+    /// The bytes to send (shared, not copied, except a form's, which lives in wiped memory).
+    fn bytes(&self) -> bytes::Bytes {
+        match self {
+            Body::Empty => bytes::Bytes::new(),
+            Body::Json(b) | Body::Batch(_, b) => b.clone(),
+            Body::Form(f) => bytes::Bytes::copy_from_slice(f.as_bytes()),
+        }
+    }
+}
+
+/// The error for an answer body over the cap (`max_body_bytes`), wherever it is read.
+fn body_too_large(step: Step, url: &Url, status: u16, max_body: usize) -> Error {
+    Error::Protocol {
+        step,
+        detail: format!("response body larger than {max_body} bytes"),
+        http_status: Some(status),
+        path: url.path().to_string(),
+    }
+}
+
 /// A response, read whole (within the body cap).
 #[derive(Debug)]
 pub struct Reply {
@@ -174,16 +213,8 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        let content_type = match &body {
-            Body::Empty => None,
-            Body::Json(_) => Some("application/json"),
-            Body::Form(_) => Some("application/x-www-form-urlencoded;charset=UTF-8"),
-            Body::Batch(ct, _) => Some(&**ct),
-        };
-        let accept = match &body {
-            Body::Batch(..) => "multipart/batching",
-            _ => "application/json",
-        };
+        let content_type = body.content_type();
+        let accept = body.accept();
         let is_post_like = method != Method::GET;
         let mut attempt = 0;
         loop {
@@ -200,12 +231,7 @@ impl<'a> Exchange<'a> {
                 req = req.header(CONTENT_TYPE, ct);
             }
             if content_type.is_some() || is_post_like {
-                req = req.body(match &body {
-                    Body::Empty => reqwest::Body::from(Vec::new()),
-                    Body::Json(b) => reqwest::Body::from(b.clone()),
-                    Body::Form(f) => reqwest::Body::from(f.as_bytes().to_vec()),
-                    Body::Batch(_, b) => reqwest::Body::from(b.clone()),
-                });
+                req = req.body(reqwest::Body::from(body.bytes()));
             }
             self.counter.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
@@ -241,12 +267,7 @@ impl<'a> Exchange<'a> {
         status: u16,
         mut resp: reqwest::Response,
     ) -> Result<Vec<u8>, Error> {
-        let too_large = || Error::Protocol {
-            step,
-            detail: format!("response body larger than {} bytes", self.max_body),
-            http_status: Some(status),
-            path: url.path().to_string(),
-        };
+        let too_large = || body_too_large(step, url, status, self.max_body);
         let declared = resp.content_length();
         if declared.is_some_and(|n| n > self.max_body as u64) {
             return Err(too_large());

@@ -16,7 +16,7 @@ use reqwest::Method;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use url::Url;
 
-use super::{Body, Exchange, Reply};
+use super::{body_too_large, Body, Exchange, Reply};
 use crate::error::{Error, Step};
 
 /// The longest answer head a proxy may send to `CONNECT`.
@@ -177,26 +177,17 @@ impl<'a> Dedicated<'a> {
             Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_string(),
         };
-        let (content_type, bytes) = match body {
-            Body::Empty => (None, Bytes::new()),
-            Body::Json(b) => (Some("application/json"), b.clone()),
-            Body::Form(f) => (
-                Some("application/x-www-form-urlencoded;charset=UTF-8"),
-                Bytes::copy_from_slice(f.as_bytes()),
-            ),
-            Body::Batch(ct, b) => (Some(&**ct), b.clone()),
-        };
         let bad = |_| network(step, url, "a request header could not be built".into());
         let mut req = hyper::Request::builder()
             .method(Method::POST)
             .uri(target)
             .header(HOST, HeaderValue::from_str(&host).map_err(bad)?)
-            .header(ACCEPT, "application/json")
+            .header(ACCEPT, body.accept())
             .header(
                 USER_AGENT,
                 HeaderValue::from_str(ex.user_agent).map_err(bad)?,
             );
-        if let Some(ct) = content_type {
+        if let Some(ct) = body.content_type() {
             req = req.header(CONTENT_TYPE, ct);
         }
         if let Some(a) = authorization {
@@ -210,7 +201,7 @@ impl<'a> Dedicated<'a> {
             req = req.header("proxy-authorization", v);
         }
         let req = req
-            .body(Full::new(bytes))
+            .body(Full::new(body.bytes()))
             .map_err(|_| network(step, url, "the request could not be built".into()))?;
         ex.counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -225,26 +216,22 @@ impl<'a> Dedicated<'a> {
                 .await
                 .map_err(|e| network(step, url, format!("request failed: {e}")))?;
             let (parts, mut incoming) = resp.into_parts();
-            let mut body = Vec::new();
+            let mut answer = Vec::new();
             while let Some(frame) = incoming.frame().await {
                 let frame = frame
                     .map_err(|e| network(step, url, format!("reading the answer failed: {e}")))?;
                 if let Ok(chunk) = frame.into_data() {
-                    if body.len() + chunk.len() > ex.max_body {
-                        return Err(Error::Protocol {
-                            step,
-                            detail: format!("response body larger than {} bytes", ex.max_body),
-                            http_status: Some(parts.status.as_u16()),
-                            path: url.path().to_string(),
-                        });
+                    if answer.len() + chunk.len() > ex.max_body {
+                        let status = parts.status.as_u16();
+                        return Err(body_too_large(step, url, status, ex.max_body));
                     }
-                    body.extend_from_slice(&chunk);
+                    answer.extend_from_slice(&chunk);
                 }
             }
             Ok(Reply {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
-                body,
+                body: answer,
                 url: url.clone(),
                 secrets: ex.secrets.clone(),
             })
