@@ -132,6 +132,11 @@ pub struct State {
 }
 
 impl State {
+    /// Whether this session signs in as the logged-on Windows user (only the Windows grant).
+    fn signs_in_as_current_user(&self) -> bool {
+        matches!(self.identity, Some(Identity::CurrentUser))
+    }
+
     /// Drops everything secret and session-bound (sign-out, free, a 410).
     fn forget(&mut self) {
         self.phase = Phase::Idle;

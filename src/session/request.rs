@@ -270,7 +270,7 @@ impl Session {
                 ),
             });
         }
-        let current_user = matches!(self.state().identity, Some(Identity::CurrentUser));
+        let current_user = self.state().signs_in_as_current_user();
         match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
             Ok(grant) => {
                 self.renew(ex, origin, &token_url, seen_generation, grant)
@@ -364,18 +364,28 @@ impl Session {
     }
 
     /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
-    /// Runs the grant the held token came from.
+    /// Runs the grant the held token came from; if it is gone meanwhile, the grant option's
+    /// choice with no server list to narrow it.
     pub async fn renew_now(&self, origin: &str, token_url: &Url, generation: u64) -> Result<()> {
         let opts = self.options();
         let ex = self.exchange(&opts, opts.timeout)?;
-        let grant = {
+        let (held, current_user) = {
             let st = self.state();
-            let current_user = matches!(st.identity, Some(Identity::CurrentUser));
-            match st.tokens.get(origin) {
-                Some(t) => t.grant,
-                None if current_user => UsableGrant::Windows,
-                None => UsableGrant::Password,
-            }
+            (
+                st.tokens.get(origin).map(|t| t.grant),
+                st.signs_in_as_current_user(),
+            )
+        };
+        let grant = match held {
+            Some(g) => g,
+            None => auth::choose_grant(opts.grant, None, current_user).map_err(|none| {
+                Error::Authentication {
+                    step: Step::Token,
+                    detail: format!("no usable grant: {}", none.detail(str::to_string)),
+                    http_status: None,
+                    diagnostics: None,
+                }
+            })?,
         };
         self.renew(&ex, origin, token_url, generation, grant).await
     }
