@@ -66,19 +66,17 @@ impl Session {
     /// a SIP address or UPN; none for `DOMAIN\user` and the current user, whose sign-in trusts
     /// the discovery host and the allowed hosts only.
     fn sign_in_domain(username: &str, identity: Option<&Identity>) -> Result<Option<String>> {
-        let windows_name = match identity {
-            Some(Identity::CurrentUser) => return Ok(None),
-            Some(Identity::Named { .. }) => username.contains('\\'),
-            None => false,
-        };
-        if windows_name {
-            let (domain, user) = username.split_once('\\').unwrap_or_default();
-            if domain.trim().is_empty() || user.trim().is_empty() {
-                return Err(Error::InvalidArgument(
-                    "a DOMAIN\\user name needs both the domain and the user".into(),
-                ));
+        match (identity, username.split_once('\\')) {
+            (Some(Identity::CurrentUser), _) => return Ok(None),
+            (Some(Identity::Named { .. }), Some((domain, user))) => {
+                if domain.trim().is_empty() || user.trim().is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "a DOMAIN\\user name needs both the domain and the user".into(),
+                    ));
+                }
+                return Ok(None);
             }
-            return Ok(None);
+            _ => {}
         }
         username
             .trim_start_matches("sip:")
