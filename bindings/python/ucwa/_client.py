@@ -11,6 +11,7 @@ ctypes releases the GIL while a call runs), including ``close()`` while another 
 from __future__ import annotations
 
 import ctypes
+import enum
 import math
 import os
 import time
@@ -86,6 +87,8 @@ def _u32(value: int, what: str) -> int:
 def _option_text(key: str, value: OptionValue) -> str:
     if value is None:
         return ""
+    if isinstance(value, enum.Enum):  # Grant: its option text, not "Grant.AUTO" (str() on 3.11+)
+        return str(value.value)
     if isinstance(value, bool):  # before int: bool is an int subclass
         return "1" if value else "0"
     if isinstance(value, (int, float)):
@@ -253,14 +256,9 @@ class Client:
         type raises ``TypeError``.
         """
         if grant is not None:
-            if isinstance(grant, Grant):
-                # .value, not str(): str() of a str-mixin enum member is "Grant.AUTO" on 3.11+.
-                text = grant.value
-            elif isinstance(grant, str):
-                text = grant
-            else:
+            if not isinstance(grant, str):  # a Grant is a str too
                 raise TypeError(f"grant must be a ucwa.Grant or a str, not {type(grant).__name__}")
-            self.set_option("grant", text)
+            self.set_option("grant", grant)
         _ffi.call(
             lib.ucwa_sign_in,
             self._h(),
