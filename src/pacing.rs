@@ -7,10 +7,15 @@
 //!   (instant empty answers, a `resync` to the same place, a flood of events);
 //! - [`Budget`]: how many applications recovery may create in a window;
 //! - [`SHORT_TOKEN_RUN`]: how many tokens under the lifetime floor (`min_token_lifetime_s`) in
-//!   a row end renewal.
+//!   a row end renewal;
+//! - [`ListRequests`]: requests driven by a list the server sent (memberships to delete, the
+//!   resources of an event set to read) go to each distinct target once, within a bound
+//!   ([`MAX_LIST_REQUESTS`], [`MAX_FOLLOW_UPS`], [`MAX_CONTACT_FOLLOW_UPS`]).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
+
+use url::Url;
 
 /// Consecutive failures after which the host is told the connection is lost.
 pub(crate) const LADDER: u32 = 6;
@@ -29,6 +34,15 @@ pub(crate) const RECREATION_WINDOW: Duration = Duration::from_secs(600);
 /// 60 s: a token is treated as living at least that long, so renewals come at most that often)
 /// is an authentication failure.
 pub(crate) const SHORT_TOKEN_RUN: u32 = 3;
+
+/// Most requests one walk of a server list may send, whatever the walk's own bound: as many as
+/// the contacts a client may watch, each of which a list entry can stand for.
+pub(crate) const MAX_LIST_REQUESTS: usize = crate::session::MAX_SUBSCRIBED_CONTACTS;
+/// Follow-up GETs (for the user's own events that carry only a link) one event set may cause.
+pub(crate) const MAX_FOLLOW_UPS: usize = 8;
+/// Follow-up reads (for contact events that carry only a link) one event set may cause, read
+/// in `batch` requests of at most `MAX_BATCH_PARTS`: four requests at most.
+pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * crate::session::MAX_BATCH_PARTS;
 
 /// Instant empty P-GET answers tolerated before the pacer spaces P-GETs out.
 const FREE_PREMATURE: u32 = 2;
@@ -197,6 +211,32 @@ impl Budget {
     }
 }
 
+/// The requests one walk of a server list sends: each distinct target once, and at most
+/// `max` (never more than [`MAX_LIST_REQUESTS`]), however often the list repeats an entry or
+/// however long it is.
+#[derive(Debug)]
+pub struct ListRequests {
+    sent: HashSet<Url>,
+    max: usize,
+}
+
+impl ListRequests {
+    pub fn new(max: usize) -> Self {
+        ListRequests {
+            sent: HashSet::new(),
+            max: max.min(MAX_LIST_REQUESTS),
+        }
+    }
+
+    /// Whether a request to `target` may go now (and counts it): not for a target already
+    /// requested, nor past the bound.
+    pub fn admit(&mut self, target: &Url) -> bool {
+        self.sent.len() < self.max
+            && !self.sent.contains(target)
+            && self.sent.insert(target.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +310,23 @@ mod tests {
         let wait = b.take(t0 + Duration::from_secs(2)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(8));
         assert!(b.take(t0 + Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn a_list_drives_one_request_per_distinct_target_within_its_bound() {
+        let u = |i: usize| Url::parse(&format!("https://pool.contoso.com/m/{i}")).unwrap();
+        let mut r = ListRequests::new(3);
+        let admitted: Vec<usize> = [0, 0, 1, 0, 1, 2, 3, 4]
+            .into_iter()
+            .filter(|i| r.admit(&u(*i)))
+            .collect();
+        assert_eq!(admitted, [0, 1, 2]);
+        let mut r = ListRequests::new(usize::MAX);
+        assert_eq!(
+            (0..MAX_LIST_REQUESTS + 5)
+                .filter(|i| r.admit(&u(*i)))
+                .count(),
+            MAX_LIST_REQUESTS
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The security rules of the design (§2) in one place: plain HTTP only to loopback, and which
-//! hosts may receive the password (token endpoints) or follow a discovery redirect.
+//! The security rules of the design (§2) in one place: plain HTTP only to loopback, which
+//! hosts may receive the password (token endpoints) or follow a discovery redirect, and which
+//! origins a 401 may get a token for (one check for every grant, host tokens included).
 
 use std::net::IpAddr;
 
@@ -99,6 +100,35 @@ impl TrustedHosts {
                 || (!is_ip && d.parse::<IpAddr>().is_err() && host.ends_with(&format!(".{d}")))
         })
     }
+
+    /// The check on a 401 before any credential is spent on it, whatever the grant: a token is
+    /// obtained (or the host asked for one) only for a challenged origin that is trusted, and
+    /// the password travels only to a trusted token endpoint (`token_url`, for the grants that
+    /// post to one). A refusal names the hosts, never what the challenge says to fetch.
+    pub fn check_challenge(&self, challenged: &Url, token_url: Option<&Url>) -> Result<(), Error> {
+        let host = |u: &Url| u.host_str().unwrap_or("?").to_string();
+        let from = host(challenged);
+        let refused = if !self.allows(challenged) {
+            let via = token_url.map(|t| format!(" (from {})", host(t)));
+            format!(
+                "{from} asked for a token{}; tokens are obtained only for",
+                via.unwrap_or_default()
+            )
+        } else if let Some(t) = token_url.filter(|t| !self.allows(t)) {
+            format!(
+                "{from} asked for the password to be sent to {}; the password goes only to",
+                host(t)
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Error::Insecure {
+            step: Step::Token,
+            detail: format!(
+                "{refused} the sign-in domain, the discovery domain or an allowed host"
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -137,5 +167,19 @@ mod tests {
         let ip = TrustedHosts::new(Some("contoso.com"), Some(&u("http://127.0.0.1:1/")), &[]);
         assert!(ip.allows(&u("http://127.0.0.1:2/token")));
         assert!(!ip.allows(&u("http://127.0.0.2:2/token")));
+    }
+
+    #[test]
+    fn a_challenge_is_answered_only_for_trusted_origins_and_token_endpoints() {
+        let t = TrustedHosts::new(Some("contoso.com"), None, &[]);
+        let pool = u("https://pool.contoso.com/ucwa");
+        let evil = u("https://evil.example/ucwa");
+        let token = u("https://lyncweb.contoso.com/WebTicket/oauthtoken");
+        assert!(t.check_challenge(&pool, None).is_ok());
+        assert!(t.check_challenge(&pool, Some(&token)).is_ok());
+        for (from, to) in [(&evil, None), (&evil, Some(&token)), (&pool, Some(&evil))] {
+            let e = t.check_challenge(from, to).unwrap_err();
+            assert_eq!(e.status(), crate::error::Status::Insecure, "{e}");
+        }
     }
 }

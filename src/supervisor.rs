@@ -11,7 +11,6 @@
 //! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
 //! theirs. Their pace under failure is set by `pacing`, never here.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,13 +20,11 @@ use url::Url;
 
 use crate::error::{Error, Step};
 use crate::hal::Resource;
-use crate::pacing::{self, EventPacer, Health, LADDER};
+use crate::pacing::{self, EventPacer, Health, ListRequests, LADDER};
+use crate::pacing::{MAX_CONTACT_FOLLOW_UPS, MAX_FOLLOW_UPS};
 use crate::resources::{parse_event_set, presence_from, EventRef, TextField};
-use crate::session::{contact_below, sip, Payload, Recovery, Session, Started, MAX_BATCH_PARTS};
+use crate::session::{contact_below, sip, Payload, Recovery, Session, Started};
 use crate::types::{Availability, ConnectionState, Event};
-
-/// Follow-up GETs (for events that carry only a link) one event set may cause.
-pub(crate) const MAX_FOLLOW_UPS: usize = 8;
 
 pub fn start(inner: Arc<Session>, started: Started) {
     let Started { session, stop } = started;
@@ -205,10 +202,6 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
     }
 }
 
-/// Follow-up reads (for contact events that carry only a link) one event set may cause, read
-/// in `batch` requests of at most [`MAX_BATCH_PARTS`]: four requests at most.
-pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * MAX_BATCH_PARTS;
-
 /// Which part of a contact's presence an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ContactPart {
@@ -237,9 +230,11 @@ struct ContactChange {
 
 /// Turns one event set into host events, and keeps presence true. The user's own events that
 /// carry only a link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per
-/// set; contact events are handled by [`handle_contact_changes`].
+/// set, and a deleted presence is restored once per set; contact events are handled by
+/// [`handle_contact_changes`].
 async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
-    let mut fetched: HashSet<Url> = HashSet::new();
+    let mut follow_ups = ListRequests::new(MAX_FOLLOW_UPS);
+    let mut restores = ListRequests::new(1);
     let mut changes: Vec<ContactChange> = Vec::new();
     let people = inner
         .current_app(Step::Events)
@@ -273,8 +268,10 @@ async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
         }
         match ev.kind.as_str() {
             "deleted" if rel == "presence" => {
-                // Back in lurker mode: the server dropped our availability.
-                if let Ok(app) = inner.current_app(Step::Events) {
+                // Back in lurker mode: the server dropped our availability. One restore of
+                // the application answers every such event of the set.
+                let app = inner.current_app(Step::Events);
+                if let Some(app) = app.ok().filter(|a| restores.admit(&a.self_url)) {
                     let _ = inner
                         .restore_availability(
                             app.generation,
@@ -299,10 +296,9 @@ async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
             None => {
                 // One GET shows the resource's state now: a second event for it in the same
                 // set has nothing more to tell.
-                if fetched.contains(&ev.target) || fetched.len() >= MAX_FOLLOW_UPS {
+                if !follow_ups.admit(&ev.target) {
                     continue;
                 }
-                fetched.insert(ev.target.clone());
                 match fetch(inner, step, &ev.target).await {
                     Some(r) => r,
                     None => continue,

@@ -601,3 +601,45 @@ fn thousands_of_link_only_events_for_one_resource_cost_one_get() {
     let after = count(&sim, "GET", "presence") + count(&sim, "GET", "other");
     assert!(after - before <= 8, "{} follow-up GETs", after - before);
 }
+
+#[test]
+fn thousands_of_presence_deleted_events_in_one_set_restore_availability_once() {
+    let sim = start(fast_config());
+    let c = available(&sim);
+    std::thread::sleep(Duration::from_millis(500));
+    drain_events(&c, Duration::from_millis(100));
+    let from = last_seq(&sim);
+    // Each under an href of its own, so only "once per set" holds them, not the target.
+    let events: Vec<String> = (0..3000)
+        .map(|i| {
+            format!(
+                r#"{{"link":{{"rel":"presence","href":"me/presence?n={i}"}},"type":"deleted"}}"#
+            )
+        })
+        .collect();
+    sim.inject_fault(respond(
+        "events",
+        1,
+        200,
+        &[JSON],
+        &format!(
+            r#"{{"_links":{{"next":{{"href":"events?ack=50"}}}},"sender":[{{"rel":"me","href":"me","events":[{}]}}]}}"#,
+            events.join(",")
+        ),
+    ));
+    // A restore reads the application back (and POSTs makeMeAvailable if it is not).
+    let restores = || {
+        requests_between(&sim, from)
+            .iter()
+            .filter(|e| e.route == "application" && e.method == "GET")
+            .count()
+    };
+    assert!(eventually(Duration::from_secs(5), || restores() > 0));
+    std::thread::sleep(Duration::from_secs(2));
+    let window = requests_between(&sim, from);
+    assert_eq!(restores(), 1, "one restore for the whole set");
+    assert!(
+        window.iter().filter(|e| e.route != "events").count() <= 4,
+        "{window:?}"
+    );
+}

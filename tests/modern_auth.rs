@@ -2,7 +2,8 @@
 //! `--modern-auth`: tokens minted by the control API, given with `set_token`, used for their
 //! origin only, no password and no token request; a missing token names what to acquire;
 //! `TokenNeeded` comes ahead of expiry and a new token keeps the session; an expired token is
-//! recovered from once the host gives a new one. Each test checks what the simulator saw.
+//! recovered from once the host gives a new one; a foreign origin's challenge is refused as
+//! insecure before the host is asked for anything. Each test checks what the simulator saw.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use ucwa::{Availability, Client, ConnectionState, Event, Status};
-use ucwa_sim::{Sim, SimConfig};
+use ucwa_sim::{ForeignChallenge, Sim, SimConfig};
 
 fn modern() -> Sim {
     start(SimConfig {
@@ -147,6 +148,120 @@ fn an_expired_token_is_recovered_from_once_the_host_gives_a_new_one() {
     });
     c.set_availability(Availability::Busy).unwrap();
     assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
+}
+
+/// Whether any text the host can read names a place to get a token.
+fn relays_an_authorization_uri(e: &ucwa::Error) -> bool {
+    let text = format!("{e} | {e:?} {:?} {:?}", e.code(), e.subcode());
+    e.authorization_uri().is_some() || text.contains("oauth2/authorize")
+}
+
+#[test]
+fn a_foreign_applications_link_with_host_tokens_is_insecure_and_relays_no_token_request() {
+    // The foreign listener challenges with its own authorization_uri (an attacker's page), or
+    // reflects the real pool's: either way the host is not asked for a token for it.
+    for challenge in [ForeignChallenge::Own, ForeignChallenge::Reflect] {
+        let sim = start(SimConfig {
+            modern_auth: true,
+            foreign_apps_users: vec![ALICE.into()],
+            foreign_challenge: challenge,
+            ..fast_config()
+        });
+        assert!(sim.foreign_url().is_some(), "the foreign listener runs");
+        let (resource, access) = token(&sim, 600.0);
+        let c = client(&sim);
+        c.set_token(&resource, &access, 600).unwrap();
+        let e = c.sign_in_with_tokens(ALICE).unwrap_err();
+        assert_eq!(e.status(), Status::Insecure, "{challenge}: {e}");
+        assert!(!relays_an_authorization_uri(&e), "{challenge}: {e:?}");
+        assert_eq!(e.auth_resource(), None, "{challenge}: {e:?}");
+        let seen = drain(&c, Duration::from_millis(300));
+        assert!(
+            !seen.iter().any(|e| matches!(e, Event::TokenNeeded { .. })),
+            "{challenge}: {seen:?}"
+        );
+        let log = sim.log();
+        let at_foreign: Vec<_> = log.iter().filter(|e| e.pool == "foreign").collect();
+        assert!(!at_foreign.is_empty(), "{challenge}: the link was followed");
+        assert!(
+            at_foreign.iter().all(|e| !e.authorization),
+            "{challenge}: the foreign origin saw no token: {at_foreign:?}"
+        );
+        assert!(no_token_requests(&sim), "{challenge}: {log:?}");
+    }
+}
+
+#[test]
+fn a_foreign_event_link_with_host_tokens_is_insecure_and_raises_no_token_needed() {
+    // Another user's applications link starts the foreign listener; alice's stays on pool 1.
+    let sim = start(SimConfig {
+        modern_auth: true,
+        foreign_apps_users: vec!["bob@contoso.com".into()],
+        foreign_challenge: ForeignChallenge::Own,
+        ..fast_config()
+    });
+    let foreign = sim.foreign_url().expect("the foreign listener runs");
+    let (resource, access) = token(&sim, 600.0);
+    let c = client(&sim);
+    c.set_token(&resource, &access, 600).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    let next = format!("{foreign}ucwa/oauth/v1/applications/1/events?ack=2");
+    sim.inject_fault(respond(
+        "events",
+        1,
+        200,
+        &[("Content-Type", "application/json")],
+        &format!(r#"{{"_links":{{"next":{{"href":"{next}"}}}},"sender":[]}}"#),
+    ));
+    let seen = wait_event(&c, Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(_),
+            }
+        )
+    });
+    let reason = seen.iter().find_map(|e| match e {
+        Event::ConnectionStateChanged {
+            reason: Some(r), ..
+        } => Some(r.clone()),
+        _ => None,
+    });
+    let reason = reason.expect("the refusal is reported");
+    assert_eq!(reason.status(), Status::Insecure, "{reason}");
+    assert!(!relays_an_authorization_uri(&reason), "{reason:?}");
+    let later = drain(&c, Duration::from_millis(500));
+    assert!(
+        !seen
+            .iter()
+            .chain(later.iter())
+            .any(|e| matches!(e, Event::TokenNeeded { .. })),
+        "{seen:?} {later:?}"
+    );
+    let log = sim.log();
+    assert!(
+        log.iter().any(|e| e.pool == "foreign"),
+        "the link was followed"
+    );
+    assert!(log
+        .iter()
+        .filter(|e| e.pool == "foreign")
+        .all(|e| !e.authorization));
+    assert!(no_token_requests(&sim));
+}
+
+/// Every event that arrives within `limit`.
+fn drain(c: &Client, limit: Duration) -> Vec<Event> {
+    let end = std::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < end {
+        if let Ok(Some(e)) = c.next_event(Duration::from_millis(50)) {
+            seen.push(e);
+        }
+    }
+    seen
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Watching other people's presence through the Rust API against ucwa-sim: changes made
 //! elsewhere arrive as contact events, unsubscribe stops them, the subscription is extended
 //! before it runs out and made again after it expired or the application was recreated, and
-//! what the server refuses subscribes nothing. Each test checks the requests the simulator saw.
+//! what the server refuses subscribes nothing, and a memberships list that repeats itself costs
+//! one DELETE per contact. Each test checks the requests the simulator saw.
 
 mod common;
 
@@ -149,6 +150,74 @@ fn unsubscribe_stops_the_events_and_removes_the_membership_on_the_server() {
     assert_eq!((subs[0].method.as_str(), subs[0].status), ("DELETE", 204));
     sim.set_presence_elsewhere(CAROL, "Busy", None);
     assert!(contact_events(&alice, Duration::from_millis(800)).is_empty());
+}
+
+/// A fault on every request of `method` whose path holds `path`, answering `status` and `body`.
+fn on_path(path: &str, method: &str, count: u32, status: u16, body: &str) -> Fault {
+    Fault {
+        route: None,
+        path_contains: Some(path.into()),
+        method: Some(method.into()),
+        count,
+        action: FaultAction::Respond {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+        },
+    }
+}
+
+#[test]
+fn a_memberships_list_repeating_a_contact_costs_one_delete_per_contact() {
+    const DAVE: &str = "dave@contoso.com";
+    const STAY: [&str; 2] = ["erin@contoso.com", "frank@contoso.com"];
+    let sim = start(config_with(&[BOB, CAROL, DAVE, STAY[0], STAY[1]]));
+    let alice = watching_alice(&sim);
+    // Two contacts stay, so the subscription does too and memberships go one by one.
+    alice
+        .subscribe_presence(&[BOB, CAROL, DAVE, STAY[0], STAY[1]])
+        .unwrap();
+    // A plain unsubscribe shows where the server keeps memberships.
+    sim.clear_log();
+    alice.unsubscribe_presence(&[CAROL]).unwrap();
+    let carol = subscription_requests(&sim.log())
+        .into_iter()
+        .find(|e| e.method == "DELETE")
+        .expect("carol's membership was deleted")
+        .path;
+    let prefix = carol.strip_suffix(CAROL).expect("a membership path");
+    let people = &carol[..carol.find("/presenceSubscriptions").expect("below people")];
+    let membership = |own: &str, contact: &str| {
+        format!(
+            r#"{{"_links":{{"self":{{"href":"{own}"}},"contact":{{"href":"{people}/{contact}"}}}},"rel":"presenceSubscriptionMembership"}}"#
+        )
+    };
+    // Bob 3,000 times under one href, 3,000 more under hrefs of their own, then Dave once.
+    let bob = format!("{prefix}{BOB}");
+    let mut entries: Vec<String> = (0..3000).map(|_| membership(&bob, BOB)).collect();
+    entries.extend((0..3000).map(|i| membership(&format!("{bob}?copy={i}"), BOB)));
+    entries.push(membership(&format!("{prefix}{DAVE}"), DAVE));
+    let list = format!(
+        r#"{{"_embedded":{{"presenceSubscriptionMembership":[{}]}},"rel":"memberships"}}"#,
+        entries.join(",")
+    );
+    sim.inject_fault(on_path("/memberships", "GET", 1, 200, &list));
+    // A server that says yes to every DELETE, as the one in the report did.
+    sim.inject_fault(on_path("/memberships/", "DELETE", 0, 204, ""));
+    sim.clear_log();
+    alice.unsubscribe_presence(&[BOB, DAVE]).unwrap();
+    let deletes: Vec<String> = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "DELETE" && e.path.contains("/memberships/"))
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        deletes,
+        [bob, format!("{prefix}{DAVE}")],
+        "one DELETE per contact asked for"
+    );
+    assert_eq!(alice.subscribed_contacts(), 2);
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! The Windows grant (`urn:microsoft.rtc:windows`) against the simulator's token endpoint, which
 //! verifies NTLMv2 server-side and binds the handshake to its TCP connection as IIS does: NTLM
-//! and Negotiate, every user-name form, `auto` falling back to it, refused credentials, renewal,
-//! a proxy's CONNECT tunnel, and the current user (Windows only). Each test reads the
-//! simulator's token log: which legs came, on which connection, and what it decided.
+//! and Negotiate, every user-name form, `auto` falling back to it, refused credentials, a SPNEGO
+//! reject, renewal, a proxy's CONNECT tunnel, and the current user (Windows only). Each test
+//! reads the simulator's token log (which legs came, on which connection, and what it decided)
+//! or, where a fault answered, its request log.
 
 mod common;
 
@@ -238,4 +239,92 @@ fn signing_in_as_the_current_user_elsewhere_than_windows_fails_at_once() {
     assert!(sim.log().is_empty(), "nothing was sent: {:?}", sim.log());
     // The client is unharmed: a password sign-in still works.
     c.sign_in(ALICE, ALICE_PW).unwrap();
+}
+
+/// DER tag-length-value with the shortest length form (what SPNEGO tokens are made of).
+fn der(tag: u8, value: &[u8]) -> Vec<u8> {
+    let n = value.len();
+    let mut out = vec![tag];
+    match n {
+        0..0x80 => out.push(n as u8),
+        0x80..0x100 => out.extend([0x81, n as u8]),
+        _ => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// A CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2) as a Windows server sends one: Unicode, NTLMv2 with
+/// extended session security, target info with a current timestamp.
+fn ntlm_challenge() -> Vec<u8> {
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let filetime = (now.as_secs() + 11_644_473_600) * 10_000_000;
+    let mut info = Vec::new();
+    for (id, value) in [
+        (2u16, utf16("CONTOSO")),
+        (1, utf16("LYNC-SE1")),
+        (4, utf16("contoso.com")),
+        (3, utf16("lync-se1.contoso.com")),
+        (7, filetime.to_le_bytes().to_vec()),
+        (0, Vec::new()),
+    ] {
+        info.extend(id.to_le_bytes());
+        info.extend((value.len() as u16).to_le_bytes());
+        info.extend(value);
+    }
+    let name = utf16("CONTOSO");
+    let flags: u32 = 0xe28a_8235;
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend(2u32.to_le_bytes());
+    m.extend((name.len() as u16).to_le_bytes());
+    m.extend((name.len() as u16).to_le_bytes());
+    m.extend(56u32.to_le_bytes());
+    m.extend(flags.to_le_bytes());
+    m.extend([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+    m.extend([0; 8]);
+    m.extend((info.len() as u16).to_le_bytes());
+    m.extend((info.len() as u16).to_le_bytes());
+    m.extend((56 + name.len() as u32).to_le_bytes());
+    m.extend([10, 0, 0x63, 0x45, 0, 0, 0, 0x0f]);
+    m.extend(name);
+    m.extend(info);
+    m
+}
+
+#[test]
+fn a_spnego_reject_ends_the_negotiate_handshake_with_no_further_leg() {
+    use base64::Engine as _;
+    let sim = start(windows_only(&[WindowsAuth::Negotiate]));
+    // negState reject (2), yet with NTLMSSP selected and a usable CHALLENGE inside: RFC 4178
+    // §4.2.2 ends the negotiation there, whatever else the token holds.
+    const NTLMSSP: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+    let fields = [
+        der(0xa0, &der(0x0a, &[2])),
+        der(0xa1, &der(0x06, NTLMSSP)),
+        der(0xa2, &der(0x04, &ntlm_challenge())),
+    ]
+    .concat();
+    let reject = der(0xa1, &der(0x30, &fields));
+    let line = format!(
+        "Negotiate {}",
+        base64::engine::general_purpose::STANDARD.encode(reject)
+    );
+    sim.inject_fault(respond(
+        "token",
+        0,
+        401,
+        &[("WWW-Authenticate", line.as_str())],
+        "",
+    ));
+    let e = client(&sim).sign_in(ALICE, ALICE_PW).unwrap_err();
+    assert_eq!(e.status(), Status::Authentication, "{e}");
+    assert!(e.to_string().contains("Negotiate"), "{e}");
+    let legs = on_route(&sim.log(), "token").len();
+    assert_eq!(
+        legs, 2,
+        "the anonymous request and the NEGOTIATE leg, no AUTHENTICATE"
+    );
 }

@@ -5,7 +5,8 @@
 //! The handshake runs on one dedicated connection (`transport::Dedicated`), because NTLM is
 //! bound to the connection the server challenged: the anonymous request learns the schemes
 //! offered (401 `WWW-Authenticate: Negotiate` / `NTLM`), then each leg carries the next token
-//! until the server answers with the web ticket. Negotiate is preferred when offered.
+//! until the server answers with the web ticket, or refuses (a SPNEGO `negState` reject ends
+//! the handshake with no further leg). Negotiate is preferred when offered.
 //!
 //! Two sources of tokens: explicit credentials through Devolutions' pure-Rust SSPI on every OS
 //! (NTLMv2, and SPNEGO wrapping NTLM; Kerberos would need a KDC client this build leaves out),
@@ -219,6 +220,78 @@ fn server_token(reply: &Reply, scheme: Scheme) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// SPNEGO's `negState` that ends the negotiation (RFC 4178 §4.2.2): no further leg is sent.
+const NEG_STATE_REJECT: u8 = 2;
+
+/// One DER element at the start of `input`: its tag, its contents and what follows. Lengths in
+/// short form or long form of at most four bytes, each checked against the input.
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(n);
+        let len = bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
+        (len, rest)
+    };
+    (len <= rest.len()).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The `negState` of a server's SPNEGO `NegTokenResp` (`[1] SEQUENCE { [0] ENUMERATED, … }`),
+/// when the token is one and carries it. sspi reads the field only to see accept-completed, so
+/// a reject would otherwise go on to the AUTHENTICATE message. Four elements are read at most.
+fn neg_state(token: &[u8]) -> Option<u8> {
+    let (0xa1, resp, _) = der_element(token)? else {
+        return None;
+    };
+    let (0x30, fields, _) = der_element(resp)? else {
+        return None;
+    };
+    let (0xa0, state, _) = der_element(fields)? else {
+        return None;
+    };
+    match der_element(state)? {
+        (0x0a, [value], _) => Some(*value),
+        _ => None,
+    }
+}
+
+/// The server's token for the next leg, from its 401. The handshake ends when the server sent
+/// none, when ours was the last, or when SPNEGO rejected the negotiation.
+fn next_input(
+    reply: &Reply,
+    scheme: Scheme,
+    done: bool,
+    identity: &Identity,
+) -> Result<Vec<u8>, Error> {
+    let next = server_token(reply, scheme);
+    let rejected = scheme == Scheme::Negotiate
+        && next.as_deref().and_then(neg_state) == Some(NEG_STATE_REJECT);
+    match next {
+        _ if rejected => Err(refused(
+            format!(
+                "the server rejected the Negotiate (SPNEGO) negotiation for {} (negState reject, urn:microsoft.rtc:windows)",
+                who(identity)
+            ),
+            Some(reply),
+        )),
+        Some(next) if !done && !next.is_empty() => Ok(next),
+        _ => Err(refused(
+            format!(
+                "the server refused the Windows credentials of {} ({}, urn:microsoft.rtc:windows)",
+                who(identity),
+                scheme.name()
+            ),
+            Some(reply),
+        )),
+    }
+}
+
 fn refused(detail: String, reply: Option<&Reply>) -> Error {
     Error::Authentication {
         step: Step::Token,
@@ -289,19 +362,7 @@ pub async fn windows_grant(
         if reply.status != 401 {
             return token_from_reply(&reply, token_url, generation, floor, UsableGrant::Windows);
         }
-        match server_token(&reply, scheme) {
-            Some(next) if !done && !next.is_empty() => input = Some(next),
-            _ => {
-                return Err(refused(
-                    format!(
-                        "the server refused the Windows credentials of {} ({}, urn:microsoft.rtc:windows)",
-                        who(identity),
-                        scheme.name()
-                    ),
-                    Some(&reply),
-                ))
-            }
-        }
+        input = Some(next_input(&reply, scheme, done, identity)?);
     }
     Err(refused(
         format!(
@@ -359,6 +420,39 @@ mod tests {
             let mut h = handshake(&identity, scheme, "h").unwrap();
             h.step(None).unwrap();
             assert!(h.step(Some(b"\x00\x01garbage")).is_err());
+        }
+    }
+
+    #[test]
+    fn the_neg_state_of_a_neg_token_resp_is_read_and_anything_else_has_none() {
+        // accept-completed alone, as Windows sends it: a1 07 30 05 a0 03 0a 01 00.
+        let completed = [0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x00];
+        assert_eq!(neg_state(&completed), Some(0));
+        let mut reject = completed;
+        reject[8] = NEG_STATE_REJECT;
+        assert_eq!(neg_state(&reject), Some(NEG_STATE_REJECT));
+        // Long-form lengths around a large responseToken.
+        let tlv = |tag: u8, value: &[u8]| {
+            let n = value.len();
+            let mut out = vec![tag, 0x82, (n >> 8) as u8, n as u8];
+            out.extend_from_slice(value);
+            out
+        };
+        let fields = [&reject[4..9], &tlv(0xa2, &tlv(0x04, &[0x4e; 300]))].concat();
+        assert_eq!(
+            neg_state(&tlv(0xa1, &tlv(0x30, &fields))),
+            Some(NEG_STATE_REJECT)
+        );
+        // Raw NTLM under Negotiate, truncation, absurd lengths, no negState: none.
+        for bad in [
+            &b"NTLMSSP\0\x02\0\0\0"[..],
+            &completed[..8],
+            &[0xa1, 0x84, 0xff, 0xff, 0xff, 0xff],
+            &[0xa1, 0x80],
+            &[0xa1, 0x04, 0x30, 0x02, 0xa2, 0x00],
+            &[],
+        ] {
+            assert_eq!(neg_state(bad), None, "{bad:?}");
         }
     }
 }

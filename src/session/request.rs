@@ -102,6 +102,9 @@ impl Session {
                 401 => {
                     let offered = auth::parse_challenge(&reply.headers);
                     if self.state().with_tokens {
+                        // The host is asked for a token only for an origin the password
+                        // would be trusted to: a foreign one's token source is not relayed.
+                        self.state().trusted.check_challenge(&reply.url, None)?;
                         let uri = offered
                             .bearer
                             .and_then(|b| b.authorization_uri)
@@ -224,9 +227,10 @@ impl Session {
     }
 
     /// Answers a challenge: checks where the password would go and where the token would be
-    /// sent, chooses the grant (the one place that does), then runs it. A token is obtained
-    /// only for an origin that itself passes the host check, so a foreign origin that reflects
-    /// the real pool's challenge gets nothing.
+    /// sent (`TrustedHosts::check_challenge`, the check host tokens pass too), chooses the
+    /// grant (the one place that does), then runs it. A token is obtained only for an origin
+    /// that itself passes the host check, so a foreign origin that reflects the real pool's
+    /// challenge gets nothing.
     pub(super) async fn authenticate(
         &self,
         ex: &Exchange<'_>,
@@ -246,30 +250,9 @@ impl Session {
                 path: challenged_url.path().to_string(),
             })?;
         security::check_transport(Step::Token, &token_url)?;
-        let trusted = self.state().trusted.clone();
-        let (from, to) = (
-            challenged_url.host_str().unwrap_or("?"),
-            token_url.host_str().unwrap_or("?"),
-        );
-        let refused = if !trusted.allows(challenged_url) {
-            Some(format!(
-                "{from} asked for a token (from {to}); tokens are sent only to"
-            ))
-        } else if !trusted.allows(&token_url) {
-            Some(format!(
-                "{from} asked for the password to be sent to {to}; the password goes only to"
-            ))
-        } else {
-            None
-        };
-        if let Some(what) = refused {
-            return Err(Error::Insecure {
-                step: Step::Token,
-                detail: format!(
-                    "{what} the sign-in domain, the discovery domain or an allowed host"
-                ),
-            });
-        }
+        self.state()
+            .trusted
+            .check_challenge(challenged_url, Some(&token_url))?;
         let current_user = self.state().signs_in_as_current_user();
         match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
             Ok(grant) => {

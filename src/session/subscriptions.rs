@@ -385,13 +385,18 @@ impl Session {
     }
 
     /// Deletes the memberships of `contacts`, found through the subscription's memberships
-    /// list (the server names each membership; no path is built here).
+    /// list (the server names each membership; no path is built here): one DELETE per contact
+    /// asked for at most, each membership URL once, however the list repeats itself.
     async fn remove_members(&self, live: &mut Live, contacts: &[String]) -> Result<()> {
         let list = self
             .subscription_call(Method::GET, &live.memberships, Payload::Empty)
             .await?;
-        let gone: HashSet<&String> = contacts.iter().collect();
+        let mut pending: HashSet<&String> = contacts.iter().collect();
+        let mut deletes = pacing::ListRequests::new(contacts.len());
         for membership in list.embedded_list("presenceSubscriptionMembership") {
+            if pending.is_empty() {
+                break;
+            }
             let (Some(own), Some(contact)) = (membership.link("self"), membership.link("contact"))
             else {
                 continue;
@@ -399,11 +404,15 @@ impl Session {
             let address = contact
                 .path_segments()
                 .and_then(|mut s| s.next_back().and_then(address_in));
-            let Some(address) = address.filter(|a| gone.contains(a)) else {
+            let Some(address) = address.filter(|a| pending.contains(a)) else {
                 continue;
             };
+            if !deletes.admit(&own) {
+                continue;
+            }
             self.subscription_call(Method::DELETE, &own, Payload::Empty)
                 .await?;
+            pending.remove(&address);
             live.members.remove(&address);
         }
         // Whatever the list did not name is not on the server either.
