@@ -189,9 +189,12 @@ impl Session {
         let candidates = discovery::candidates(server)?;
         let events = EventQueue::default();
         events.set_idle(true);
+        let options = Options::default();
+        let secrets = Secrets::default();
+        secrets.set_standing(options.proxy.credentials().iter().map(|c| c.as_str()));
         Ok(Session {
             candidates,
-            options: Mutex::new(Arc::new(Options::default())),
+            options: Mutex::new(Arc::new(options)),
             state: Mutex::new(State {
                 phase: Phase::Idle,
                 ending: false,
@@ -216,7 +219,7 @@ impl Session {
             recovery_lock: Default::default(),
             lifecycle_lock: Default::default(),
             closed: AtomicBool::new(false),
-            secrets: Secrets::default(),
+            secrets,
             presence_posts: AtomicU32::new(0),
             events,
             requests: AtomicU64::new(0),
@@ -253,6 +256,11 @@ impl Session {
         updated.set(key, value)?;
         if key == "ca_file" || key == "proxy" {
             crate::transport::check_tls(&updated)?;
+        }
+        if key == "proxy" {
+            let credentials = updated.proxy.credentials();
+            self.secrets
+                .set_standing(credentials.iter().map(|c| c.as_str()));
         }
         *o = Arc::new(updated);
         Ok(())
