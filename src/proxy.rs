@@ -7,10 +7,15 @@
 //! Loopback (127.0.0.0/8, ::1, `localhost`) is never proxied under `system`, whatever the
 //! environment says: a test server or a local agent must not be sent to a corporate proxy.
 //! Only an explicit proxy URL proxies it too.
+//!
+//! A proxy's credentials travel as Basic `Proxy-Authorization` on plain http, and a proxy may
+//! quote them on its 407 page: [`ProxyChoice::credentials`] names them for the scrubber.
 
 use std::net::IpAddr;
 
+use base64::Engine as _;
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 
@@ -79,6 +84,18 @@ impl ProxyChoice {
         }
     }
 
+    /// The credentials this choice sends (the option URL's user information, or under
+    /// `system` the environment's proxies' as read now), in every form a proxy could quote
+    /// them: the user, the password, `user:password` and its base64 (the Basic value), decoded
+    /// and as written in the URL.
+    pub fn credentials(&self) -> Vec<Zeroizing<String>> {
+        match self {
+            ProxyChoice::None => Vec::new(),
+            ProxyChoice::Url(u) => url_credentials(u),
+            ProxyChoice::System => Environment::read(|k| std::env::var(k).ok()).credentials(),
+        }
+    }
+
     /// What a message may say of the choice: never the credentials.
     pub fn describe(&self) -> String {
         match self {
@@ -97,6 +114,51 @@ impl std::fmt::Debug for ProxyChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.describe())
     }
+}
+
+/// A proxy URL's user and password, decoded, as Basic `Proxy-Authorization` carries them
+/// (none without a user).
+pub fn user_password(proxy: &Url) -> Option<(Zeroizing<String>, Zeroizing<String>)> {
+    if proxy.username().is_empty() {
+        return None;
+    }
+    let decode = |s: &str| {
+        Zeroizing::new(
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    };
+    Some((
+        decode(proxy.username()),
+        decode(proxy.password().unwrap_or_default()),
+    ))
+}
+
+/// The Basic value of a user and password: base64 of `user:password`.
+pub fn basic(user: &str, password: &str) -> Zeroizing<String> {
+    let pair = Zeroizing::new(format!("{user}:{password}"));
+    Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()))
+}
+
+/// See [`ProxyChoice::credentials`].
+fn url_credentials(proxy: &Url) -> Vec<Zeroizing<String>> {
+    let Some((user, password)) = user_password(proxy) else {
+        return Vec::new();
+    };
+    let pair = Zeroizing::new(format!("{}:{}", *user, *password));
+    let basic = basic(&user, &password);
+    [
+        user.as_str(),
+        password.as_str(),
+        pair.as_str(),
+        basic.as_str(),
+        proxy.username(),
+        proxy.password().unwrap_or_default(),
+    ]
+    .into_iter()
+    .map(|s| Zeroizing::new(s.to_string()))
+    .collect()
 }
 
 /// The proxy settings of the environment, read once (no `Debug`: they may hold credentials).
@@ -150,6 +212,15 @@ impl Environment {
             https: proxy_url(either("https_proxy")).or(all),
             bypass,
         }
+    }
+
+    /// The credentials of its proxies (see [`ProxyChoice::credentials`]).
+    fn credentials(&self) -> Vec<Zeroizing<String>> {
+        [&self.http, &self.https]
+            .into_iter()
+            .flatten()
+            .flat_map(url_credentials)
+            .collect()
     }
 
     fn is_empty(&self) -> bool {
@@ -250,6 +321,39 @@ mod tests {
             assert_eq!(via(&e, url), None, "{url}");
         }
         assert!(via(&e, "https://lyncweb.contoso.com/").is_some());
+    }
+
+    fn texts(credentials: Vec<Zeroizing<String>>) -> Vec<String> {
+        let mut t: Vec<String> = credentials.iter().map(|c| c.to_string()).collect();
+        t.sort();
+        t.dedup();
+        t
+    }
+
+    #[test]
+    fn the_credentials_are_named_in_every_form_a_proxy_could_quote() {
+        let p = ProxyChoice::parse("http://ag%3Aent:p%40ss%20w@proxy:3128").unwrap();
+        // base64("ag:ent:p@ss w"), the Basic value reqwest and the dedicated connection send.
+        let basic = "YWc6ZW50OnBAc3Mgdw==";
+        let want = [
+            basic,
+            "ag%3Aent",
+            "ag:ent",
+            "ag:ent:p@ss w",
+            "p%40ss%20w",
+            "p@ss w",
+        ];
+        assert_eq!(texts(p.credentials()), want);
+        assert!(ProxyChoice::None.credentials().is_empty());
+        assert!(texts(ProxyChoice::parse("http://proxy:1").unwrap().credentials()).is_empty());
+        let e = env(&[
+            ("https_proxy", "http://u:s3cret@proxy:3128"),
+            ("http_proxy", "proxy:3128"),
+        ]);
+        assert_eq!(
+            texts(e.credentials()),
+            ["dTpzM2NyZXQ=", "s3cret", "u", "u:s3cret"]
+        );
     }
 
     #[test]

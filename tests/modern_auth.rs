@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use ucwa::{Availability, Client, ConnectionState, Event, Status};
-use ucwa_sim::{ForeignChallenge, Sim, SimConfig};
+use ucwa_sim::{Fault, ForeignChallenge, Sim, SimConfig};
 
 fn modern() -> Sim {
     start(SimConfig {
@@ -284,4 +284,100 @@ fn set_token_refuses_what_cannot_be_a_token_for_an_origin() {
         assert!(!e.to_string().contains("ret-t0ken"), "{e}");
     }
     assert!(sim.log().is_empty());
+}
+
+/// One 401 on `route` that quotes `token` wherever a careless pool could: in its Bearer
+/// challenge's `authorization_uri` (which reaches the host), its diagnostics and its body.
+fn echoing_401(route: &str, method: &str, token: &str) -> Fault {
+    let challenge =
+        format!(r#"Bearer authorization_uri="https://login.contoso.com/authorize?hint={token}""#);
+    let diagnostics = format!(r#"28070;reason="token {token} refused""#);
+    Fault {
+        method: Some(method.into()),
+        ..respond(
+            route,
+            1,
+            401,
+            &[
+                ("WWW-Authenticate", challenge.as_str()),
+                ("X-Ms-diagnostics", diagnostics.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            &format!(r#"{{"code":"Unauthorized","message":"token {token} refused"}}"#),
+        )
+    }
+}
+
+#[test]
+fn a_refused_token_stays_redacted_in_later_errors_and_events() {
+    let sim = modern();
+    let (resource, access) = token(&sim, 600.0);
+    let c = client(&sim);
+    c.set_token(&resource, &access, 600).unwrap();
+    c.sign_in_with_tokens(ALICE).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    let mut seen = Vec::new();
+    let token_needed = |e: &Event| matches!(e, Event::TokenNeeded { .. });
+    let recovering = |e: &Event| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(_),
+            }
+        )
+    };
+
+    // The pool refuses the token on the event channel, quoting it.
+    sim.inject_fault(echoing_401("events", "GET", &access));
+    seen.extend(wait_event(&c, Duration::from_secs(10), token_needed));
+    // Later 401s of that pool quote it again, though the client no longer sends it: to a
+    // foreground call, and to the channel when it refuses the next token.
+    sim.inject_fault(echoing_401("presence", "POST", &access));
+    let e = c.set_availability(Availability::Busy).unwrap_err();
+    assert_eq!(e.auth_resource(), Some(resource.as_str()), "{e}");
+    let (_, fresh) = token(&sim, 600.0);
+    c.set_token(&resource, &fresh, 600).unwrap();
+    seen.extend(wait_event(&c, Duration::from_secs(20), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovered,
+                ..
+            }
+        )
+    }));
+    sim.inject_fault(echoing_401("events", "GET", &access));
+    let (mut told, mut reason) = (false, false);
+    seen.extend(wait_event(&c, Duration::from_secs(10), |e| {
+        told |= token_needed(e);
+        reason |= recovering(e);
+        told && reason
+    }));
+
+    // What the pool saw: the token refused once, the foreground call sent without it, the
+    // fresh one refused in turn.
+    let log = sim.log();
+    let echoed: Vec<(String, bool)> = log
+        .iter()
+        .filter(|e| e.status == 401 && matches!(e.route.as_str(), "events" | "presence"))
+        .filter(|e| e.route == "presence" || e.authorization)
+        .map(|e| (e.route.clone(), e.authorization))
+        .collect();
+    assert_eq!(
+        echoed,
+        [
+            ("events".to_string(), true),
+            ("presence".to_string(), false),
+            ("events".to_string(), true)
+        ],
+        "{log:?}"
+    );
+    let texts: Vec<String> = std::iter::once(host_text(&e))
+        .chain(seen.iter().map(event_text))
+        .collect();
+    assert!(texts.iter().any(|t| t.contains("[redacted]")), "{texts:?}");
+    for t in &texts {
+        assert!(!t.contains(&access), "the refused token leaked: {t}");
+    }
 }

@@ -1,13 +1,17 @@
 //! The `proxy` option against ucwa-sim and a test proxy: an explicit proxy carries plain
 //! requests in absolute form and https through CONNECT, with Basic credentials when given
 //! (never repeated in an error); `none` and the default go direct to loopback; bad values are
-//! refused. What the proxy saw and what the simulator saw are both checked.
+//! refused; a proxy that quotes the credentials it got never gets them into host text. What the
+//! proxy saw and what the simulator saw are both checked.
 
 mod common;
 
 use common::proxy::TestProxy;
 use common::*;
-use ucwa::{Availability, Status};
+use std::time::Duration;
+
+use base64::Engine as _;
+use ucwa::{Availability, ConnectionState, Event, Status};
 
 #[test]
 fn an_explicit_proxy_carries_every_request_and_the_flow_works() {
@@ -112,4 +116,78 @@ fn bad_proxy_values_are_refused_without_being_repeated() {
     }
     // A refused value changes nothing: the client still goes direct.
     c.sign_in(ALICE, ALICE_PW).unwrap();
+}
+
+const PROXY_USER: &str = "proxy-agent7";
+const PROXY_PW: &str = "pr0xy-p@ss wörd";
+
+/// The proxy's URL with its user information percent-encoded, as an administrator writes it.
+fn url_with_credentials(proxy: &TestProxy) -> String {
+    let pw: String = url::form_urlencoded::byte_serialize(PROXY_PW.as_bytes()).collect();
+    format!(
+        "http://{PROXY_USER}:{}@{}",
+        pw.replace('+', "%20"),
+        proxy.addr
+    )
+}
+
+/// Every form the proxy's credentials could come back in: the password, the `user:password`
+/// pair, its base64 (the Basic value), and both percent-encoded.
+fn credential_forms() -> Vec<String> {
+    let pair = format!("{PROXY_USER}:{PROXY_PW}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(&pair);
+    let mut forms = vec![PROXY_PW.to_string(), pair.clone(), basic.clone()];
+    for text in [PROXY_PW, &pair, &basic] {
+        let form: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        forms.push(form.replace('+', "%20"));
+        forms.push(form);
+    }
+    forms
+}
+
+#[test]
+fn a_proxy_that_quotes_its_credentials_in_a_407_gets_them_into_no_error_or_event() {
+    let sim = start(fast_config());
+    let proxy = TestProxy::start(Some((PROXY_USER, PROXY_PW)));
+    let c = client(&sim);
+    c.set_option("proxy", &url_with_credentials(&proxy))
+        .unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    proxy.refuse_and_echo();
+    let refused = c.presence().unwrap_err();
+    assert_eq!(refused.http_status(), Some(407), "{refused}");
+    let seen = wait_event(&c, Duration::from_secs(10), |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChanged {
+                state: ConnectionState::Recovering,
+                reason: Some(_),
+            }
+        )
+    });
+    // A client that meets the hostile proxy at its first request.
+    let other = client(&sim);
+    other
+        .set_option("proxy", &url_with_credentials(&proxy))
+        .unwrap();
+    let at_sign_in = other.sign_in(ALICE, ALICE_PW).unwrap_err();
+
+    let log = proxy.log();
+    let echoed: Vec<_> = log.iter().filter(|e| e.answered == 407).collect();
+    assert!(
+        echoed.len() >= 3 && echoed.iter().all(|e| e.authorized),
+        "the proxy was sent its credentials and quoted them: {log:?}"
+    );
+    let errors = [host_text(&refused), host_text(&at_sign_in)];
+    for t in &errors {
+        assert!(t.contains("[redacted]"), "{t}");
+    }
+    let events: Vec<String> = seen.iter().map(event_text).collect();
+    assert!(events.iter().any(|t| t.contains("407")), "{events:?}");
+    for t in errors.iter().chain(&events) {
+        for form in credential_forms() {
+            assert!(!t.contains(&form), "{form:?} leaked in {t}");
+        }
+    }
 }

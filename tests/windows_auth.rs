@@ -7,10 +7,11 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::proxy::TestProxy;
 use common::*;
 use ucwa::{Availability, Status};
-use ucwa_sim::{SimConfig, TokenLogEntry, WindowsAuth};
+use ucwa_sim::{FaultAction, SimConfig, TokenLogEntry, WindowsAuth};
 
 const WINDOWS: &str = "urn:microsoft.rtc:windows";
 
@@ -222,6 +223,61 @@ fn a_token_endpoint_offering_no_windows_scheme_is_refused_after_one_request() {
         "{e}"
     );
     assert_eq!(on_route(&sim.log(), "token").len(), 1);
+}
+
+/// The NTLM messages quoted in `text`, whole or cut short (errors quote a few hundred
+/// characters): every run of base64 characters whose whole groups decode to bytes holding an
+/// `NTLMSSP` signature (bare NTLM, or wrapped in SPNEGO), as its message type (1 NEGOTIATE,
+/// 2 CHALLENGE, 3 AUTHENTICATE: the one with the user, domain, workstation and NTLMv2 proof).
+fn quoted_ntlm_messages(text: &str) -> Vec<u8> {
+    let b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    text.split(|c: char| !b64(c))
+        .map(|run| run.trim_end_matches('='))
+        .filter(|run| run.len() >= 16)
+        .filter_map(|run| {
+            let whole = &run[..run.len() / 4 * 4];
+            base64::engine::general_purpose::STANDARD.decode(whole).ok()
+        })
+        .filter_map(|bytes| {
+            let at = bytes.windows(8).position(|w| w == b"NTLMSSP\0")?;
+            bytes.get(at + 8).copied()
+        })
+        .collect()
+}
+
+#[test]
+fn a_token_endpoint_that_echoes_a_leg_gets_no_ntlm_message_into_the_error() {
+    // The echo answers the NEGOTIATE leg (after one normal request) or the AUTHENTICATE leg
+    // (after two), as a refusal (401) or as a token error (400).
+    for scheme in [WindowsAuth::Ntlm, WindowsAuth::Negotiate] {
+        for (before, leg) in [(1, "negotiate"), (2, "authenticate")] {
+            for status in [400, 401] {
+                let sim = start(windows_only(&[scheme]));
+                sim.inject_fault(fault("token", before, FaultAction::Delay { ms: 0 }));
+                sim.inject_fault(fault("token", 1, FaultAction::EchoSecrets { status }));
+                let e = client(&sim).sign_in(ALICE, ALICE_PW).unwrap_err();
+                let what = format!("{scheme:?} {leg} {status}");
+                assert_eq!(e.status(), Status::Authentication, "{what}: {e}");
+                let log = sim.log();
+                let token = on_route(&log, "token");
+                assert_eq!(token.len(), before as usize + 1, "{what}: {log:?}");
+                assert!(token[before as usize].authorization, "{what}: {log:?}");
+                assert_eq!(token[before as usize].status, status, "{what}");
+                // The legs handled normally; the echoed one is the next.
+                let legs: Vec<Option<String>> =
+                    sim.token_log().into_iter().map(|t| t.leg).collect();
+                let handled = [Some("challenge".to_string()), Some("negotiate".to_string())];
+                assert_eq!(legs, handled[..before as usize], "{what}");
+                let text = host_text(&e);
+                assert!(text.contains("[redacted]"), "{what}: {text}");
+                let quoted = quoted_ntlm_messages(&text);
+                assert!(
+                    quoted.is_empty(),
+                    "{what}: NTLM messages {quoted:?} in {text}"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(not(windows))]

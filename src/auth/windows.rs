@@ -12,7 +12,7 @@
 //! (NTLMv2, and SPNEGO wrapping NTLM; Kerberos would need a KDC client this build leaves out),
 //! and, on Windows only, the logged-on user through the system's SSPI (`ffi::windows_sspi`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sspi::ntlm::NtlmConfig;
@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use super::{token_from_reply, Identity, Token, UsableGrant};
 use crate::error::{Error, Step};
+use crate::redact::Secrets;
 use crate::transport::{Body, Dedicated, Exchange, Reply};
 
 /// The most tokens one handshake sends (NTLM takes two, SPNEGO at most three).
@@ -309,6 +310,45 @@ fn who(identity: &Identity) -> String {
     }
 }
 
+/// The handshake's tokens, both ways, as the scrubber must know them before a server can echo
+/// one: an AUTHENTICATE message holds the user, domain, workstation and the NTLMv2 proof
+/// (crackable offline with the server's challenge). Kept like a token: as long as the web
+/// ticket the handshake earned would live, and at least as long as one whose server names no
+/// lifetime.
+struct Legs<'s> {
+    secrets: &'s Secrets,
+    texts: Vec<Zeroizing<String>>,
+    until: Instant,
+}
+
+impl<'s> Legs<'s> {
+    fn new(secrets: &'s Secrets) -> Legs<'s> {
+        Legs {
+            secrets,
+            texts: Vec::new(),
+            until: Instant::now() + super::lifetime(None),
+        }
+    }
+
+    /// Registers one token of `scheme`, bare and as its header value; returns the header value.
+    fn record(&mut self, scheme: Scheme, token: &[u8]) -> Zeroizing<String> {
+        let bare = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(token));
+        let header = Zeroizing::new(format!("{} {}", scheme.name(), *bare));
+        for text in [&bare, &header] {
+            self.secrets.keep_until(text, self.until);
+        }
+        self.texts.extend([bare, header.clone()]);
+        header
+    }
+
+    /// Keeps them as long as the web ticket they earned.
+    fn outlive(&self, ticket: &Token) {
+        for text in &self.texts {
+            self.secrets.keep_until(text, ticket.expires);
+        }
+    }
+}
+
 /// Runs the Windows grant against `token_url` and reads the web ticket.
 pub async fn windows_grant(
     ex: &Exchange<'_>,
@@ -340,6 +380,7 @@ pub async fn windows_grant(
         )
     })?;
     let mut input: Option<Vec<u8>> = None;
+    let mut legs = Legs::new(ex.secrets);
     for _ in 0..MAX_LEGS {
         let (token, done) = context.step(input.as_deref()).map_err(|d| {
             refused(
@@ -351,18 +392,19 @@ pub async fn windows_grant(
                 None,
             )
         })?;
-        let authorization = Zeroizing::new(format!(
-            "{} {}",
-            scheme.name(),
-            base64::engine::general_purpose::STANDARD.encode(&token)
-        ));
+        let authorization = legs.record(scheme, &token);
         let reply = conn
             .send(Step::Token, token_url, Some(&authorization), &body)
             .await?;
         if reply.status != 401 {
-            return token_from_reply(&reply, token_url, generation, floor, UsableGrant::Windows);
+            let ticket =
+                token_from_reply(&reply, token_url, generation, floor, UsableGrant::Windows)?;
+            legs.outlive(&ticket);
+            return Ok(ticket);
         }
-        input = Some(next_input(&reply, scheme, done, identity)?);
+        let next = next_input(&reply, scheme, done, identity)?;
+        legs.record(scheme, &next);
+        input = Some(next);
     }
     Err(refused(
         format!(

@@ -166,7 +166,8 @@ pub struct Session {
     /// Serializes sign-in, make-available and sign-out against each other.
     lifecycle_lock: tokio::sync::Mutex<()>,
     closed: AtomicBool,
-    /// The password and tokens held now, scrubbed from every server text (see `redact`).
+    /// Every secret the client holds or recently held, scrubbed from every server text (see
+    /// `redact`).
     secrets: Secrets,
     /// Host presence POSTs in flight; enforcement waits for them.
     presence_posts: AtomicU32,
@@ -188,9 +189,12 @@ impl Session {
         let candidates = discovery::candidates(server)?;
         let events = EventQueue::default();
         events.set_idle(true);
+        let options = Options::default();
+        let secrets = Secrets::default();
+        secrets.set_standing(options.proxy.credentials().iter().map(|c| c.as_str()));
         Ok(Session {
             candidates,
-            options: Mutex::new(Arc::new(Options::default())),
+            options: Mutex::new(Arc::new(options)),
             state: Mutex::new(State {
                 phase: Phase::Idle,
                 ending: false,
@@ -215,7 +219,7 @@ impl Session {
             recovery_lock: Default::default(),
             lifecycle_lock: Default::default(),
             closed: AtomicBool::new(false),
-            secrets: Secrets::default(),
+            secrets,
             presence_posts: AtomicU32::new(0),
             events,
             requests: AtomicU64::new(0),
@@ -252,6 +256,11 @@ impl Session {
         updated.set(key, value)?;
         if key == "ca_file" || key == "proxy" {
             crate::transport::check_tls(&updated)?;
+        }
+        if key == "proxy" {
+            let credentials = updated.proxy.credentials();
+            self.secrets
+                .set_standing(credentials.iter().map(|c| c.as_str()));
         }
         *o = Arc::new(updated);
         Ok(())
@@ -305,20 +314,29 @@ impl Session {
         st.forget();
         drop(st);
         self.forget_subscriptions();
-        self.secrets.clear();
+        self.secrets.wipe();
         self.events.close();
     }
 
-    /// Makes the scrubber hold exactly the secrets the session holds now.
+    /// Tells the scrubber what the session holds now: the password, and each token with the
+    /// instant it expires, so one replaced, dropped or refused stays scrubbed until then (see
+    /// `redact`).
     pub(super) fn sync_secrets(&self, st: &State) {
-        let tokens = st.tokens.values().flat_map(|t| t.secrets());
-        let supplied = st
-            .host_tokens
-            .values()
-            .flat_map(|t| [t.access.as_str(), t.authorization.as_str()]);
         let password = st.identity.as_ref().and_then(Identity::password);
-        self.secrets
-            .replace_all(password.into_iter().chain(tokens).chain(supplied));
+        let tokens = st
+            .tokens
+            .values()
+            .flat_map(|t| t.secrets().map(|s| (s, Some(t.expires))));
+        let supplied = st.host_tokens.values().flat_map(|t| {
+            [t.access.as_str(), t.authorization.as_str()].map(|s| (s, Some(t.expires_at)))
+        });
+        self.secrets.sync(
+            password
+                .map(|p| (p, None))
+                .into_iter()
+                .chain(tokens)
+                .chain(supplied),
+        );
     }
 
     /// Whether `session` is still the running one (not signed out, not ending, not freed).

@@ -7,7 +7,6 @@
 
 use std::pin::Pin;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -51,23 +50,8 @@ fn network(step: Step, url: &Url, detail: String) -> Error {
 
 /// `Basic` credentials of a proxy URL's user information, if it has any.
 fn proxy_authorization(proxy: &Url) -> Option<String> {
-    if proxy.username().is_empty() {
-        return None;
-    }
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let pair = zeroize::Zeroizing::new(format!(
-        "{}:{}",
-        decode(proxy.username()),
-        decode(proxy.password().unwrap_or_default())
-    ));
-    Some(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
-    ))
+    let (user, password) = crate::proxy::user_password(proxy)?;
+    Some(format!("Basic {}", *crate::proxy::basic(&user, &password)))
 }
 
 impl<'a> Dedicated<'a> {

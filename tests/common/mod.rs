@@ -156,3 +156,26 @@ pub fn wait_event(c: &Client, limit: Duration, mut want: impl FnMut(&Event) -> b
     }
     panic!("the awaited event did not arrive within {limit:?}; saw {seen:?}");
 }
+
+/// Every text of an error a host can read: its message, code, subcode, the resource and
+/// `authorization_uri` of a token request, and its `Debug` form (which holds the diagnostics).
+pub fn host_text(e: &ucwa::Error) -> String {
+    format!(
+        "{e} | code={:?} subcode={:?} resource={:?} uri={:?} {e:?}",
+        e.code(),
+        e.subcode(),
+        e.auth_resource(),
+        e.authorization_uri()
+    )
+}
+
+/// Every text of an event a host can read: its `Debug` form, and each reason's texts.
+pub fn event_text(event: &Event) -> String {
+    match event {
+        Event::ConnectionStateChanged {
+            reason: Some(r), ..
+        }
+        | Event::SignedOut { reason: Some(r) } => format!("{event:?} {}", host_text(r)),
+        other => format!("{other:?}"),
+    }
+}

@@ -2,9 +2,12 @@
 //! (`GET http://host:port/path`), optionally behind Basic `Proxy-Authorization`, recording the
 //! first request of every connection. Loopback only; it refuses to reach anything else (502),
 //! so a test can see where a client wanted to go without any traffic leaving the machine.
+//! Told to [`TestProxy::refuse_and_echo`], it turns hostile: every request gets a 407 that
+//! quotes the `Proxy-Authorization` it carried, as a careless proxy's error page would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -22,6 +25,10 @@ pub struct ProxyEntry {
 pub struct TestProxy {
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<ProxyEntry>>>,
+    /// Set by [`TestProxy::refuse_and_echo`].
+    echoing: Arc<AtomicBool>,
+    /// The client side of every connection, to cut them when the proxy turns hostile.
+    open: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 fn base64(input: &[u8]) -> String {
@@ -43,6 +50,57 @@ fn base64(input: &[u8]) -> String {
         }
     }
     out
+}
+
+fn base64_decode(input: &str) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sextets: Vec<u32> = input
+        .bytes()
+        .filter_map(|b| T.iter().position(|t| *t == b).map(|p| p as u32))
+        .collect();
+    let mut out = Vec::new();
+    for chunk in sextets.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, s)| n | s << (18 - 6 * i));
+        out.extend(n.to_be_bytes()[1..chunk.len()].iter());
+    }
+    out
+}
+
+/// `text` percent-encoded as a URL component.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A 407 error page, JSON-shaped and with diagnostics, that quotes the credentials it got: the
+/// header value, the decoded `user:password`, and that pair percent-encoded.
+fn echo_refusal(auth: Option<&str>) -> String {
+    let header = auth.unwrap_or_default();
+    let pair = String::from_utf8_lossy(&base64_decode(
+        header.strip_prefix("Basic ").unwrap_or_default(),
+    ))
+    .into_owned();
+    let quoted = format!(
+        "refused Proxy-Authorization '{header}' for '{pair}' ({})",
+        percent(&pair)
+    );
+    let body =
+        format!(r#"{{"code":"ProxyAuth {pair}","subcode":"{header}","message":"{quoted}"}}"#);
+    format!(
+        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\n\
+         X-Ms-diagnostics: 1000;reason=\"{quoted}\"\r\nContent-Type: application/json\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {
@@ -69,14 +127,35 @@ impl TestProxy {
         let expected =
             credentials.map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())));
         let shared = log.clone();
+        let echoing: Arc<AtomicBool> = Arc::default();
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (hostile, conns) = (echoing.clone(), open.clone());
         thread::spawn(move || {
             for conn in listener.incoming().flatten() {
+                if let Ok(c) = conn.try_clone() {
+                    conns.lock().unwrap().push(c);
+                }
                 let log = shared.clone();
                 let expected = expected.clone();
-                thread::spawn(move || serve(conn, log, expected));
+                let hostile = hostile.clone();
+                thread::spawn(move || serve(conn, log, expected, &hostile));
             }
         });
-        TestProxy { addr, log }
+        TestProxy {
+            addr,
+            log,
+            echoing,
+            open,
+        }
+    }
+
+    /// From now on every request is answered 407 quoting its credentials (see
+    /// [`echo_refusal`]); open connections are cut, so the client's next request comes here.
+    pub fn refuse_and_echo(&self) {
+        self.echoing.store(true, Ordering::SeqCst);
+        for c in self.open.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
     }
 
     /// `http://127.0.0.1:PORT`, with `user:password@` when given.
@@ -92,7 +171,12 @@ impl TestProxy {
     }
 }
 
-fn serve(client: TcpStream, log: Arc<Mutex<Vec<ProxyEntry>>>, expected: Option<String>) {
+fn serve(
+    client: TcpStream,
+    log: Arc<Mutex<Vec<ProxyEntry>>>,
+    expected: Option<String>,
+    echoing: &AtomicBool,
+) {
     let mut reader = BufReader::new(client.try_clone().expect("clone"));
     let mut head = Vec::new();
     loop {
@@ -122,6 +206,21 @@ fn serve(client: TcpStream, log: Arc<Mutex<Vec<ProxyEntry>>>, expected: Option<S
         .as_ref()
         .is_none_or(|e| auth.as_deref() == Some(e.as_str()));
     let mut client = client;
+    if echoing.load(Ordering::SeqCst) {
+        log.lock().unwrap().push(ProxyEntry {
+            method,
+            target,
+            authorized,
+            answered: 407,
+        });
+        let _ = client.write_all(echo_refusal(auth.as_deref()).as_bytes());
+        // Read what is left of the request before closing, so the close is not a reset that
+        // could overtake the answer.
+        let _ = client.shutdown(Shutdown::Write);
+        let _ = client.set_read_timeout(Some(std::time::Duration::from_secs(1)));
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        return;
+    }
     let mut answer = |status: u16, text: &str, entry_target: &str| {
         log.lock().unwrap().push(ProxyEntry {
             method: method.clone(),
