@@ -601,3 +601,166 @@ fn thousands_of_link_only_events_for_one_resource_cost_one_get() {
     let after = count(&sim, "GET", "presence") + count(&sim, "GET", "other");
     assert!(after - before <= 8, "{} follow-up GETs", after - before);
 }
+
+// ----- 9. parsing bounded: no hostile answer holds the engine ----------------------------------
+
+const CAROL: &str = "carol@contoso.com";
+const BOB: &str = "bob@contoso.com";
+
+/// A `batch` answer built against a naive multipart reader: a 200 KB boundary (RFC 2046 allows
+/// 70 characters) that a body just under the 4 MiB cap matches, but for its last character, at
+/// every position.
+fn hostile_batch() -> Fault {
+    let boundary = format!("{}x", "-".repeat(200_000 - 1));
+    fault(
+        "batch",
+        0,
+        FaultAction::Respond {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                format!("multipart/batching; boundary={boundary}"),
+            )],
+            body: "-".repeat(4 * 1024 * 1024 - 4096),
+        },
+    )
+}
+
+/// The path of `user`'s application, as the simulator saw it in the event channel's P-GETs.
+fn application_path(sim: &Sim, user: &str) -> String {
+    let found = eventually(Duration::from_secs(5), || {
+        sim.log()
+            .iter()
+            .any(|e| e.route == "events" && e.user.as_deref() == Some(user))
+    });
+    assert!(found, "{user}'s event channel runs");
+    let log = sim.log();
+    let pget = log
+        .iter()
+        .find(|e| e.route == "events" && e.user.as_deref() == Some(user))
+        .unwrap();
+    pget.path[..pget.path.find("/events").unwrap()].to_string()
+}
+
+/// One event set telling `user`'s client that `contacts`' presence changed, as bare links (what
+/// real servers send): the client reads them together, through `batch`, on the engine.
+fn contact_presence_events(app: &str, contacts: &[&str]) -> Fault {
+    let events: Vec<String> = contacts
+        .iter()
+        .map(|c| {
+            format!(
+                r#"{{"link":{{"rel":"contactPresence","href":"{app}/people/{c}/presence"}},"type":"updated"}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"_links":{{"next":{{"href":"{app}/events?ack=90"}}}},"sender":[{{"rel":"people","href":"{app}/people","events":[{}]}}]}}"#,
+        events.join(",")
+    );
+    Fault {
+        path_contains: Some(format!("{app}/events")),
+        ..respond("events", 1, 200, &[JSON], &body)
+    }
+}
+
+#[test]
+fn hostile_batch_answers_to_two_users_leave_a_third_clients_keep_alive_on_time() {
+    let sim = start(SimConfig {
+        users: [
+            (ALICE, ALICE_PW),
+            (BOB, "bob-password"),
+            (CAROL, "carol-password"),
+        ]
+        .iter()
+        .map(|(u, p)| (u.to_string(), p.to_string()))
+        .collect(),
+        // Bob's availability decays and his application expires within seconds of a missed
+        // keep-alive.
+        inactive_s: 1.5,
+        away_s: 1.5,
+        app_expiry_s: 2.5,
+        ..fast_config()
+    });
+    let bob = client(&sim);
+    bob.set_option("keepalive_interval_s", "0.5").unwrap();
+    bob.sign_in(BOB, "bob-password").unwrap();
+    bob.make_me_available(Availability::Busy).unwrap();
+    let bobs_app = sim.user(BOB).unwrap().applications[0].id.clone();
+    // Two users of the same host, on the same pool, each watching the other two.
+    let hostile: Vec<(ucwa::Client, [&str; 2], String)> = [
+        (ALICE, ALICE_PW, [BOB, CAROL]),
+        (CAROL, "carol-password", [ALICE, BOB]),
+    ]
+    .into_iter()
+    .map(|(user, pw, watched)| {
+        let c = client(&sim);
+        c.set_option("timeout_ms", "2000").unwrap();
+        c.sign_in(user, pw).unwrap();
+        c.subscribe_presence(&watched).unwrap();
+        (c, watched, application_path(&sim, user))
+    })
+    .collect();
+    let batches_before = count(&sim, "POST", "batch");
+    sim.inject_fault(hostile_batch());
+    for (_, watched, app) in &hostile {
+        sim.inject_fault(contact_presence_events(app, watched));
+    }
+    let calls: Vec<_> = hostile
+        .into_iter()
+        .map(|(c, watched, _)| {
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let result = c.contacts_availability(&watched);
+                (started.elapsed(), result, c)
+            })
+        })
+        .collect();
+    // Bob's keep-alive, sampled: his presence never decays, his application never expires,
+    // and his activity reports and P-GETs never pause for long.
+    let keep_alive = |sim: &Sim| {
+        sim.log()
+            .iter()
+            .filter(|e| e.user.as_deref() == Some(BOB))
+            .filter(|e| e.route == "reportMyActivity" || e.route == "events")
+            .count()
+    };
+    let (mut seen, mut since, mut longest) =
+        (keep_alive(&sim), std::time::Instant::now(), Duration::ZERO);
+    let end = std::time::Instant::now() + Duration::from_secs(6);
+    while std::time::Instant::now() < end {
+        let user = sim.user(BOB).unwrap();
+        assert_eq!(user.availability, "Busy", "bob's presence decayed");
+        assert_eq!(user.applications.len(), 1);
+        assert_eq!(
+            user.applications[0].id, bobs_app,
+            "bob's application expired"
+        );
+        let now = keep_alive(&sim);
+        if now > seen {
+            (seen, since) = (now, std::time::Instant::now());
+        }
+        longest = longest.max(since.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        longest < Duration::from_secs(2),
+        "bob's keep-alive paused for {longest:?}"
+    );
+    for call in calls {
+        let (elapsed, result, _client) = call.join().unwrap();
+        let e = result.unwrap_err();
+        assert_eq!(e.status(), Status::Protocol, "{e}");
+        assert!(e.to_string().contains("boundary"), "{e}");
+        // Within the call's own bound: four times timeout_ms.
+        assert!(
+            elapsed < Duration::from_secs(8),
+            "the hostile call took {elapsed:?}"
+        );
+    }
+    // Both host calls and both event channels' follow-ups met the hostile answer.
+    assert!(
+        count(&sim, "POST", "batch") - batches_before >= 4,
+        "{:?}",
+        on_route(&sim.log(), "batch")
+    );
+}

@@ -13,9 +13,10 @@ use reqwest::Method;
 use url::Url;
 
 use super::{Payload, Recovery, Session};
+use crate::batch::{batch_body, parse_batch};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
-use crate::resources::{batch_body, parse_batch, presence_from, App, ContactLinks, TextField};
+use crate::resources::{presence_from, App, ContactLinks, TextField};
 use crate::transport::{server_error, Reply};
 use crate::types::{Availability, Presence};
 
