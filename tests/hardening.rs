@@ -764,3 +764,94 @@ fn hostile_batch_answers_to_two_users_leave_a_third_clients_keep_alive_on_time()
         on_route(&sim.log(), "batch")
     );
 }
+
+// ----- 10. batch parts attributed only to their own contact ------------------------------------
+
+const MALLORY: &str = "mallory@contoso.com";
+
+/// A `batch` answer whose parts are 200s carrying `bodies`, once.
+fn batch_answer(bodies: &[String]) -> Fault {
+    let mut body = String::new();
+    for b in bodies {
+        body.push_str(&format!(
+            "--p\r\nContent-Type: application/http; msgtype=response\r\n\r\n\
+             HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{b}\r\n"
+        ));
+    }
+    body.push_str("--p--\r\n");
+    respond(
+        "batch",
+        1,
+        200,
+        &[("Content-Type", "multipart/batching; boundary=p")],
+        &body,
+    )
+}
+
+/// A contact resource for `who`, below the application at `app`, as the simulator writes one.
+fn contact_resource(app: &str, who: &str) -> String {
+    let link = |tail: &str| format!(r#"{{"href":"{app}/people/{who}{tail}"}}"#);
+    format!(
+        r#"{{"uri":"sip:{who}","_links":{{"self":{},"contactPresence":{},"contactNote":{},"contactLocation":{}}},"rel":"contact"}}"#,
+        link(""),
+        link("/presence"),
+        link("/note"),
+        link("/location")
+    )
+}
+
+#[test]
+fn a_batch_part_about_another_contact_is_not_attributed_nor_cached() {
+    let sim = start(SimConfig {
+        users: [(ALICE, ALICE_PW), (BOB, "b"), (CAROL, "c"), (MALLORY, "m")]
+            .iter()
+            .map(|(u, p)| (u.to_string(), p.to_string()))
+            .collect(),
+        ..fast_config()
+    });
+    sim.set_presence_elsewhere(BOB, "Busy", None);
+    sim.set_presence_elsewhere(CAROL, "DoNotDisturb", None);
+    sim.set_presence_elsewhere(MALLORY, "Away", None);
+    let alice = signed_in(&sim);
+    let app = application_path(&sim, ALICE);
+    // The look-up of mallory answers with carol's contact resource.
+    sim.inject_fault(batch_answer(&[
+        contact_resource(&app, CAROL),
+        contact_resource(&app, BOB),
+    ]));
+    let got = alice.contacts_availability(&[MALLORY, BOB]).unwrap();
+    assert_eq!(got, [Availability::Unknown, Availability::Busy]);
+    assert_eq!(alice.cached_contacts(), 1, "only bob's links are kept");
+    // Mallory is looked up again, at her own resource, and read where it says.
+    let before = last_seq(&sim);
+    assert_eq!(
+        alice.contact_presence(MALLORY).unwrap().availability,
+        Availability::Away
+    );
+    let paths: Vec<String> = requests_between(&sim, before)
+        .into_iter()
+        .filter(|e| e.user.as_deref() == Some(ALICE) && e.route != "events")
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("{app}/people/{MALLORY}"),
+            format!("{app}/people/{MALLORY}/presence")
+        ]
+    );
+
+    // A presence read of bob answered with carol's presence is not bob's either.
+    sim.inject_fault(batch_answer(&[format!(
+        r#"{{"availability":"DoNotDisturb","_links":{{"self":{{"href":"{app}/people/{CAROL}/presence"}}}},"rel":"contactPresence"}}"#
+    )]));
+    assert_eq!(
+        alice.contacts_availability(&[BOB]).unwrap(),
+        [Availability::Unknown]
+    );
+    // Without the fault, the same read is bob's.
+    assert_eq!(
+        alice.contacts_availability(&[BOB]).unwrap(),
+        [Availability::Busy]
+    );
+}
