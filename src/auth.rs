@@ -507,9 +507,17 @@ struct OAuthError {
     error_description: Option<String>,
 }
 
+/// The longest access token used, from a token endpoint or the host. Web tickets are one or two
+/// KiB and AAD tokens a few; a longer one would ride on every request and through every scrub.
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
+
 /// Builds the `Authorization` value from what the token endpoint sent, refusing anything that
-/// cannot travel as a header (CR, LF, control characters) or a token type that is not a word.
+/// cannot travel as a header (CR, LF, control characters), a token over [`MAX_TOKEN_LEN`] bytes
+/// or a token type that is not a word.
 pub(crate) fn authorization_value(token_type: &str, access_token: &str) -> Option<String> {
+    if access_token.len() > MAX_TOKEN_LEN {
+        return None;
+    }
     let scheme_ok = !token_type.is_empty()
         && token_type.len() <= 32
         && token_type
@@ -597,7 +605,9 @@ fn token_from_reply(
     let access = Zeroizing::new(access_token);
     let authorization = authorization_value(&token_type, &access).ok_or_else(|| Error::Protocol {
         step: Step::Token,
-        detail: "the token endpoint sent a token that cannot be used as a header (control characters or a malformed token_type)".into(),
+        detail: format!(
+            "the token endpoint sent a token that cannot be used as a header (control characters, over {MAX_TOKEN_LEN} bytes, or a malformed token_type)"
+        ),
         http_status: Some(reply.status),
         path: token_url.path().to_string(),
     })?;
@@ -834,6 +844,13 @@ mod tests {
                 prop_assert!(!v.contains('\r') && !v.contains('\n'));
             }
         }
+    }
+
+    #[test]
+    fn a_token_longer_than_16_kib_is_not_used() {
+        let long = "a".repeat(MAX_TOKEN_LEN);
+        assert!(authorization_value("Bearer", &long).is_some());
+        assert!(authorization_value("Bearer", &format!("{long}a")).is_none());
     }
 
     #[test]

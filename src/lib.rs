@@ -8,7 +8,8 @@
 //! Module map:
 //! - [`client`]: the blocking public API ([`Client`]);
 //! - `session`: one session's state and protocol operations with synchronous recovery;
-//! - `resources`: the resource shapes the session and supervisor read (beside `hal`);
+//! - `resources`: the resource shapes the session and supervisor read (beside `hal`), and
+//!   `batch`, the `multipart/batching` request and answer;
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
@@ -29,6 +30,7 @@ pub mod options;
 pub mod types;
 
 mod auth;
+mod batch;
 mod discovery;
 mod engine;
 mod events;

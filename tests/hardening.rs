@@ -643,3 +643,257 @@ fn thousands_of_presence_deleted_events_in_one_set_restore_availability_once() {
         "{window:?}"
     );
 }
+
+// ----- 9. parsing bounded: no hostile answer holds the engine ----------------------------------
+
+const CAROL: &str = "carol@contoso.com";
+const BOB: &str = "bob@contoso.com";
+
+/// A `batch` answer built against a naive multipart reader: a 200 KB boundary (RFC 2046 allows
+/// 70 characters) that a body just under the 4 MiB cap matches, but for its last character, at
+/// every position.
+fn hostile_batch() -> Fault {
+    let boundary = format!("{}x", "-".repeat(200_000 - 1));
+    fault(
+        "batch",
+        0,
+        FaultAction::Respond {
+            status: 200,
+            headers: vec![(
+                "Content-Type".into(),
+                format!("multipart/batching; boundary={boundary}"),
+            )],
+            body: "-".repeat(4 * 1024 * 1024 - 4096),
+        },
+    )
+}
+
+/// The path of `user`'s application, as the simulator saw it in the event channel's P-GETs.
+fn application_path(sim: &Sim, user: &str) -> String {
+    let found = eventually(Duration::from_secs(5), || {
+        sim.log()
+            .iter()
+            .any(|e| e.route == "events" && e.user.as_deref() == Some(user))
+    });
+    assert!(found, "{user}'s event channel runs");
+    let log = sim.log();
+    let pget = log
+        .iter()
+        .find(|e| e.route == "events" && e.user.as_deref() == Some(user))
+        .unwrap();
+    pget.path[..pget.path.find("/events").unwrap()].to_string()
+}
+
+/// One event set telling `user`'s client that `contacts`' presence changed, as bare links (what
+/// real servers send): the client reads them together, through `batch`, on the engine.
+fn contact_presence_events(app: &str, contacts: &[&str]) -> Fault {
+    let events: Vec<String> = contacts
+        .iter()
+        .map(|c| {
+            format!(
+                r#"{{"link":{{"rel":"contactPresence","href":"{app}/people/{c}/presence"}},"type":"updated"}}"#
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"_links":{{"next":{{"href":"{app}/events?ack=90"}}}},"sender":[{{"rel":"people","href":"{app}/people","events":[{}]}}]}}"#,
+        events.join(",")
+    );
+    Fault {
+        path_contains: Some(format!("{app}/events")),
+        ..respond("events", 1, 200, &[JSON], &body)
+    }
+}
+
+#[test]
+fn hostile_batch_answers_to_two_users_leave_a_third_clients_keep_alive_on_time() {
+    let sim = start(SimConfig {
+        users: [
+            (ALICE, ALICE_PW),
+            (BOB, "bob-password"),
+            (CAROL, "carol-password"),
+        ]
+        .iter()
+        .map(|(u, p)| (u.to_string(), p.to_string()))
+        .collect(),
+        // Bob's availability decays and his application expires within seconds of a missed
+        // keep-alive.
+        inactive_s: 1.5,
+        away_s: 1.5,
+        app_expiry_s: 2.5,
+        ..fast_config()
+    });
+    let bob = client(&sim);
+    bob.set_option("keepalive_interval_s", "0.5").unwrap();
+    bob.sign_in(BOB, "bob-password").unwrap();
+    bob.make_me_available(Availability::Busy).unwrap();
+    let bobs_app = sim.user(BOB).unwrap().applications[0].id.clone();
+    // Two users of the same host, on the same pool, each watching the other two.
+    let hostile: Vec<(ucwa::Client, [&str; 2], String)> = [
+        (ALICE, ALICE_PW, [BOB, CAROL]),
+        (CAROL, "carol-password", [ALICE, BOB]),
+    ]
+    .into_iter()
+    .map(|(user, pw, watched)| {
+        let c = client(&sim);
+        c.set_option("timeout_ms", "2000").unwrap();
+        c.sign_in(user, pw).unwrap();
+        c.subscribe_presence(&watched).unwrap();
+        (c, watched, application_path(&sim, user))
+    })
+    .collect();
+    let batches_before = count(&sim, "POST", "batch");
+    sim.inject_fault(hostile_batch());
+    for (_, watched, app) in &hostile {
+        sim.inject_fault(contact_presence_events(app, watched));
+    }
+    let calls: Vec<_> = hostile
+        .into_iter()
+        .map(|(c, watched, _)| {
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let result = c.contacts_availability(&watched);
+                (started.elapsed(), result, c)
+            })
+        })
+        .collect();
+    // Bob's keep-alive, sampled: his presence never decays, his application never expires,
+    // and his activity reports and P-GETs never pause for long.
+    let keep_alive = |sim: &Sim| {
+        sim.log()
+            .iter()
+            .filter(|e| e.user.as_deref() == Some(BOB))
+            .filter(|e| e.route == "reportMyActivity" || e.route == "events")
+            .count()
+    };
+    let (mut seen, mut since, mut longest) =
+        (keep_alive(&sim), std::time::Instant::now(), Duration::ZERO);
+    let end = std::time::Instant::now() + Duration::from_secs(6);
+    while std::time::Instant::now() < end {
+        let user = sim.user(BOB).unwrap();
+        assert_eq!(user.availability, "Busy", "bob's presence decayed");
+        assert_eq!(user.applications.len(), 1);
+        assert_eq!(
+            user.applications[0].id, bobs_app,
+            "bob's application expired"
+        );
+        let now = keep_alive(&sim);
+        if now > seen {
+            (seen, since) = (now, std::time::Instant::now());
+        }
+        longest = longest.max(since.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        longest < Duration::from_secs(2),
+        "bob's keep-alive paused for {longest:?}"
+    );
+    for call in calls {
+        let (elapsed, result, _client) = call.join().unwrap();
+        let e = result.unwrap_err();
+        assert_eq!(e.status(), Status::Protocol, "{e}");
+        assert!(e.to_string().contains("boundary"), "{e}");
+        // Within the call's own bound: four times timeout_ms.
+        assert!(
+            elapsed < Duration::from_secs(8),
+            "the hostile call took {elapsed:?}"
+        );
+    }
+    // Both host calls and both event channels' follow-ups met the hostile answer.
+    assert!(
+        count(&sim, "POST", "batch") - batches_before >= 4,
+        "{:?}",
+        on_route(&sim.log(), "batch")
+    );
+}
+
+// ----- 10. batch parts attributed only to their own contact ------------------------------------
+
+const MALLORY: &str = "mallory@contoso.com";
+
+/// A `batch` answer whose parts are 200s carrying `bodies`, once.
+fn batch_answer(bodies: &[String]) -> Fault {
+    let mut body = String::new();
+    for b in bodies {
+        body.push_str(&format!(
+            "--p\r\nContent-Type: application/http; msgtype=response\r\n\r\n\
+             HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{b}\r\n"
+        ));
+    }
+    body.push_str("--p--\r\n");
+    respond(
+        "batch",
+        1,
+        200,
+        &[("Content-Type", "multipart/batching; boundary=p")],
+        &body,
+    )
+}
+
+/// A contact resource for `who`, below the application at `app`, as the simulator writes one.
+fn contact_resource(app: &str, who: &str) -> String {
+    let link = |tail: &str| format!(r#"{{"href":"{app}/people/{who}{tail}"}}"#);
+    format!(
+        r#"{{"uri":"sip:{who}","_links":{{"self":{},"contactPresence":{},"contactNote":{},"contactLocation":{}}},"rel":"contact"}}"#,
+        link(""),
+        link("/presence"),
+        link("/note"),
+        link("/location")
+    )
+}
+
+#[test]
+fn a_batch_part_about_another_contact_is_not_attributed_nor_cached() {
+    let sim = start(SimConfig {
+        users: [(ALICE, ALICE_PW), (BOB, "b"), (CAROL, "c"), (MALLORY, "m")]
+            .iter()
+            .map(|(u, p)| (u.to_string(), p.to_string()))
+            .collect(),
+        ..fast_config()
+    });
+    sim.set_presence_elsewhere(BOB, "Busy", None);
+    sim.set_presence_elsewhere(CAROL, "DoNotDisturb", None);
+    sim.set_presence_elsewhere(MALLORY, "Away", None);
+    let alice = signed_in(&sim);
+    let app = application_path(&sim, ALICE);
+    // The look-up of mallory answers with carol's contact resource.
+    sim.inject_fault(batch_answer(&[
+        contact_resource(&app, CAROL),
+        contact_resource(&app, BOB),
+    ]));
+    let got = alice.contacts_availability(&[MALLORY, BOB]).unwrap();
+    assert_eq!(got, [Availability::Unknown, Availability::Busy]);
+    assert_eq!(alice.cached_contacts(), 1, "only bob's links are kept");
+    // Mallory is looked up again, at her own resource, and read where it says.
+    let before = last_seq(&sim);
+    assert_eq!(
+        alice.contact_presence(MALLORY).unwrap().availability,
+        Availability::Away
+    );
+    let paths: Vec<String> = requests_between(&sim, before)
+        .into_iter()
+        .filter(|e| e.user.as_deref() == Some(ALICE) && e.route != "events")
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("{app}/people/{MALLORY}"),
+            format!("{app}/people/{MALLORY}/presence")
+        ]
+    );
+
+    // A presence read of bob answered with carol's presence is not bob's either.
+    sim.inject_fault(batch_answer(&[format!(
+        r#"{{"availability":"DoNotDisturb","_links":{{"self":{{"href":"{app}/people/{CAROL}/presence"}}}},"rel":"contactPresence"}}"#
+    )]));
+    assert_eq!(
+        alice.contacts_availability(&[BOB]).unwrap(),
+        [Availability::Unknown]
+    );
+    // Without the fault, the same read is bob's.
+    assert_eq!(
+        alice.contacts_availability(&[BOB]).unwrap(),
+        [Availability::Busy]
+    );
+}

@@ -2,6 +2,10 @@
 //! availability at once through the application's `batch` link. Contacts are reached below the
 //! application's `people` resource; their links are kept in one bounded cache ([`ContactCache`]).
 //!
+//! A resource read for a contact is that contact's only when the links it carries are below
+//! the contact's own resource (the rule events follow, [`contact_below`]): a server that
+//! answers about someone else has that answer ignored, never cached under the wrong name.
+//!
 //! None of this needs makeMeAvailable: the protocol asks for it only on the user's own
 //! `presence`, `note`, `location` and `reportMyActivity`, and contact resources are served to a
 //! signed-in application (what ucwa-sim does too).
@@ -12,11 +16,12 @@ use std::sync::Arc;
 use reqwest::Method;
 use url::Url;
 
-use super::{Payload, Recovery, Session};
+use super::{contact_below, Payload, Recovery, Session};
+use crate::batch::{batch_body, parse_batch};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
-use crate::resources::{batch_body, parse_batch, presence_from, App, ContactLinks, TextField};
-use crate::transport::{server_error, Reply};
+use crate::resources::{presence_from, App, ContactLinks, TextField};
+use crate::transport::server_error;
 use crate::types::{Availability, Presence};
 
 /// Most contacts one bulk read may name (the host's list; duplicates count).
@@ -105,18 +110,49 @@ fn batch_link(app: &App) -> Result<Url> {
     })
 }
 
+/// Whether `res`, read at `asked` (a contact's resource or one below it), is about that
+/// contact: every link it carries among `self` and the contact's own resolves below the same
+/// contact, on the same origin. None of them contradicting is enough (a presence read may carry
+/// no link); a contact resource without its links is refused where the links are read.
+fn about_asked(app: &App, asked: &Url, res: &Resource) -> bool {
+    let Some(people) = app.link("people") else {
+        return false;
+    };
+    let Some(who) = contact_below(people, asked) else {
+        return false;
+    };
+    ["self", "contactPresence", "contactNote", "contactLocation"]
+        .iter()
+        .filter_map(|rel| res.link(rel))
+        .all(|link| {
+            crate::security::origin(&link) == crate::security::origin(asked)
+                && contact_below(people, &link).as_deref() == Some(who.as_str())
+        })
+}
+
+/// The error for a single read whose answer is about another contact.
+fn about_another(asked: &Url) -> Error {
+    Error::Protocol {
+        step: Step::Contact,
+        detail: "the server answered about another contact than the one asked for".into(),
+        http_status: None,
+        path: asked.path().to_string(),
+    }
+}
+
 /// The one spelling of an address that caches and sets compare: lower case.
 pub(super) fn key_of(address: &str) -> String {
     address.to_ascii_lowercase()
 }
 
 impl Session {
-    /// A GET below the signed-in application, recovering once from an application the server
-    /// forgot, as calls to the application's own links do.
+    /// A GET of a contact's resource or one below it, recovering once from an application the
+    /// server forgot, as calls to the application's own links do. An answer about another
+    /// contact is a protocol error ([`about_asked`]).
     async fn contact_get<T>(
         &self,
         target: impl Fn(&App) -> Result<Url>,
-        read: impl Fn(&Reply) -> Result<T>,
+        read: impl Fn(&Resource) -> Result<T>,
     ) -> Result<T> {
         for attempt in 0..2 {
             let app = self.current_app(Step::Contact)?;
@@ -125,7 +161,13 @@ impl Session {
                 .call(Step::Contact, Method::GET, &url, Payload::Empty)
                 .await
             {
-                Ok(reply) => return read(&reply),
+                Ok(reply) => {
+                    let res = reply.resource(Step::Contact)?;
+                    if !about_asked(&app, &url, &res) {
+                        return Err(about_another(&url));
+                    }
+                    return read(&res);
+                }
                 Err(e) => e,
             };
             self.repair_for_retry(e, attempt == 0, app.generation)
@@ -144,7 +186,7 @@ impl Session {
         let links = self
             .contact_get(
                 |app| contact_url(app, address),
-                |reply| ContactLinks::from_resource(Step::Contact, &reply.resource(Step::Contact)?),
+                |res| ContactLinks::from_resource(Step::Contact, res),
             )
             .await?;
         let generation = self.current_app(Step::Contact)?.generation;
@@ -159,7 +201,7 @@ impl Session {
         &self,
         address: &str,
         pick: impl Fn(&ContactLinks) -> &Url,
-        read: impl Fn(&Reply) -> Result<T>,
+        read: impl Fn(&Resource) -> Result<T>,
     ) -> Result<T> {
         let (generation, links) = self.contact_links(address).await?;
         let url = pick(&links).clone();
@@ -178,7 +220,7 @@ impl Session {
         self.contact_read(
             address,
             |l| &l.presence,
-            |reply| presence_from(Step::Contact, &reply.resource(Step::Contact)?),
+            |res| presence_from(Step::Contact, res),
         )
         .await
     }
@@ -188,12 +230,8 @@ impl Session {
         address: &str,
         field: TextField,
     ) -> Result<Option<String>> {
-        self.contact_read(
-            address,
-            |l| l.text(field),
-            |reply| Ok(field.read(&reply.resource(Step::Contact)?)),
-        )
-        .await
+        self.contact_read(address, |l| l.text(field), |res| Ok(field.read(res)))
+            .await
     }
 
     /// Availability of each address, in order; unknown contacts are `Unknown`. Contacts whose
@@ -233,10 +271,7 @@ impl Session {
             let replies = self.batch(&app, &batch, &urls).await?;
             for (k, reply) in chunk.iter().zip(replies) {
                 let found = match reply {
-                    Some(r) => Some(ContactLinks::from_resource(
-                        Step::Contact,
-                        &r.resource(Step::Contact)?,
-                    )?),
+                    Some(r) => Some(ContactLinks::from_resource(Step::Contact, &r)?),
                     None => None,
                 };
                 if let Some(l) = &found {
@@ -255,9 +290,7 @@ impl Session {
             let replies = self.batch(&app, &batch, &urls).await?;
             for ((k, _), reply) in chunk.iter().zip(replies) {
                 let a = match reply {
-                    Some(r) => {
-                        presence_from(Step::Contact, &r.resource(Step::Contact)?)?.availability
-                    }
+                    Some(r) => presence_from(Step::Contact, &r)?.availability,
                     None => Availability::Unknown,
                 };
                 availability.insert((*k).clone(), a);
@@ -275,7 +308,8 @@ impl Session {
     }
 
     /// The resources at `urls` (contact resources below the application), in order, `None`
-    /// for one the server does not know: one GET for one, `batch` requests for more.
+    /// for one the server does not know or answered about another contact: one GET for one,
+    /// `batch` requests for more.
     pub async fn read_many(&self, urls: &[Url]) -> Result<Vec<Option<Resource>>> {
         let app = self.current_app(Step::Contact)?;
         if let [url] = urls {
@@ -283,7 +317,10 @@ impl Session {
                 .call(Step::Contact, Method::GET, url, Payload::Empty)
                 .await
             {
-                Ok(reply) => Ok(vec![Some(reply.resource(Step::Contact)?)]),
+                Ok(reply) => {
+                    let res = reply.resource(Step::Contact)?;
+                    Ok(vec![about_asked(&app, url, &res).then_some(res)])
+                }
                 Err(e) if e.http_status() == Some(404) && !e.is_application_gone() => {
                     Ok(vec![None])
                 }
@@ -293,17 +330,21 @@ impl Session {
         let batch = batch_link(&app)?;
         let mut out = Vec::with_capacity(urls.len());
         for chunk in urls.chunks(MAX_BATCH_PARTS) {
-            for reply in self.batch(&app, &batch, chunk).await? {
-                out.push(reply.map(|r| r.resource(Step::Contact)).transpose()?);
-            }
+            out.extend(self.batch(&app, &batch, chunk).await?);
         }
         Ok(out)
     }
 
-    /// One `batch` of GETs; each answer in order, `None` for a 404 (a contact the server does
-    /// not know). Any other failed part fails the call with that part's server error. Every
-    /// target must be on the batch's origin: parts run with the batch's own token.
-    async fn batch(&self, app: &Arc<App>, batch: &Url, urls: &[Url]) -> Result<Vec<Option<Reply>>> {
+    /// One `batch` of GETs; each answer's resource in order, `None` for a 404 (a contact the
+    /// server does not know) and for an answer about another contact than the one asked for
+    /// ([`about_asked`]). Any other failed part fails the call with that part's server error.
+    /// Every target must be on the batch's origin: parts run with the batch's own token.
+    async fn batch(
+        &self,
+        app: &Arc<App>,
+        batch: &Url,
+        urls: &[Url],
+    ) -> Result<Vec<Option<Resource>>> {
         if let Some(u) = urls
             .iter()
             .find(|u| crate::security::origin(u) != crate::security::origin(batch))
@@ -347,7 +388,10 @@ impl Session {
         for (part, url) in parts.into_iter().zip(urls) {
             let r = reply.part(part.status, part.headers, part.body, url.clone());
             match r.status {
-                200..=299 => out.push(Some(r)),
+                200..=299 => {
+                    let res = r.resource(Step::Contact)?;
+                    out.push(about_asked(app, url, &res).then_some(res));
+                }
                 404 if !server_error(Step::Contact, &r).is_application_gone() => out.push(None),
                 _ => return Err(server_error(Step::Contact, &r)),
             }

@@ -19,7 +19,7 @@ use crate::types::Event;
 /// The longest lifetime a host may claim for a token (a week); real ones live about an hour.
 const MAX_HOST_TOKEN_LIFETIME_S: u32 = 7 * 24 * 3600;
 /// The longest token accepted (a JWT with many claims is a few KiB).
-const MAX_HOST_TOKEN_LEN: usize = 16 * 1024;
+const MAX_HOST_TOKEN_LEN: usize = crate::auth::MAX_TOKEN_LEN;
 /// How long before expiry the host is asked for a new token: five minutes, or half the
 /// lifetime of a shorter-lived token.
 const LEAD: Duration = Duration::from_secs(300);
