@@ -31,6 +31,37 @@ struct RawResource {
     props: Map<String, Value>,
 }
 
+/// The error for a body that is not JSON, or (when serde read it as JSON of the wrong shape)
+/// not a UCWA resource. serde's syntax errors name only a position, never the server's text;
+/// of a shape error (which quotes the offending value) only the kind of problem is kept.
+pub fn json_error(step: Step, base: &Url, e: &serde_json::Error) -> Error {
+    if e.is_data() {
+        return shape_error(step, base);
+    }
+    Error::Protocol {
+        step,
+        detail: format!(
+            "response is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        http_status: None,
+        path: base.path().to_string(),
+    }
+}
+
+/// The error for JSON that is not a UCWA resource.
+pub fn shape_error(step: Step, base: &Url) -> Error {
+    Error::Protocol {
+        step,
+        detail:
+            "response is not a UCWA resource (an object with well-formed `_links` and `_embedded`)"
+                .into(),
+        http_status: None,
+        path: base.path().to_string(),
+    }
+}
+
 /// A parsed resource and the URL its relative hrefs resolve against.
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -43,30 +74,14 @@ pub struct Resource {
 impl Resource {
     /// Parses a JSON body; anything not UCWA-shaped is a protocol error naming the step.
     pub fn parse(step: Step, base: &Url, body: &[u8]) -> Result<Resource, Error> {
-        // serde's syntax errors name only a position, never the server's text.
-        let value: Value = serde_json::from_slice(body).map_err(|e| Error::Protocol {
-            step,
-            detail: format!(
-                "response is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-            http_status: None,
-            path: base.path().to_string(),
-        })?;
+        let value: Value = serde_json::from_slice(body).map_err(|e| json_error(step, base, &e))?;
         Self::from_value(step, base, value)
     }
 
-    /// Builds a resource from JSON that is already parsed (an event's `_embedded` part).
+    /// Builds a resource from JSON that is already parsed.
     pub fn from_value(step: Step, base: &Url, value: Value) -> Result<Resource, Error> {
-        // A shape error from serde quotes the offending value; only the kind of problem is
-        // kept, so no server text reaches the error.
-        let raw: RawResource = serde_json::from_value(value).map_err(|_| Error::Protocol {
-            step,
-            detail: "response is not a UCWA resource (an object with well-formed `_links` and `_embedded`)".into(),
-            http_status: None,
-            path: base.path().to_string(),
-        })?;
+        let raw: RawResource =
+            serde_json::from_value(value).map_err(|_| shape_error(step, base))?;
         Ok(Resource {
             base: base.clone(),
             links: raw.links,
@@ -131,14 +146,6 @@ impl Resource {
             .into_iter()
             .filter_map(|v| Self::from_value(Step::Application, &self.base, v).ok())
             .collect()
-    }
-
-    /// A property as raw JSON (e.g. an event response's `sender` array).
-    pub fn raw(&self, name: &str) -> Option<&Value> {
-        self.props
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
     }
 
     /// A string property, matched case-insensitively (both casings appear in Microsoft's docs).

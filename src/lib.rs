@@ -10,6 +10,7 @@
 //! - `session`: one session's state and protocol operations with synchronous recovery;
 //! - `resources`: the resource shapes the session and supervisor read (beside `hal`), and
 //!   `batch`, the `multipart/batching` request and answer;
+//! - `event_set`: the event channel's answer, read from its bytes through `lenient`'s readers;
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
@@ -33,8 +34,10 @@ mod auth;
 mod batch;
 mod discovery;
 mod engine;
+mod event_set;
 mod events;
 mod hal;
+mod lenient;
 mod pacing;
 mod proxy;
 mod redact;

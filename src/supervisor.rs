@@ -11,6 +11,7 @@
 //! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
 //! theirs. Their pace under failure is set by `pacing`, never here.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,10 +20,10 @@ use tokio::sync::watch;
 use url::Url;
 
 use crate::error::{Error, Step};
-use crate::hal::Resource;
+use crate::event_set::{parse_event_set, Events, Kind, Rel, Snapshot};
 use crate::pacing::{self, EventPacer, Health, ListRequests, LADDER};
 use crate::pacing::{MAX_CONTACT_FOLLOW_UPS, MAX_FOLLOW_UPS};
-use crate::resources::{parse_event_set, presence_from, EventRef, TextField};
+use crate::resources::TextField;
 use crate::session::{contact_below, sip, Payload, Recovery, Session, Started};
 use crate::types::{Availability, ConnectionState, Event};
 
@@ -62,7 +63,7 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
     let mut recovering = false;
     let mut lost = false;
     // The previous answer's events, handled while the next P-GET is already parked.
-    let mut pending: Option<Vec<EventRef>> = None;
+    let mut pending: Option<Events> = None;
     while current(&inner, session) {
         let Ok(app) = inner.current_app(Step::Events) else {
             break;
@@ -113,12 +114,12 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
         if !current(&inner, session) {
             break;
         }
-        let outcome = result.and_then(|reply| parse_event_set(&reply.resource(Step::Events)?));
+        let outcome = result.and_then(|reply| parse_event_set(&reply.url, &reply.body));
         match outcome {
             Ok(set) => {
                 cursor = Some((generation, set.next));
                 health.succeeded(held);
-                pacer.answered(held, !set.events.is_empty(), requested);
+                pacer.answered(held, set.had_events, requested);
                 if recovering {
                     recovering = false;
                     lost = false;
@@ -210,11 +211,11 @@ enum ContactPart {
 }
 
 impl ContactPart {
-    fn from_rel(rel: &str) -> Option<ContactPart> {
+    fn of(rel: Rel) -> Option<ContactPart> {
         match rel {
-            "contactPresence" => Some(ContactPart::Presence),
-            "contactNote" => Some(ContactPart::Text(TextField::Note)),
-            "contactLocation" => Some(ContactPart::Text(TextField::Location)),
+            Rel::ContactPresence => Some(ContactPart::Presence),
+            Rel::ContactNote => Some(ContactPart::Text(TextField::Note)),
+            Rel::ContactLocation => Some(ContactPart::Text(TextField::Location)),
             _ => None,
         }
     }
@@ -223,51 +224,83 @@ impl ContactPart {
 /// One change of a subscribed contact, as the event set gave it.
 struct ContactChange {
     part: ContactPart,
-    address: String,
-    target: Url,
-    embedded: Option<Resource>,
+    embedded: Option<Box<Snapshot>>,
+}
+
+/// The contact changes of one event set, one per resource, in the order first seen: a
+/// second event for the same resource has nothing more to tell but a newer embedded state.
+/// Found through a map from target to position, so the work is linear in the events; each
+/// target is held once, as text, in that map.
+#[derive(Default)]
+struct ContactChanges {
+    unique: Vec<ContactChange>,
+    positions: HashMap<Box<str>, usize>,
+}
+
+impl ContactChanges {
+    fn add(&mut self, target: Url, change: ContactChange) {
+        let target = String::from(target).into_boxed_str();
+        match self.positions.get(&target) {
+            Some(&i) => {
+                if change.embedded.is_some() {
+                    self.unique[i].embedded = change.embedded;
+                }
+            }
+            None => {
+                self.positions.insert(target, self.unique.len());
+                self.unique.push(change);
+            }
+        }
+    }
+
+    /// Each change with its target, in the order first seen.
+    fn into_ordered(self) -> impl Iterator<Item = (Url, ContactChange)> {
+        let mut targets: Vec<Option<Box<str>>> = vec![None; self.unique.len()];
+        for (target, i) in self.positions {
+            targets[i] = Some(target);
+        }
+        targets
+            .into_iter()
+            .zip(self.unique)
+            .filter_map(|(t, c)| Some((Url::parse(&t?).ok()?, c)))
+    }
 }
 
 /// Turns one event set into host events, and keeps presence true. The user's own events that
 /// carry only a link are followed with one GET per resource, at most [`MAX_FOLLOW_UPS`] per
 /// set, and a deleted presence is restored once per set; contact events are handled by
 /// [`handle_contact_changes`].
-async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
+async fn handle_events(inner: &Arc<Session>, events: Events) {
     let mut follow_ups = ListRequests::new(MAX_FOLLOW_UPS);
     let mut restores = ListRequests::new(1);
-    let mut changes: Vec<ContactChange> = Vec::new();
+    let mut changes = ContactChanges::default();
     let people = inner
         .current_app(Step::Events)
         .ok()
         .and_then(|app| app.link("people").cloned());
-    for ev in events {
-        let rel = ev.rel.as_str();
-        if rel == "presenceSubscription" {
-            match ev.kind.as_str() {
-                "deleted" => inner.subscription_event(&ev.target, true),
-                "updated" => inner.subscription_event(&ev.target, false),
-                _ => {}
+    for (target, ev) in events.resolved() {
+        if ev.rel == Rel::PresenceSubscription {
+            match ev.kind {
+                Kind::Deleted => inner.subscription_event(&target, true),
+                Kind::Updated => inner.subscription_event(&target, false),
+                Kind::Added => {}
             }
             continue;
         }
-        if let Some(part) = ContactPart::from_rel(rel) {
+        if let Some(part) = ContactPart::of(ev.rel) {
             // Only contacts the host watches now: an unsubscribe takes effect at once.
-            let address = people
+            let watched = people
                 .as_ref()
-                .and_then(|p| contact_below(p, &ev.target))
-                .filter(|a| inner.is_watched(a));
-            if let (Some(address), "added" | "updated") = (address, ev.kind.as_str()) {
-                changes.push(ContactChange {
-                    part,
-                    address,
-                    target: ev.target,
-                    embedded: ev.embedded,
-                });
+                .and_then(|p| contact_below(p, &target))
+                .is_some_and(|a| inner.is_watched(&a));
+            if watched && matches!(ev.kind, Kind::Added | Kind::Updated) {
+                let embedded = ev.embedded;
+                changes.add(target, ContactChange { part, embedded });
             }
             continue;
         }
-        match ev.kind.as_str() {
-            "deleted" if rel == "presence" => {
+        if ev.kind == Kind::Deleted {
+            if ev.rel == Rel::Presence {
                 // Back in lurker mode: the server dropped our availability. One restore of
                 // the application answers every such event of the set.
                 let app = inner.current_app(Step::Events);
@@ -280,15 +313,13 @@ async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
                         )
                         .await;
                 }
-                continue;
             }
-            "added" | "updated" => {}
-            _ => continue,
+            continue;
         }
-        let field = TextField::from_rel(rel);
-        let step = match (rel, field) {
-            ("presence", _) => Step::GetPresence,
-            (_, Some(f)) => f.step(),
+        let (field, step) = match ev.rel {
+            Rel::Presence => (None, Step::GetPresence),
+            Rel::Note => (Some(TextField::Note), TextField::Note.step()),
+            Rel::Location => (Some(TextField::Location), TextField::Location.step()),
             _ => continue,
         };
         let current = match ev.embedded {
@@ -296,95 +327,78 @@ async fn handle_events(inner: &Arc<Session>, events: Vec<EventRef>) {
             None => {
                 // One GET shows the resource's state now: a second event for it in the same
                 // set has nothing more to tell.
-                if !follow_ups.admit(&ev.target) {
+                if !follow_ups.admit(&target) {
                     continue;
                 }
-                match fetch(inner, step, &ev.target).await {
-                    Some(r) => r,
+                match fetch(inner, step, &target).await {
+                    Some(r) => Box::new(r),
                     None => continue,
                 }
             }
         };
         match field {
             None => {
-                if let Ok(p) = presence_from(Step::Events, &current) {
+                if let Some(p) = current.presence() {
                     keep_true(inner, p.availability).await;
                     inner.emit(Event::PresenceChanged(p));
                 }
             }
-            Some(TextField::Note) => inner.emit(Event::NoteChanged(TextField::Note.read(&current))),
+            Some(TextField::Note) => inner.emit(Event::NoteChanged(current.text(TextField::Note))),
             Some(TextField::Location) => {
-                inner.emit(Event::LocationChanged(TextField::Location.read(&current)))
+                inner.emit(Event::LocationChanged(current.text(TextField::Location)))
             }
         }
     }
-    handle_contact_changes(inner, changes).await;
+    if let Some(people) = people {
+        handle_contact_changes(inner, &people, changes).await;
+    }
 }
 
-/// Turns contact changes into host events. One state per resource: a second event for the
-/// same resource in one set has nothing more to tell. Those without the resource embedded
-/// (what real servers send) are read together, at most [`MAX_CONTACT_FOLLOW_UPS`] per set.
-async fn handle_contact_changes(inner: &Session, changes: Vec<ContactChange>) {
-    let mut unique: Vec<ContactChange> = Vec::new();
-    for c in changes {
-        match unique.iter_mut().find(|u| u.target == c.target) {
-            Some(u) => {
-                if c.embedded.is_some() {
-                    u.embedded = c.embedded;
-                }
-            }
-            None => unique.push(c),
-        }
-    }
-    let bare: Vec<Url> = unique
-        .iter()
-        .filter(|c| c.embedded.is_none())
-        .map(|c| c.target.clone())
+/// Turns contact changes into host events. Those without the resource embedded (what real
+/// servers send) are read together, at most [`MAX_CONTACT_FOLLOW_UPS`] per set.
+async fn handle_contact_changes(inner: &Session, people: &Url, changes: ContactChanges) {
+    let mut unique: Vec<(Url, ContactChange)> = changes.into_ordered().collect();
+    let bare: Vec<usize> = (0..unique.len())
+        .filter(|&i| unique[i].1.embedded.is_none())
         .take(MAX_CONTACT_FOLLOW_UPS)
         .collect();
-    let mut read: Vec<(Url, Resource)> = Vec::new();
     if !bare.is_empty() {
-        if let Ok(found) = inner.read_many(&bare).await {
-            read = bare
-                .into_iter()
-                .zip(found)
-                .filter_map(|(u, r)| r.map(|r| (u, r)))
-                .collect();
+        let urls: Vec<Url> = bare.iter().map(|&i| unique[i].0.clone()).collect();
+        if let Ok(found) = inner.read_many(&urls).await {
+            for (&i, r) in bare.iter().zip(found) {
+                unique[i].1.embedded = r.map(|r| Box::new(Snapshot::of(&r)));
+            }
         }
     }
-    for c in unique {
-        let current = match c.embedded {
-            Some(r) => r,
-            None => match read.iter().position(|(u, _)| *u == c.target) {
-                Some(i) => read.swap_remove(i).1,
-                None => continue,
-            },
+    for (target, c) in unique {
+        let (Some(current), Some(address)) = (c.embedded, contact_below(people, &target)) else {
+            continue;
         };
-        let contact = sip(&c.address);
+        let contact = sip(&address);
         let event = match c.part {
-            ContactPart::Presence => match presence_from(Step::Events, &current) {
-                Ok(presence) => Event::ContactPresenceChanged { contact, presence },
-                Err(_) => continue,
+            ContactPart::Presence => match current.presence() {
+                Some(presence) => Event::ContactPresenceChanged { contact, presence },
+                None => continue,
             },
             ContactPart::Text(TextField::Note) => Event::ContactNoteChanged {
                 contact,
-                note: TextField::Note.read(&current),
+                note: current.text(TextField::Note),
             },
             ContactPart::Text(TextField::Location) => Event::ContactLocationChanged {
                 contact,
-                location: TextField::Location.read(&current),
+                location: current.text(TextField::Location),
             },
         };
         inner.emit(event);
     }
 }
 
-async fn fetch(inner: &Session, step: Step, url: &Url) -> Option<Resource> {
+async fn fetch(inner: &Session, step: Step, url: &Url) -> Option<Snapshot> {
     let reply = inner
         .call(step, Method::GET, url, Payload::Empty)
         .await
         .ok()?;
-    reply.resource(step).ok()
+    reply.resource(step).ok().map(|r| Snapshot::of(&r))
 }
 
 /// Idle, which the host never asks for, is answered at once with an activity report;

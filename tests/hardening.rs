@@ -897,3 +897,84 @@ fn a_batch_part_about_another_contact_is_not_attributed_nor_cached() {
         [Availability::Busy]
     );
 }
+
+/// `n` contact events about Bob's presence, each resource `twice` in a row, resource `k` at
+/// `<bob's presence>?n=k`.
+fn contact_events(presence: &str, n: usize, resources: usize) -> String {
+    let events: Vec<String> = (0..n)
+        .map(|i| {
+            let k = i * resources / n;
+            format!(r#"{{"link":{{"rel":"contactPresence","href":"{presence}?n={k}"}},"type":"updated"}}"#)
+        })
+        .collect();
+    format!(
+        r#"{{"_links":{{"next":{{"href":"events?ack=60"}}}},"sender":[{{"rel":"people","href":"people","events":[{}]}}]}}"#,
+        events.join(",")
+    )
+}
+
+/// 80,000 contact events of a watched contact: one read per resource, the reads capped per
+/// set, in `batch`es of the part limit; and the work linear in the events, so the reads go
+/// out while the answer is fresh (a quadratic de-duplication spent 65 s of CPU on 40,000
+/// resources in a debug build, 13 s in a release one).
+#[test]
+fn eighty_thousand_contact_events_cost_one_read_per_resource_in_linear_work() {
+    const BOB: &str = "bob@contoso.com";
+    // MAX_CONTACT_FOLLOW_UPS: four batches of follow-up reads per event set.
+    const CAPPED: usize = 4 * ucwa::MAX_BATCH_PARTS;
+    let mut config = fast_config();
+    config.users.push((BOB.to_owned(), "pw".to_owned()));
+    let sim = start(config);
+    let c = signed_in(&sim);
+    c.set_option("max_body_bytes", &(64 * 1024 * 1024).to_string())
+        .unwrap();
+    c.subscribe_presence(&[BOB]).unwrap();
+    sim.set_presence_elsewhere(BOB, "Busy", None);
+    wait_event(&c, Duration::from_secs(10), |e| e.contact().is_some());
+    let presence = sim
+        .log()
+        .into_iter()
+        .find(|e| e.method == "GET" && e.path.ends_with("/people/bob@contoso.com/presence"))
+        .expect("Bob's change was read")
+        .path;
+    let single_reads = || {
+        sim.log()
+            .iter()
+            .filter(|e| e.method == "GET" && e.path.contains(&presence))
+            .count()
+    };
+    let bobs = |seen: &[Event]| {
+        seen.iter()
+            .filter(|e| e.contact() == Some("sip:bob@contoso.com"))
+            .count()
+    };
+    // 50 resources, each 1,600 times: 50 reads, in one batch.
+    // 40,000 resources, each twice: the first CAPPED, in four batches.
+    for (resources, reads) in [(50, 50), (40_000, CAPPED)] {
+        std::thread::sleep(Duration::from_millis(300));
+        drain_events(&c, Duration::from_millis(100));
+        let batches = count(&sim, "POST", "batch");
+        let gets = single_reads();
+        sim.inject_fault(respond(
+            "events",
+            1,
+            200,
+            &[JSON],
+            &contact_events(&presence, 80_000, resources),
+        ));
+        let want = reads.div_ceil(ucwa::MAX_BATCH_PARTS);
+        assert!(
+            eventually(Duration::from_secs(20), || count(&sim, "POST", "batch")
+                >= batches + want),
+            "{resources} resources: the follow-up reads went out while the answer was fresh"
+        );
+        let seen = drain_events(&c, Duration::from_secs(2));
+        assert_eq!(count(&sim, "POST", "batch") - batches, want, "{resources}");
+        assert_eq!(single_reads(), gets, "{resources}: no single reads");
+        assert_eq!(
+            bobs(&seen),
+            reads,
+            "{resources}: one event per resource read"
+        );
+    }
+}
