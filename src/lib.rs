@@ -14,6 +14,7 @@
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
+//! - `events` (the queue of events the host pulls) and `proxy` (which proxy carries a request);
 //! - `engine`: the process-wide runtime and HTTP clients;
 //! - [`error`], [`types`], [`options`]: the public value types;
 //! - [`ffi`]: the C ABI, the only place with `unsafe`.
