@@ -276,6 +276,38 @@ fn a_server_closing_the_connection_closes_the_clients_without_an_answer() {
 }
 
 #[test]
+fn a_server_ending_the_connection_after_an_answer_ends_the_clients_after_it() {
+    let sim = start(fast());
+    sim.inject_fault(Fault {
+        route: Some("discovery".into()),
+        path_contains: None,
+        method: None,
+        count: 1,
+        action: FaultAction::Respond {
+            status: 503,
+            headers: vec![("Connection".into(), "close".into())],
+            body: "busy".into(),
+        },
+    });
+    let mut c = Raw::connect(&sim);
+    c.get(&sim.root_url(), &sim.addr().to_string(), "");
+    let r = c.answer().expect("the server's answer");
+    assert_eq!((r.status, r.text().as_str()), (503, "busy"));
+    assert_eq!(
+        r.header("connection"),
+        None,
+        "a hop-by-hop header, not passed on"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || sim.proxy_info().open_connections
+            == 0),
+        "the client's connection ended with the server's"
+    );
+    c.get(&sim.root_url(), &sim.addr().to_string(), "");
+    assert!(c.answer().is_none());
+}
+
+#[test]
 fn connections_beyond_the_bound_are_closed_at_once() {
     const BOUND: usize = 256; // proxy::MAX_CONNECTIONS
     let sim = start(fast());

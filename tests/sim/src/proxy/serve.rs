@@ -41,17 +41,18 @@ const HOP_BY_HOP: [&str; 7] = [
 ];
 
 /// Returned by the service to end the client connection without an answer: the server closed
-/// the upstream connection without one, and the client must see the same.
+/// the upstream connection without one (the client must see the same), or the connection was
+/// cut.
 #[derive(Debug)]
-struct UpstreamClosed;
+struct Closed;
 
-impl fmt::Display for UpstreamClosed {
+impl fmt::Display for Closed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the server closed the connection without an answer")
+        f.write_str("connection closed without an answer")
     }
 }
 
-impl Error for UpstreamClosed {}
+impl Error for Closed {}
 
 /// Accepts client connections until the runtime stops.
 pub(crate) async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>) {
@@ -93,6 +94,9 @@ struct Upstream {
 struct Conn {
     proxy: Arc<Proxy>,
     id: u64,
+    /// The cut generation when the connection was accepted: a request read after a cut, before
+    /// the connection's task saw it, is not answered.
+    generation: u64,
     open: Arc<Open>,
     upstream: Mutex<Option<Upstream>>,
     /// Told when the current upstream connection ended.
@@ -101,9 +105,11 @@ struct Conn {
 
 async fn serve_connection(stream: TcpStream, proxy: Arc<Proxy>, id: u64, open: Arc<Open>) {
     let mut cut = proxy.cut.subscribe();
+    let generation = *cut.borrow_and_update();
     let conn = Arc::new(Conn {
         proxy,
         id,
+        generation,
         open,
         upstream: Mutex::new(None),
         upstream_gone: Notify::new(),
@@ -119,15 +125,19 @@ async fn serve_connection(stream: TcpStream, proxy: Arc<Proxy>, id: u64, open: A
     tokio::pin!(http);
     loop {
         tokio::select! {
-            _ = &mut http => return,
+            biased;
             _ = cut.changed() => return,
+            _ = &mut http => return,
             _ = conn.upstream_gone.notified() => http.as_mut().graceful_shutdown(),
         }
     }
 }
 
 impl Conn {
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Answer, UpstreamClosed> {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Answer, Closed> {
+        if *self.proxy.cut.borrow() != self.generation {
+            return Err(Closed);
+        }
         let value = req
             .headers()
             .get(PROXY_AUTHORIZATION)
@@ -189,8 +199,9 @@ impl Conn {
             let mut client = TokioIo::new(upgraded);
             let mut server = upstream;
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                biased;
                 _ = cut.changed() => {}
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
             }
         });
         self.answer(entry, answers::own(200, &[], String::new()))
@@ -202,7 +213,7 @@ impl Conn {
         self: Arc<Self>,
         req: Request<Incoming>,
         entry: ProxyLogEntry,
-    ) -> Result<Answer, UpstreamClosed> {
+    ) -> Result<Answer, Closed> {
         let uri = req.uri();
         let Some(authority) = uri.authority().filter(|_| uri.scheme_str() == Some("http")) else {
             drain(req).await;
@@ -219,8 +230,15 @@ impl Conn {
         };
         self.proxy.push(entry);
         match sent.await {
-            Ok(resp) => Ok(resp.map(Either::Right)),
-            Err(_) => Err(UpstreamClosed),
+            Ok(mut resp) => {
+                // The server's `Connection: close` is about the upstream hop; the client's
+                // connection ends when the upstream one does (see `serve_connection`).
+                for name in ["connection", "keep-alive", "proxy-connection"] {
+                    resp.headers_mut().remove(name);
+                }
+                Ok(resp.map(Either::Right))
+            }
+            Err(_) => Err(Closed),
         }
     }
 
