@@ -1,29 +1,28 @@
-//! The `proxy` option against ucwa-sim and a test proxy: an explicit proxy carries plain
+//! The `proxy` option against ucwa-sim and its forward proxy: an explicit proxy carries plain
 //! requests in absolute form and https through CONNECT, with Basic credentials when given
 //! (never repeated in an error); `none` and the default go direct to loopback; bad values are
 //! refused; a proxy that quotes the credentials it got never gets them into host text. What the
-//! proxy saw and what the simulator saw are both checked.
+//! proxy saw (`sim.proxy_log()`) and what the simulator saw are both checked.
 
 mod common;
 
-use common::proxy::TestProxy;
 use common::*;
 use std::time::Duration;
 
 use base64::Engine as _;
 use ucwa::{Availability, ConnectionState, Event, Status};
+use ucwa_sim::{ProxyMode, Sim};
 
 #[test]
 fn an_explicit_proxy_carries_every_request_and_the_flow_works() {
     let sim = start(fast_config());
-    let proxy = TestProxy::start(None);
     let c = client(&sim);
-    c.set_option("proxy", &proxy.url(None)).unwrap();
+    c.set_option("proxy", &sim.proxy_url()).unwrap();
     c.sign_in(ALICE, ALICE_PW).unwrap();
     c.make_me_available(Availability::Unspecified).unwrap();
     c.set_availability(Availability::Busy).unwrap();
     assert_eq!(sim.user(ALICE).unwrap().availability, "Busy");
-    let seen = proxy.log();
+    let seen = sim.proxy_log();
     assert!(!seen.is_empty());
     let root = sim.root_url();
     assert!(
@@ -40,13 +39,13 @@ fn an_explicit_proxy_carries_every_request_and_the_flow_works() {
 #[test]
 fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let (sim, ca) = tls_sim("proxy-connect");
-    let proxy = TestProxy::start(Some(("agent", "pr0xy-pass")));
+    sim.proxy_require_credentials(Some(("agent", "pr0xy-pass")));
     let c = client(&sim);
     c.set_option("ca_file", ca.to_str().unwrap()).unwrap();
-    c.set_option("proxy", &proxy.url(Some(("agent", "pr0xy-pass"))))
+    c.set_option("proxy", &proxy_url_with(&sim, "agent", "pr0xy-pass"))
         .unwrap();
     c.sign_in(ALICE, ALICE_PW).unwrap();
-    let seen = proxy.log();
+    let seen = sim.proxy_log();
     let authority = sim
         .root_url()
         .trim_start_matches("https://")
@@ -56,7 +55,7 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     assert!(
         seen.iter().all(|e| e.method == "CONNECT"
             && e.authorized
-            && e.answered == 200
+            && e.answered == Some(200)
             && e.target == authority),
         "{seen:?}"
     );
@@ -70,16 +69,20 @@ fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
 #[test]
 fn a_refused_proxy_fails_the_call_without_repeating_its_password() {
     let (sim, ca) = tls_sim("proxy-refused");
-    let proxy = TestProxy::start(Some(("agent", "right-pass")));
+    sim.proxy_require_credentials(Some(("agent", "right-pass")));
     let c = client(&sim);
     c.set_option("ca_file", ca.to_str().unwrap()).unwrap();
-    c.set_option("proxy", &proxy.url(Some(("agent", "wr0ng-pass"))))
+    c.set_option("proxy", &proxy_url_with(&sim, "agent", "wr0ng-pass"))
         .unwrap();
     let e = c.sign_in(ALICE, ALICE_PW).unwrap_err();
     assert_eq!(e.status(), Status::Network, "{e}");
     let text = format!("{e} {e:?}");
     assert!(!text.contains("wr0ng-pass"), "{text}");
-    assert!(proxy.log().iter().all(|e| e.answered == 407));
+    let seen = sim.proxy_log();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|e| e.answered == Some(407)),
+        "{seen:?}"
+    );
     assert!(sim.log().is_empty(), "nothing reached the server");
     let _ = std::fs::remove_dir_all(ca.parent().unwrap());
 }
@@ -87,7 +90,6 @@ fn a_refused_proxy_fails_the_call_without_repeating_its_password() {
 #[test]
 fn none_and_the_default_go_direct_to_loopback() {
     let sim = start(fast_config());
-    let proxy = TestProxy::start(None);
     for choice in [None, Some("none"), Some("system")] {
         let c = client(&sim);
         if let Some(v) = choice {
@@ -96,7 +98,7 @@ fn none_and_the_default_go_direct_to_loopback() {
         c.sign_in(ALICE, ALICE_PW).unwrap();
         c.sign_out().unwrap();
     }
-    assert!(proxy.log().is_empty());
+    assert!(sim.proxy_log().is_empty());
 }
 
 #[test]
@@ -121,13 +123,18 @@ fn bad_proxy_values_are_refused_without_being_repeated() {
 const PROXY_USER: &str = "proxy-agent7";
 const PROXY_PW: &str = "pr0xy-p@ss wörd";
 
+/// The simulator's proxy URL with `user:password@`, as given (no encoding).
+fn proxy_url_with(sim: &Sim, user: &str, password: &str) -> String {
+    format!("http://{user}:{password}@{}", sim.proxy_addr())
+}
+
 /// The proxy's URL with its user information percent-encoded, as an administrator writes it.
-fn url_with_credentials(proxy: &TestProxy) -> String {
+fn url_with_credentials(sim: &Sim) -> String {
     let pw: String = url::form_urlencoded::byte_serialize(PROXY_PW.as_bytes()).collect();
     format!(
         "http://{PROXY_USER}:{}@{}",
         pw.replace('+', "%20"),
-        proxy.addr
+        sim.proxy_addr()
     )
 }
 
@@ -148,13 +155,12 @@ fn credential_forms() -> Vec<String> {
 #[test]
 fn a_proxy_that_quotes_its_credentials_in_a_407_gets_them_into_no_error_or_event() {
     let sim = start(fast_config());
-    let proxy = TestProxy::start(Some((PROXY_USER, PROXY_PW)));
+    sim.proxy_require_credentials(Some((PROXY_USER, PROXY_PW)));
     let c = client(&sim);
-    c.set_option("proxy", &url_with_credentials(&proxy))
-        .unwrap();
+    c.set_option("proxy", &url_with_credentials(&sim)).unwrap();
     c.sign_in(ALICE, ALICE_PW).unwrap();
     c.make_me_available(Availability::Unspecified).unwrap();
-    proxy.refuse_and_echo();
+    sim.set_proxy_mode(ProxyMode::RefuseAndEcho);
     let refused = c.presence().unwrap_err();
     assert_eq!(refused.http_status(), Some(407), "{refused}");
     let seen = wait_event(&c, Duration::from_secs(10), |e| {
@@ -169,12 +175,12 @@ fn a_proxy_that_quotes_its_credentials_in_a_407_gets_them_into_no_error_or_event
     // A client that meets the hostile proxy at its first request.
     let other = client(&sim);
     other
-        .set_option("proxy", &url_with_credentials(&proxy))
+        .set_option("proxy", &url_with_credentials(&sim))
         .unwrap();
     let at_sign_in = other.sign_in(ALICE, ALICE_PW).unwrap_err();
 
-    let log = proxy.log();
-    let echoed: Vec<_> = log.iter().filter(|e| e.answered == 407).collect();
+    let log = sim.proxy_log();
+    let echoed: Vec<_> = log.iter().filter(|e| e.answered == Some(407)).collect();
     assert!(
         echoed.len() >= 3 && echoed.iter().all(|e| e.authorized),
         "the proxy was sent its credentials and quoted them: {log:?}"

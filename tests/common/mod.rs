@@ -2,8 +2,6 @@
 //! with fast timers, a client configured for it, and readers of what the simulator saw.
 #![allow(dead_code)]
 
-pub mod proxy;
-
 use std::time::{Duration, Instant};
 
 use ucwa::{Availability, Client, Event};

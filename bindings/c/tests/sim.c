@@ -396,6 +396,25 @@ json_value *sim_token_log(const sim *s)
     return sim_get_json(s, "/_sim/token-log");
 }
 
+int sim_proxy_url(const sim *s, char *out, size_t len)
+{
+    json_value *info = sim_get_json(s, "/_sim/proxy");
+    const char *url = json_get_str(info, "url");
+    int ok = url && strlen(url) < len;
+    if (ok) {
+        snprintf(out, len, "%s", url);
+    } else if (info) {
+        harness_fail(__FILE__, __LINE__, "GET /_sim/proxy: no url that fits %u bytes", (unsigned)len);
+    }
+    json_free(info);
+    return ok;
+}
+
+json_value *sim_proxy_log(const sim *s)
+{
+    return sim_get_json(s, "/_sim/proxy/log");
+}
+
 static int str_is(const json_value *e, const char *key, const char *want)
 {
     const char *got = json_get_str(e, key);

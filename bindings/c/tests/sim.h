@@ -7,7 +7,8 @@
  * UCWA_SIM_BROKER set, the simulator is started by the broker, see there).
  * The control API (/_sim/...) is spoken with a minimal HTTP/1.1 client over a loopback socket
  * (with curl for a --tls simulator, whose control API is https too), and its JSON is parsed
- * with json.h so tests assert on exactly what the server saw, the token log included.
+ * with json.h so tests assert on exactly what the server saw, the token log and the forward
+ * proxy's log included.
  */
 #ifndef UCWA_TESTS_SIM_H
 #define UCWA_TESTS_SIM_H
@@ -55,6 +56,14 @@ json_value *sim_user(const sim *s, const char *name);
 /* The token log (GET /_sim/token-log): one entry per token-endpoint request, with the grant,
  * the Windows handshake's leg, scheme and TCP connection, and what the simulator decided. */
 json_value *sim_token_log(const sim *s);
+
+/* The simulator's forward proxy (GET /_sim/proxy): its URL, "http://127.0.0.1:PORT/", into
+ * out; 1 on success, 0 (and a test failure) otherwise. */
+int sim_proxy_url(const sim *s, char *out, size_t len);
+/* The proxy's request log (GET /_sim/proxy/log): one entry per plain request or CONNECT
+ * tunnel, with "conn", "method", "target", "version", "credentials", "user", "authorized" and
+ * "answered" (the proxy's own status, null when it forwarded the request). */
+json_value *sim_proxy_log(const sim *s);
 
 /* Checks that the token log's urn:microsoft.rtc:windows entries are exactly one handshake:
  * legs challenge, negotiate, authenticate (the last two under `scheme`), all on one TCP

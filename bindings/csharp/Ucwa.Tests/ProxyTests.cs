@@ -1,8 +1,9 @@
-// Ucwa.Tests/ProxyTests.cs: the proxy option through UcwaClient, against ucwa-sim and
-// TestProxy: an explicit http:// proxy carries every request in absolute form, with Basic
-// credentials when given (never repeated in an exception); none, system and the default go
-// direct to loopback; bad values are refused without being repeated. What the proxy saw and
-// what the simulator saw are both checked.
+// Ucwa.Tests/ProxyTests.cs: the proxy option through UcwaClient, against ucwa-sim and its
+// forward proxy (Sim.ProxyUrl, Sim.ProxyEntries, Sim.ProxyRequireCredentials): an explicit
+// http:// proxy carries every request in absolute form, with Basic credentials when given
+// (never repeated in an exception); none, system and the default go direct to loopback; bad
+// values are refused without being repeated. What the proxy saw and what the simulator saw
+// are both checked.
 
 using System;
 using System.Collections.Generic;
@@ -24,16 +25,15 @@ namespace Ucwa.Tests
         private static void an_explicit_proxy_carries_every_request_in_absolute_form_and_the_flow_works()
         {
             using (var sim = new Sim())
-            using (var proxy = new TestProxy())
             using (var client = new UcwaClient(sim.Url))
             {
-                client.SetOption("proxy", proxy.Url());
+                client.SetOption("proxy", sim.ProxyUrl());
                 client.SignIn(Alice, AlicePassword);
                 client.MakeMeAvailable();
                 client.SetAvailability(Availability.Busy);
                 Assert.Equal("Busy", (string)sim.User(Alice)["availability"], "sim availability");
 
-                List<ProxyEntry> seen = proxy.Entries();
+                List<ProxyEntry> seen = sim.ProxyEntries();
                 Assert.True(seen.Count > 0, "the proxy saw no connection");
                 // Discovery is the first request of all, for the simulator's root.
                 Assert.Equal("GET " + sim.Url + " HTTP/1.1", seen[0].Line, "the first request through the proxy");
@@ -60,14 +60,13 @@ namespace Ucwa.Tests
             {
                 string name = choice ?? "the default";
                 using (var sim = new Sim())
-                using (var proxy = new TestProxy())
-                {
+                    {
                     using (var client = new UcwaClient(sim.Url))
                     {
                         if (choice != null)
                         {
                             // First the proxy, then the choice under test: the later value is the one used.
-                            client.SetOption("proxy", proxy.Url());
+                            client.SetOption("proxy", sim.ProxyUrl());
                             client.SetOption("proxy", choice);
                         }
                         client.SignIn(Alice, AlicePassword);
@@ -76,7 +75,7 @@ namespace Ucwa.Tests
                         Assert.Equal("Busy", (string)sim.User(Alice)["availability"], "sim availability with " + name);
                         client.SignOut();
                     }
-                    Assert.Equal("[]", Joined(proxy.Entries()), "what the proxy saw with " + name);
+                    Assert.Equal("[]", Joined(sim.ProxyEntries()), "what the proxy saw with " + name);
                     Assert.Equal(1, sim.Log().Count(x => x.Method == "POST" && x.Route == "presence"), "presence POSTs with " + name);
                     Assert.Equal(0, sim.Applications(Alice).Count, "applications after signing out directly with " + name);
                 }
@@ -88,10 +87,10 @@ namespace Ucwa.Tests
         {
             const string wrong = "wr0ng-pass";
             using (var sim = new Sim())
-            using (var proxy = new TestProxy("agent", "right-pass"))
             using (var client = new UcwaClient(sim.Url))
             {
-                client.SetOption("proxy", proxy.Url("agent", wrong));
+                sim.ProxyRequireCredentials("agent", "right-pass");
+                client.SetOption("proxy", sim.ProxyUrl("agent", wrong));
                 // Over plain http the proxy's 407 is the answer to the first request (discovery).
                 UcwaException e = Assert.Throws<UcwaException>(() => client.SignIn(Alice, AlicePassword), "sign in through a refusing proxy");
                 Assert.Equal(407, e.HttpStatus, "HTTP status: " + e.Message);
@@ -99,14 +98,14 @@ namespace Ucwa.Tests
                 Assert.True(!text.Contains(wrong), "the exception repeats the proxy password: " + text);
                 Assert.True(!text.Contains(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("agent:" + wrong))), "the exception repeats the proxy credentials: " + text);
                 Assert.True(!text.Contains(AlicePassword), "the exception repeats the password");
-                List<ProxyEntry> seen = proxy.Entries();
+                List<ProxyEntry> seen = sim.ProxyEntries();
                 Assert.True(seen.Count > 0 && seen.All(x => x.Answered == 407 && x.Credentials), "the proxy refused credentials it was sent: " + Joined(seen));
                 Assert.Equal(0, sim.Log().Count, "requests that reached the server");
 
                 // The same proxy lets the right credentials through: the refusal was the password's.
-                client.SetOption("proxy", proxy.Url("agent", "right-pass"));
+                client.SetOption("proxy", sim.ProxyUrl("agent", "right-pass"));
                 client.SignIn(Alice, AlicePassword);
-                List<ProxyEntry> after = proxy.Entries().Skip(seen.Count).ToList();
+                List<ProxyEntry> after = sim.ProxyEntries().Skip(seen.Count).ToList();
                 Assert.True(after.Count > 0 && after[0].Answered == 0 && after[0].Credentials, "the right credentials were forwarded: " + Joined(after));
                 Assert.Equal("[201]", Joined(sim.Log().Where(x => x.Method == "POST" && x.Route == "applications").Select(x => x.Status)), "applications POSTs");
             }
@@ -116,10 +115,9 @@ namespace Ucwa.Tests
         private static void bad_proxy_values_are_refused_with_invalid_argument_without_being_repeated()
         {
             using (var sim = new Sim())
-            using (var proxy = new TestProxy())
             using (var client = new UcwaClient(sim.Url))
             {
-                client.SetOption("proxy", proxy.Url());
+                client.SetOption("proxy", sim.ProxyUrl());
                 foreach (string bad in new[]
                 {
                     "https://agent:s3cret@proxy:3128",
@@ -138,7 +136,7 @@ namespace Ucwa.Tests
                 Assert.Equal(0, sim.Log().Count, "requests sent by refused options");
                 // A refused value changes nothing: the explicit proxy still carries the sign-in.
                 client.SignIn(Alice, AlicePassword);
-                List<ProxyEntry> seen = proxy.Entries();
+                List<ProxyEntry> seen = sim.ProxyEntries();
                 Assert.True(seen.Count > 0 && seen[0].Line == "GET " + sim.Url + " HTTP/1.1", "the sign-in went through the proxy: " + Joined(seen));
             }
         }
@@ -153,15 +151,14 @@ namespace Ucwa.Tests
         private static void to_a_tls_server_an_explicit_proxy_tunnels_every_connection_with_connect()
         {
             using (var sim = new Sim("--tls"))
-            using (var proxy = new TestProxy())
-            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", proxy.Url() } }))
+            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", sim.ProxyUrl() } }))
             {
                 Assert.True(sim.Url.StartsWith("https://", StringComparison.Ordinal), "the simulator runs TLS: " + sim.Url);
                 client.SignIn(Alice, AlicePassword);
                 client.MakeMeAvailable();
                 client.SetAvailability(Availability.Busy);
                 Assert.Equal("Busy", (string)sim.User(Alice)["availability"], "sim availability");
-                List<ProxyEntry> seen = proxy.Entries();
+                List<ProxyEntry> seen = sim.ProxyEntries();
                 Assert.True(seen.Count > 0, "the proxy saw no connection");
                 foreach (ProxyEntry e in seen)
                 {
@@ -178,8 +175,7 @@ namespace Ucwa.Tests
         private static void the_windows_handshake_goes_through_its_own_connect_tunnel()
         {
             using (var sim = new Sim("--tls"))
-            using (var proxy = new TestProxy())
-            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", proxy.Url() } }))
+            using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile }, { "proxy", sim.ProxyUrl() } }))
             {
                 client.SignIn(Alice, AlicePassword, UcwaGrant.Windows);
                 List<TokenLogEntry> log = sim.TokenLog();
@@ -187,7 +183,7 @@ namespace Ucwa.Tests
                 Assert.True(log.All(x => x.Grant == "urn:microsoft.rtc:windows"), "no password grant: " + Joined(log));
                 Assert.Equal(1, log.Select(x => x.Conn).Distinct().Count(), "connections of the handshake: " + Joined(log));
                 Assert.Equal("granted alice@contoso.com", log[2].Outcome, "the handshake's outcome");
-                List<ProxyEntry> seen = proxy.Entries();
+                List<ProxyEntry> seen = sim.ProxyEntries();
                 // The pooled requests' connection and the handshake's dedicated one, each tunnelled.
                 Assert.True(seen.Count >= 2, "at least two CONNECTs: " + Joined(seen));
                 Assert.True(seen.All(x => x.Line == ConnectLine(sim) && x.Answered == 200), "every connection a CONNECT answered 200: " + Joined(seen));
@@ -199,13 +195,12 @@ namespace Ucwa.Tests
         private static void to_a_tls_server_proxy_none_goes_direct()
         {
             using (var sim = new Sim("--tls"))
-            using (var proxy = new TestProxy())
             using (var client = new UcwaClient(sim.Url, new Dictionary<string, string> { { "ca_file", sim.CaFile } }))
             {
-                client.SetOption("proxy", proxy.Url());
+                client.SetOption("proxy", sim.ProxyUrl());
                 client.SetOption("proxy", "none");
                 client.SignIn(Alice, AlicePassword, UcwaGrant.Windows);
-                Assert.Equal("[]", Joined(proxy.Entries()), "what the proxy saw");
+                Assert.Equal("[]", Joined(sim.ProxyEntries()), "what the proxy saw");
                 Assert.Equal("[201]", Joined(sim.Log().Where(x => x.Method == "POST" && x.Route == "applications").Select(x => x.Status)), "applications POSTs");
                 List<TokenLogEntry> log = sim.TokenLog();
                 Assert.True(log.Count > 0 && log.Last().Outcome == "granted alice@contoso.com", "the handshake went direct: " + Joined(log));

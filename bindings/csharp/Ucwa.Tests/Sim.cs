@@ -1,6 +1,7 @@
 // Ucwa.Tests/Sim.cs: the ucwa-sim fixture. Each test starts its own simulator on 127.0.0.1:0,
 // reads the discovery URL from its first stdout line, talks to its /_sim/ control API (request
-// log, token log, users, faults) over a loopback socket (with --tls, TLS accepting only a
+// log, token log, users, faults, the forward proxy's URL, log and credentials) over a loopback
+// socket (with --tls, TLS accepting only a
 // certificate naming the generated CA as its issuer), and kills it on Dispose, so tests share
 // nothing.
 
@@ -16,6 +17,29 @@ using System.Threading;
 
 namespace Ucwa.Tests
 {
+    /// <summary>One request or CONNECT tunnel the simulator's forward proxy saw.</summary>
+    internal sealed class ProxyEntry
+    {
+        /// <summary>The client connection it came on (every tunnel is one of its own).</summary>
+        public long Conn;
+        /// <summary>The request line, e.g. "GET http://127.0.0.1:41234/ HTTP/1.1".</summary>
+        public string Line;
+        /// <summary>Whether the request carried Proxy-Authorization.</summary>
+        public bool Credentials;
+        /// <summary>The user name in it (never the password).</summary>
+        public string User;
+        /// <summary>Whether it matched the required credentials (true when none are required).</summary>
+        public bool Authorized;
+        /// <summary>The status the proxy answered itself (200 to a CONNECT it tunnelled, 407, 502),
+        /// or 0 when it forwarded the request.</summary>
+        public int Answered;
+
+        public override string ToString()
+        {
+            return Line + (Credentials ? " (with credentials)" : "") + (Answered == 0 ? " -> forwarded" : " -> " + Answered);
+        }
+    }
+
     /// <summary>One request the simulator logged.</summary>
     internal sealed class LogEntry
     {
@@ -402,6 +426,48 @@ namespace Ucwa.Tests
                 ExpiresIn = (double)d["expires_in"],
                 Resource = (string)d["resource"],
             };
+        }
+
+        /// <summary>The forward proxy's URL, http://127.0.0.1:PORT/ (GET /_sim/proxy), with
+        /// user:password@ when given (as is, not encoded). It reaches loopback targets only.</summary>
+        public string ProxyUrl(string user = null, string password = null)
+        {
+            var url = (string)((Dictionary<string, object>)Json.Parse(Request("GET", "/_sim/proxy", null)))["url"];
+            return user == null ? url : "http://" + user + ":" + password + "@" + url.Substring("http://".Length);
+        }
+
+        /// <summary>Every request and tunnel the proxy saw, in arrival order (GET /_sim/proxy/log).</summary>
+        public List<ProxyEntry> ProxyEntries()
+        {
+            var entries = new List<ProxyEntry>();
+            foreach (object o in (List<object>)Json.Parse(Request("GET", "/_sim/proxy/log", null)))
+            {
+                var d = (Dictionary<string, object>)o;
+                entries.Add(new ProxyEntry
+                {
+                    Conn = (long)(double)d["conn"],
+                    Line = d["method"] + " " + d["target"] + " " + d["version"],
+                    Credentials = d["credentials"] is bool && (bool)d["credentials"],
+                    User = d["user"] as string,
+                    Authorized = d["authorized"] is bool && (bool)d["authorized"],
+                    Answered = d["answered"] is double ? (int)(double)d["answered"] : 0,
+                });
+            }
+            return entries;
+        }
+
+        /// <summary>From now on the proxy lets through only these Basic credentials (407
+        /// otherwise); a null user requires none.</summary>
+        public void ProxyRequireCredentials(string user, string password)
+        {
+            if (user == null)
+            {
+                Request("DELETE", "/_sim/proxy/credentials", null);
+            }
+            else
+            {
+                Request("PUT", "/_sim/proxy/credentials", "{\"user\":" + Json.Quote(user) + ",\"password\":" + Json.Quote(password) + "}");
+            }
         }
 
         public void AddFault(string faultJson)

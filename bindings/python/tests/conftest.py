@@ -3,7 +3,8 @@
 Owns: locating the simulator (env ``UCWA_SIM``, else ``<workspace>/target/debug/ucwa-sim``),
 starting it on ``127.0.0.1:0`` with fast timers, reading its first stdout line (the discovery
 URL), the ``Sim`` control helper for the ``/_sim/`` API (urllib only: request and token logs,
-users, faults), and killing the process afterwards. A missing simulator or library is an
+users, faults, the forward proxy's URL, log and credentials), and killing the process
+afterwards. A missing simulator or library is an
 error, never a skip: a run that tests nothing must not look green.
 """
 
@@ -152,6 +153,33 @@ class Sim:
         ``{"access_token", "token_type": "Bearer", "expires_in", "resource"}``, where
         ``resource`` is the simulator's origin (``http://127.0.0.1:PORT``)."""
         return self._request("POST", "tokens", {"user": name, "lifetime_s": lifetime_s})
+
+    # -- the forward proxy ----------------------------------------------------------------
+
+    def proxy_url(self, credentials: Optional[tuple[str, str]] = None) -> str:
+        """The simulator's forward proxy, ``http://127.0.0.1:PORT/``, with ``user:password@``
+        when given (as is, not encoded). It reaches loopback targets only."""
+        url = self._request("GET", "proxy")["url"]
+        if credentials:
+            url = url.replace("http://", f"http://{credentials[0]}:{credentials[1]}@", 1)
+        return url
+
+    def proxy_log(self) -> list[dict[str, Any]]:
+        """One entry per plain request or ``CONNECT`` tunnel the proxy saw, in order: ``conn``
+        (its client connection), ``method``, ``target``, ``version``, ``credentials`` (whether
+        Proxy-Authorization came), ``user``, ``authorized`` (matched the required ones, or none
+        required) and ``answered`` (the proxy's own status: 200 for a tunnel, 407, 502; None
+        when it forwarded the request). Never a password."""
+        return self._request("GET", "proxy/log")
+
+    def proxy_require_credentials(self, credentials: Optional[tuple[str, str]]) -> None:
+        """From now on the proxy lets through only Basic ``(user, password)`` (407 otherwise);
+        ``None`` requires none."""
+        if credentials is None:
+            self._request("DELETE", "proxy/credentials")
+        else:
+            user, password = credentials
+            self._request("PUT", "proxy/credentials", {"user": user, "password": password})
 
     @property
     def origin(self) -> str:

@@ -1,5 +1,6 @@
 //! The HTTP control API under `/_sim/` on pool 1 (no authentication, never logged): the same
-//! operations as the Rust [`crate::Sim`] handle, for tests written in C, Python or C#.
+//! operations as the Rust [`crate::Sim`] handle, for tests written in C, Python or C#. The
+//! forward proxy's part (`/_sim/proxy/...`) is answered by `proxy::control`.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -42,6 +43,9 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Resp {
     let method = req.method.as_str();
     match (method, segs.as_slice()) {
         ("GET", ["info"]) => Resp::json(200, &shared.info()),
+        (_, ["proxy", rest @ ..]) => {
+            crate::proxy::control::handle(&shared.proxy, method, rest, &req.body)
+        }
         ("GET", ["log"]) => {
             let log: Vec<_> = shared.lock().log.iter().cloned().collect();
             Resp::json(200, &serde_json::to_value(log).unwrap_or(Value::Null))

@@ -6,13 +6,15 @@
 //! makeMeAvailable, presence/note/location/reportMyActivity with an inactivity model, the event
 //! channel (P-GET) with its edge cases, batching, two pools (redirect and pool change), a foreign
 //! origin that a client must refuse, an alternative URL layout, and optional TLS with a generated
-//! CA. Tests control it through [`Sim`] (Rust) or the same operations over HTTP under `/_sim/`.
+//! CA, and a forward proxy (plain and `CONNECT`, loopback targets only) with its own request
+//! log, for testing clients behind a proxy. Tests control it through [`Sim`] (Rust) or the same
+//! operations over HTTP under `/_sim/`.
 //!
 //! Module map: [`config`] (options), `server` (listeners and request pipeline), `handlers`
 //! (protocol), `people` (search, contacts, presence subscriptions), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
 //! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tokens` (token
 //! endpoint and bearer tokens), `windows` (the Windows grant) with `ntlm`, `spnego` and `der`,
-//! `tls`, `http`
+//! `proxy` (the forward proxy and its control API), `tls`, `http`
 //! (small request/response types), `types` (public snapshots and faults).
 //!
 //! Route names used by [`LogEntry::route`] and [`Fault::route`]: `discovery`, `xframe`, `user`,
@@ -31,6 +33,7 @@ mod http;
 mod ntlm;
 mod paths;
 mod people;
+mod proxy;
 mod resources;
 mod server;
 mod spnego;
@@ -50,6 +53,7 @@ pub use config::{
     BearerChallenge, EmptyEvents, ExpiredStatus, ForeignChallenge, Layout, SimConfig, WindowsAuth,
     DEFAULT_GRANTS, DEFAULT_WINDOWS_AUTH,
 };
+pub use proxy::{ProxyInfo, ProxyLogEntry, ProxyMode};
 pub use types::{AppState, Fault, FaultAction, LogEntry, MintedToken, TokenLogEntry, UserState};
 
 use paths::Route;
@@ -223,6 +227,48 @@ impl Sim {
     /// unknown user or a lifetime that is not a number of seconds in [0, 1e9].
     pub fn mint_token(&self, user: &str, lifetime_s: f64) -> Option<MintedToken> {
         self.shared.mint_token(user, lifetime_s).ok()
+    }
+
+    /// The forward proxy's URL, `http://127.0.0.1:PORT/` (always loopback, whatever `listen`).
+    pub fn proxy_url(&self) -> String {
+        self.shared.proxy.url()
+    }
+
+    /// The forward proxy's bound address.
+    pub fn proxy_addr(&self) -> SocketAddr {
+        self.shared.proxy.addr()
+    }
+
+    /// The proxy's mode, required user and connection counts (`GET /_sim/proxy`).
+    pub fn proxy_info(&self) -> ProxyInfo {
+        self.shared.proxy.info()
+    }
+
+    /// Every request and tunnel the proxy saw so far, in arrival order (see [`ProxyLogEntry`]).
+    pub fn proxy_log(&self) -> Vec<ProxyLogEntry> {
+        self.shared.proxy.log()
+    }
+
+    /// Empties the proxy's log.
+    pub fn clear_proxy_log(&self) {
+        self.shared.proxy.clear_log();
+    }
+
+    /// From now on the proxy lets through only requests carrying these Basic credentials
+    /// (`user`, `password`), answering the others 407; `None` requires none.
+    pub fn proxy_require_credentials(&self, credentials: Option<(&str, &str)>) {
+        let owned = credentials.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        self.shared.proxy.require_credentials(owned);
+    }
+
+    /// Switches the proxy's mode; [`ProxyMode::RefuseAndEcho`] also cuts open connections.
+    pub fn set_proxy_mode(&self, mode: ProxyMode) {
+        self.shared.proxy.set_mode(mode);
+    }
+
+    /// Closes every open proxy connection and tunnel: a client's next request comes anew.
+    pub fn proxy_cut_connections(&self) {
+        self.shared.proxy.cut_connections();
     }
 
     pub fn inject_fault(&self, fault: Fault) {

@@ -1,5 +1,6 @@
 //! The `ucwa-sim` command: parses the (fixed) command line into a [`SimConfig`], starts the
-//! simulator, prints the discovery root URL as the first stdout line, and serves until killed
+//! simulator, prints the discovery root URL as the first stdout line (then `pool2: URL`,
+//! `foreign: URL` when it runs, and `proxy: URL`, the forward proxy), and serves until killed
 //! (SIGTERM or SIGINT stop it cleanly).
 
 use std::io::Write;
@@ -325,6 +326,7 @@ fn main() -> ExitCode {
     if let Some(f) = sim.foreign_url() {
         lines.push(format!("foreign: {f}"));
     }
+    lines.push(format!("proxy: {}", sim.proxy_url()));
     for line in lines {
         // A closed stdout (the parent read the first line and went away) must not kill us.
         let _ = writeln!(out, "{line}");

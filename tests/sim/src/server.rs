@@ -1,7 +1,8 @@
-//! Listeners and the request pipeline: binding pool 1, pool 2 and the optional foreign listener
-//! (SO_REUSEADDR, optional TLS), one hyper HTTP/1.1 connection task per socket (each with an id,
-//! which the Windows grant binds its NTLM handshake to), and for each request: control API or
-//! classification → fault injection → body → handler → log.
+//! Listeners and the request pipeline: binding pool 1, pool 2, the optional foreign listener
+//! (SO_REUSEADDR, optional TLS) and the forward proxy's (served by `proxy`), one hyper
+//! HTTP/1.1 connection task per socket (each with an id, which the Windows grant binds its
+//! NTLM handshake to), and for each request: control API or classification → fault injection
+//! → body → handler → log.
 
 use std::fmt;
 use std::io;
@@ -26,6 +27,7 @@ use crate::control;
 use crate::handlers::{self, Outcome};
 use crate::http::{read_body, Req, Resp, SimBody, JSON, JSON_PLAIN, VND_JSON};
 use crate::paths::{Paths, Route};
+use crate::proxy::{self, Proxy};
 use crate::state::{Pool, PoolKind, Shared};
 use crate::tls;
 use crate::tokens::bearer_token;
@@ -126,12 +128,17 @@ pub(crate) async fn launch(config: SimConfig) -> io::Result<Arc<Shared>> {
     let acceptor = tls
         .as_ref()
         .map(|t| TlsAcceptor::from(t.server_config.clone()));
+    // The forward proxy listens on loopback whatever `listen` is: it is a test tool.
+    let lp = bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    let proxy = Arc::new(Proxy::new(lp.local_addr()?, config.log_limit));
+    tokio::spawn(proxy::accept_loop(lp, proxy.clone()));
     let shared = Arc::new(Shared::new(
         config,
         pool1.clone(),
         pool2.clone(),
         foreign.clone(),
         tls.map(|t| t.ca_pem),
+        proxy,
     ));
     tokio::spawn(accept_loop(l1, acceptor.clone(), shared.clone(), pool1));
     tokio::spawn(accept_loop(l2, acceptor.clone(), shared.clone(), pool2));

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use crate::config::{BearerChallenge, SimConfig};
 use crate::http::Resp;
 use crate::paths::{Paths, Route};
+use crate::proxy::Proxy;
 use crate::resources;
 use crate::types::{AppState, Fault, FaultAction, LogEntry, TokenLogEntry, UserState};
 use crate::windows::Handshake;
@@ -278,6 +279,8 @@ pub(crate) struct Shared {
     pub foreign: Option<Arc<Pool>>,
     pub ca_pem: Option<String>,
     pub domain: String,
+    /// The forward proxy (its own listener on 127.0.0.1).
+    pub proxy: Arc<Proxy>,
     pool2_users: HashSet<String>,
     pool2_apps_users: HashSet<String>,
     foreign_apps_users: HashSet<String>,
@@ -348,6 +351,7 @@ impl Shared {
         pool2: Arc<Pool>,
         foreign: Option<Arc<Pool>>,
         ca_pem: Option<String>,
+        proxy: Arc<Proxy>,
     ) -> Shared {
         let set = |v: &[String]| v.iter().map(|n| user_key(n)).collect::<HashSet<_>>();
         let mut state = State::default();
@@ -375,6 +379,7 @@ impl Shared {
             pool2,
             foreign,
             ca_pem,
+            proxy,
             state: Mutex::new(state),
             seq: AtomicU64::new(1),
             ids: AtomicU64::new(1),
@@ -758,6 +763,7 @@ impl Shared {
             "root_url": format!("{}/", self.pool1.paths.origin()),
             "pool2_url": format!("{}/", self.pool2.paths.origin()),
             "foreign_url": self.foreign.as_ref().map(|f| format!("{}/", f.paths.origin())),
+            "proxy_url": self.proxy.url(),
         })
     }
 }

@@ -82,7 +82,8 @@ impl Drop for Running {
 
 #[cfg(unix)]
 #[test]
-fn prints_the_root_url_alone_as_its_first_line_and_exits_cleanly_on_sigterm() {
+fn prints_the_root_url_alone_as_its_first_line_then_pool2_and_the_proxy_and_exits_cleanly_on_sigterm(
+) {
     let mut sim = Running::start(&[]);
     let url = sim.line();
     let port = url
@@ -91,6 +92,13 @@ fn prints_the_root_url_alone_as_its_first_line_and_exits_cleanly_on_sigterm() {
         .expect("http://127.0.0.1:PORT/");
     assert!(port.parse::<u16>().is_ok(), "{url}");
     assert!(sim.line().starts_with("pool2: http://127.0.0.1:"));
+    let proxy = sim.line();
+    let r = Http::plain().get(&format!("{url}_sim/proxy"), &[]);
+    assert_eq!(
+        proxy.strip_prefix("proxy: "),
+        r.json()["url"].as_str(),
+        "the proxy line names the forward proxy"
+    );
     let r = Http::plain().get(&url, &[]);
     assert_eq!(r.status, 200);
     // Default users.
