@@ -85,6 +85,11 @@ fn watches(s: &Scenario, client: usize, c: usize) -> bool {
     (c + CONTACTS - start) % CONTACTS < s.per_client
 }
 
+/// Events seen per (client, contact): each availability and when it arrived.
+type Seen = HashMap<(usize, String), Vec<(Availability, Instant)>>;
+/// Changes made: contact index, availability, when.
+type Sent = Arc<Mutex<Vec<(usize, Availability, Instant)>>>;
+
 fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
     println!(
         "== scenario {}: {} client(s) x {} contacts, {changes} changes at {rate}/s",
@@ -93,31 +98,9 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
     let users: Vec<String> = (0..s.clients)
         .map(|i| format!("host{i:03}@contoso.com"))
         .collect();
-    let mut config = SimConfig {
-        log_limit: 200_000,
-        ..SimConfig::default()
-    };
-    config.users = users
-        .iter()
-        .map(|u| (u.clone(), "pw".to_owned()))
-        .chain((0..CONTACTS).map(|i| (contact(i), "pw".to_owned())))
-        .collect();
-    let sim = Sim::start(config).expect("ucwa-sim starts");
+    let sim = start_sim(&users);
     let rss0 = status_field("VmRSS:");
-    let clients: Vec<Client> = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            let c = Client::new(&sim.root_url()).expect("client");
-            c.sign_in(u, "pw").expect("sign in");
-            let mine: Vec<String> = (0..CONTACTS)
-                .filter(|k| watches(s, i, *k))
-                .map(contact)
-                .collect();
-            c.subscribe_presence(&mine).expect("subscribe");
-            c
-        })
-        .collect();
+    let clients = sign_in_and_subscribe(s, &sim, &users);
     let subscribed: usize = clients.iter().map(Client::subscribed_contacts).sum();
     println!(
         "  subscribed: {subscribed} memberships; RSS {rss0} -> {} KiB, threads {}",
@@ -127,84 +110,17 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
     sim.clear_log();
     let requests0: u64 = clients.iter().map(Client::request_count).sum();
 
-    // The injector: change i sets contact i % 1000 to CHOICES[(i / 1000) % 4], at `rate`.
-    let sent: Arc<Mutex<Vec<(usize, Availability, Instant)>>> = Arc::default();
-    let injector = {
-        let sent = sent.clone();
-        let sim_handle = Arc::new(sim);
-        let sim2 = sim_handle.clone();
-        let t = std::thread::spawn(move || {
-            let start = Instant::now();
-            for i in 0..changes {
-                let due = start + Duration::from_secs_f64(i as f64 / rate);
-                if let Some(d) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(d);
-                }
-                let (wire, a) = CHOICES[(i / CONTACTS) % CHOICES.len()];
-                sent.lock().unwrap().push((i % CONTACTS, a, Instant::now()));
-                sim2.set_presence_elsewhere(&contact(i % CONTACTS), wire, None);
-            }
-        });
-        (t, sim_handle)
-    };
-
-    // The hosts: one thread drains every client's events.
-    let mut latest: HashMap<(usize, String), Vec<(Availability, Instant)>> = HashMap::new();
+    let sent: Sent = Arc::default();
+    let sim = Arc::new(sim);
+    let injector = spawn_injector(sim.clone(), sent.clone(), changes, rate);
     let end_of_changes = Instant::now() + Duration::from_secs_f64(changes as f64 / rate);
-    let deadline = end_of_changes + SETTLE;
-    let mut peak_rss = 0;
-    while Instant::now() < deadline {
-        let mut any = false;
-        for (i, c) in clients.iter().enumerate() {
-            while let Ok(Some(e)) = c.next_event(Duration::ZERO) {
-                any = true;
-                if let Event::ContactPresenceChanged { contact, presence } = e {
-                    latest
-                        .entry((i, contact))
-                        .or_default()
-                        .push((presence.availability, Instant::now()));
-                }
-            }
-        }
-        peak_rss = peak_rss.max(status_field("VmRSS:"));
-        if !any {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    let (injector, sim) = injector;
+    let (latest, peak_rss) = drain_events(&clients, end_of_changes + SETTLE);
     injector.join().expect("injector");
 
     let sent = sent.lock().unwrap().clone();
-    let mut expected = 0;
-    let mut received = 0;
-    let mut latencies: Vec<f64> = Vec::new();
-    for (k, a, at) in &sent {
-        let name = format!("sip:{}", contact(*k));
-        for i in 0..s.clients {
-            if !watches(s, i, *k) {
-                continue;
-            }
-            expected += 1;
-            let hit = latest
-                .get(&(i, name.clone()))
-                .and_then(|seen| seen.iter().find(|(got, when)| got == a && when >= at));
-            if let Some((_, when)) = hit {
-                received += 1;
-                latencies.push(when.duration_since(*at).as_secs_f64() * 1000.0);
-            }
-        }
-    }
-    latencies.sort_by(|a, b| a.total_cmp(b));
+    let (expected, received, latencies) = score(s, &sent, &latest);
     let requests: u64 = clients.iter().map(Client::request_count).sum::<u64>() - requests0;
     let log = sim.log();
-    let mut by_kind: HashMap<String, usize> = HashMap::new();
-    for e in &log {
-        *by_kind
-            .entry(format!("{} {}", e.method, e.route))
-            .or_default() += 1;
-    }
-    let mut kinds: Vec<(String, usize)> = by_kind.into_iter().collect();
-    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     let follow_ups = log
         .iter()
         .filter(|e| e.route != "events" && !(e.method == "POST" && e.route == "reportMyActivity"))
@@ -220,11 +136,7 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
         "  requests during the run: {requests} ({:.2} per change, {:.3} per delivered event); by kind: {}",
         requests as f64 / changes.max(1) as f64,
         requests as f64 / received.max(1) as f64,
-        kinds
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        by_kind(&log)
     );
     println!(
         "  RSS {rss0} KiB before sign-in, peak {peak_rss} KiB, now {} KiB; threads {}",
@@ -244,6 +156,132 @@ fn run(s: &Scenario, changes: usize, rate: f64) -> Outcome {
         follow_ups,
         changes,
     }
+}
+
+/// A simulator with the hosts' users and the 1,000 contacts, real-server defaults otherwise.
+fn start_sim(users: &[String]) -> Sim {
+    let mut config = SimConfig {
+        log_limit: 200_000,
+        ..SimConfig::default()
+    };
+    config.users = users
+        .iter()
+        .map(|u| (u.clone(), "pw".to_owned()))
+        .chain((0..CONTACTS).map(|i| (contact(i), "pw".to_owned())))
+        .collect();
+    Sim::start(config).expect("ucwa-sim starts")
+}
+
+/// Signs every host's client in and subscribes it to the contacts it watches.
+fn sign_in_and_subscribe(s: &Scenario, sim: &Sim, users: &[String]) -> Vec<Client> {
+    users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let c = Client::new(&sim.root_url()).expect("client");
+            c.sign_in(u, "pw").expect("sign in");
+            let mine: Vec<String> = (0..CONTACTS)
+                .filter(|k| watches(s, i, *k))
+                .map(contact)
+                .collect();
+            c.subscribe_presence(&mine).expect("subscribe");
+            c
+        })
+        .collect()
+}
+
+/// The injector: change i sets contact i % 1000 to CHOICES[(i / 1000) % 4], at `rate`.
+fn spawn_injector(
+    sim: Arc<Sim>,
+    sent: Sent,
+    changes: usize,
+    rate: f64,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        for i in 0..changes {
+            let due = start + Duration::from_secs_f64(i as f64 / rate);
+            if let Some(d) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(d);
+            }
+            let (wire, a) = CHOICES[(i / CONTACTS) % CHOICES.len()];
+            sent.lock().unwrap().push((i % CONTACTS, a, Instant::now()));
+            sim.set_presence_elsewhere(&contact(i % CONTACTS), wire, None);
+        }
+    })
+}
+
+/// The hosts: one thread drains every client's events until the deadline; the contact events
+/// seen and the peak RSS.
+fn drain_events(clients: &[Client], deadline: Instant) -> (Seen, u64) {
+    let mut latest: Seen = HashMap::new();
+    let mut peak_rss = 0;
+    while Instant::now() < deadline {
+        let mut any = false;
+        for (i, c) in clients.iter().enumerate() {
+            while let Ok(Some(e)) = c.next_event(Duration::ZERO) {
+                any = true;
+                if let Event::ContactPresenceChanged { contact, presence } = e {
+                    latest
+                        .entry((i, contact))
+                        .or_default()
+                        .push((presence.availability, Instant::now()));
+                }
+            }
+        }
+        peak_rss = peak_rss.max(status_field("VmRSS:"));
+        if !any {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    (latest, peak_rss)
+}
+
+/// Events expected and received (the changed contact with the new availability, after the
+/// change) and the latencies in ms, sorted.
+fn score(
+    s: &Scenario,
+    sent: &[(usize, Availability, Instant)],
+    latest: &Seen,
+) -> (usize, usize, Vec<f64>) {
+    let mut expected = 0;
+    let mut received = 0;
+    let mut latencies: Vec<f64> = Vec::new();
+    for (k, a, at) in sent {
+        let name = format!("sip:{}", contact(*k));
+        for i in 0..s.clients {
+            if !watches(s, i, *k) {
+                continue;
+            }
+            expected += 1;
+            let hit = latest
+                .get(&(i, name.clone()))
+                .and_then(|seen| seen.iter().find(|(got, when)| got == a && when >= at));
+            if let Some((_, when)) = hit {
+                received += 1;
+                latencies.push(when.duration_since(*at).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    (expected, received, latencies)
+}
+
+/// The simulator's log by method and route, most frequent first.
+fn by_kind(log: &[ucwa_sim::LogEntry]) -> String {
+    let mut by_kind: HashMap<String, usize> = HashMap::new();
+    for e in log {
+        *by_kind
+            .entry(format!("{} {}", e.method, e.route))
+            .or_default() += 1;
+    }
+    let mut kinds: Vec<(String, usize)> = by_kind.into_iter().collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
+    kinds
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn main() {

@@ -3,7 +3,7 @@
 # suites (library, C ABI, keep-alive, simulator), the C suite under AddressSanitizer, the Python
 # suite (pytest), the C# suite (Mono), the short chaos soak (40 clients for a minute against
 # the simulator's fault injection, asserting only invariants that do not depend on machine
-# speed; see examples/chaos_soak.rs), and the Windows build (scripts/build-windows.sh: ucwa.dll,
+# speed; see examples/chaos_soak/main.rs), and the Windows build (scripts/build-windows.sh: ucwa.dll,
 # ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh).
 # Installs what it needs (you are root). Every suite runs even when an earlier one fails; the
 # last line totals them, and the exit code is non-zero if any suite failed or ran no test.

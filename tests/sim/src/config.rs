@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+mod checks;
+
 /// The settable availability values (UCWA `PreferredAvailability`), in their canonical spelling.
 pub const SETTABLE_AVAILABILITIES: [&str; 6] = [
     "Online",
@@ -414,86 +416,14 @@ impl Default for SimConfig {
 impl SimConfig {
     /// Checks the values that would otherwise make the simulator misbehave silently.
     pub fn validate(&self) -> io::Result<()> {
-        let bad = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
-        let times = [
-            ("token_lifetime_s", self.token_lifetime_s),
-            ("inactive_s", self.inactive_s),
-            ("away_s", self.away_s),
-            ("app_expiry_s", self.app_expiry_s),
-            ("subscription_minute_s", self.subscription_minute_s),
-            ("event_timeout_s", self.event_timeout_s),
-            ("event_timeout_min_s", self.event_timeout_min_s),
-            ("event_hold_s", self.event_hold_s),
-        ];
-        for (name, value) in times {
-            // Durations are built from these; a NaN, negative or absurd value would panic there.
-            if !value.is_finite() || !(0.0..=1.0e9).contains(&value) {
-                return bad(format!(
-                    "{name} must be a number of seconds in [0, 1e9], got {value}"
-                ));
-            }
-        }
-        if self.foreign_token_status != 401 && self.foreign_token_status != 500 {
-            return bad(format!(
-                "foreign_token_status must be 401 or 500, got {}",
-                self.foreign_token_status
-            ));
-        }
-        if self.invalid_token_status != 401 && self.invalid_token_status != 403 {
-            return bad(format!(
-                "invalid_token_status must be 401 or 403, got {}",
-                self.invalid_token_status
-            ));
-        }
-        if self.repost_status != 200 && self.repost_status != 201 {
-            return bad(format!(
-                "repost_status must be 200 or 201, got {}",
-                self.repost_status
-            ));
-        }
-        if self.netbios_domain.is_empty() || self.netbios_domain.contains('\\') {
-            return bad(format!(
-                "netbios_domain {:?} must be non-empty and contain no backslash",
-                self.netbios_domain
-            ));
-        }
-        if self.grants.is_empty() {
-            return bad("grants must name at least one grant_type".to_owned());
-        }
-        for grant in &self.grants {
-            // Each name goes inside the quoted, comma-separated grant_type value.
-            if grant.is_empty()
-                || grant.contains(|c: char| {
-                    c == ',' || c == '"' || c == '\\' || c.is_whitespace() || c.is_control()
-                })
-            {
-                return bad(format!(
-                    "grant {grant:?} must be non-empty, without commas, quotes, backslashes or whitespace"
-                ));
-            }
-        }
-        if self.windows_auth.is_empty() {
-            return bad("windows_auth must name at least one scheme (negotiate, ntlm)".to_owned());
-        }
-        for (i, scheme) in self.windows_auth.iter().enumerate() {
-            if self.windows_auth[..i].contains(scheme) {
-                return bad(format!("windows_auth lists {scheme} twice"));
-            }
-        }
-        if self.users.is_empty() {
-            return bad("at least one user is needed".to_owned());
-        }
-        for (name, _) in &self.users {
-            if name.is_empty() || name.contains('/') {
-                return bad(format!(
-                    "user name {name:?} must be non-empty and contain no '/'"
-                ));
-            }
-        }
-        if self.offwork_reads_as.0.is_empty() {
-            return bad("offwork_reads_as needs an availability".to_owned());
-        }
-        Ok(())
+        checks::times(self)
+            .and_then(|()| checks::statuses(self))
+            .and_then(|()| checks::netbios_domain(self))
+            .and_then(|()| checks::grants(self))
+            .and_then(|()| checks::windows_auth(self))
+            .and_then(|()| checks::users(self))
+            .and_then(|()| checks::offwork(self))
+            .map_err(|msg| io::Error::new(io::ErrorKind::InvalidInput, msg))
     }
 
     /// Parses `AVAILABILITY[:ACTIVITY]` as taken by `--offwork-reads-as`.

@@ -5,12 +5,13 @@
 //! thousand of them cost a thousand small tasks and sockets.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
-use crate::config::EmptyEvents;
+use crate::config::{EmptyEvents, SimConfig};
 use crate::handlers::{authorize_app, clamp_secs, gone, Outcome};
 use crate::http::{href, Req, Resp, JSON};
 use crate::paths::{Classified, Route};
@@ -120,7 +121,49 @@ pub(crate) async fn pget(
     c: &Classified,
 ) -> Outcome {
     let app_id = c.app_id.clone().unwrap_or_default();
-    let cfg = &shared.config;
+    let (timeout, hold) = wait_times(&shared.config, req);
+    let ack = req
+        .query_param("ack")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let pget_id = shared.next_id();
+    let (notify, user) = match park(shared, pool, req, &app_id, ack, pget_id) {
+        Ok(parked) => parked,
+        Err(answered) => return answered,
+    };
+    let _guard = ParkGuard {
+        shared,
+        app_id: app_id.clone(),
+        pget_id,
+    };
+    let deadline = Instant::now() + timeout;
+    let ack = ack.unwrap_or_default();
+    loop {
+        // Register for wake-ups before looking at the state, so a notification sent between
+        // the check and the wait is not lost.
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let parked = Parked {
+            app_id: &app_id,
+            pget_id,
+            ack,
+            hold,
+            deadline,
+        };
+        let wake_at = match parked.answer_if_due(shared, pool) {
+            Due::Answer(resp) => return Outcome::new(resp, Some(user.clone())),
+            Due::WaitUntil(at) => at,
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(wake_at.into()) => {}
+        }
+    }
+}
+
+/// The `timeout` (when the P-GET is released without events) and `medium` (how long events
+/// are held before release) of a request, clamped to what the server allows.
+fn wait_times(cfg: &SimConfig, req: &Req) -> (Duration, Duration) {
     let param = |name: &str| {
         req.query_param(name)
             .and_then(|v| v.trim().parse::<f64>().ok())
@@ -137,87 +180,91 @@ pub(crate) async fn pget(
         cfg.event_hold_s.min(5.0),
         MAX_WAIT_S,
     );
-    let ack = req
-        .query_param("ack")
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let pget_id = shared.next_id();
+    (timeout, hold)
+}
 
-    let (notify, user) = {
+/// Checks the request and the `ack`, then parks it as the application's one P-GET: its
+/// wake-up and the caller's name, or (`Err`) the answer it gets at once (a resync, a set
+/// resent, or a refusal).
+fn park(
+    shared: &Shared,
+    pool: &Pool,
+    req: &Req,
+    app_id: &str,
+    ack: Option<u64>,
+    pget_id: u64,
+) -> Result<(Arc<Notify>, String), Outcome> {
+    let mut st = shared.lock();
+    let (_, name) = authorize_app(shared, &mut st, pool, req, app_id)?;
+    if req.method != "GET" {
+        return Err(Outcome::new(Resp::method_not_allowed("GET"), Some(name)));
+    }
+    let app = st.apps.get_mut(app_id).expect("authorized app exists");
+    let answered = |resp: Resp| Outcome::new(resp, Some(name.clone()));
+    // Only one P-GET per application: any newer request replaces a parked one, which then
+    // answers 409 PGetReplaced when it wakes and finds itself no longer registered.
+    if app.channel.parked.take().is_some() {
+        app.notify.notify_waiters();
+    }
+    let ch = &mut app.channel;
+    let now = Instant::now();
+    let Some(ack) = ack.filter(|a| *a >= ch.acked_below && *a <= ch.next_set) else {
+        ch.last_release = now;
+        return Err(answered(resync(pool, app_id, ch.acked_below)));
+    };
+    ch.acked_below = ack;
+    ch.sets.retain(|(n, _)| *n >= ack);
+    if let Some((_, set)) = ch.sets.iter().find(|(n, _)| *n == ack) {
+        // Asked again for a set already sent (its answer was lost): resend it as it was.
+        let set = set.clone();
+        ch.last_release = now;
+        return Err(answered(set_response(set)));
+    }
+    ch.parked = Some(pget_id);
+    Ok((app.notify.clone(), name))
+}
+
+/// A parked P-GET between wake-ups.
+struct Parked<'a> {
+    app_id: &'a str,
+    pget_id: u64,
+    ack: u64,
+    hold: Duration,
+    deadline: Instant,
+}
+
+/// What a parked P-GET does after a wake-up.
+enum Due {
+    Answer(Resp),
+    WaitUntil(Instant),
+}
+
+impl Parked<'_> {
+    /// Answers when the application is gone, the P-GET was replaced, the events were held
+    /// long enough or the deadline passed; else says when to look again.
+    fn answer_if_due(&self, shared: &Shared, pool: &Pool) -> Due {
         let mut st = shared.lock();
-        let (_, name) = match authorize_app(shared, &mut st, pool, req, &app_id) {
-            Ok(v) => v,
-            Err(o) => return o,
+        let now = Instant::now();
+        let Some(app) = st.apps.get_mut(self.app_id) else {
+            return Due::Answer(gone(shared, &st, self.app_id));
         };
-        if req.method != "GET" {
-            return Outcome::new(Resp::method_not_allowed("GET"), Some(name));
-        }
-        let app = st.apps.get_mut(&app_id).expect("authorized app exists");
-        let answered = |resp: Resp| Outcome::new(resp, Some(name.clone()));
-        // Only one P-GET per application: any newer request replaces a parked one, which then
-        // answers 409 PGetReplaced when it wakes and finds itself no longer registered.
-        if app.channel.parked.take().is_some() {
-            app.notify.notify_waiters();
+        if app.channel.parked != Some(self.pget_id) {
+            return Due::Answer(replaced());
         }
         let ch = &mut app.channel;
-        let now = Instant::now();
-        let Some(ack) = ack.filter(|a| *a >= ch.acked_below && *a <= ch.next_set) else {
+        let ready_at = ch.pending_since.map(|t| t + self.hold);
+        if ready_at.is_some_and(|r| now >= r) || now >= self.deadline {
+            let empty_sender = shared.config.empty_events == EmptyEvents::SenderEmpty;
+            let pending = std::mem::take(&mut ch.pending);
+            let set = event_set(pool, self.app_id, self.ack, pending, empty_sender);
+            ch.pending_since = None;
+            ch.next_set = self.ack + 1;
+            ch.sets.push_back((self.ack, set.clone()));
+            ch.parked = None;
             ch.last_release = now;
-            return answered(resync(pool, &app_id, ch.acked_below));
-        };
-        ch.acked_below = ack;
-        ch.sets.retain(|(n, _)| *n >= ack);
-        if let Some((_, set)) = ch.sets.iter().find(|(n, _)| *n == ack) {
-            // Asked again for a set already sent (its answer was lost): resend it as it was.
-            let set = set.clone();
-            ch.last_release = now;
-            return answered(set_response(set));
+            return Due::Answer(set_response(set));
         }
-        ch.parked = Some(pget_id);
-        (app.notify.clone(), name)
-    };
-
-    let _guard = ParkGuard {
-        shared,
-        app_id: app_id.clone(),
-        pget_id,
-    };
-    let deadline = Instant::now() + timeout;
-    let ack = ack.unwrap_or_default();
-    loop {
-        // Register for wake-ups before looking at the state, so a notification sent between
-        // the check and the wait is not lost.
-        let notified = notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        let wake_at = {
-            let mut st = shared.lock();
-            let now = Instant::now();
-            let resp = |resp: Resp| Outcome::new(resp, Some(user.clone()));
-            let Some(app) = st.apps.get_mut(&app_id) else {
-                return resp(gone(shared, &st, &app_id));
-            };
-            if app.channel.parked != Some(pget_id) {
-                return resp(replaced());
-            }
-            let ch = &mut app.channel;
-            let ready_at = ch.pending_since.map(|t| t + hold);
-            if ready_at.is_some_and(|r| now >= r) || now >= deadline {
-                let empty_sender = shared.config.empty_events == EmptyEvents::SenderEmpty;
-                let pending = std::mem::take(&mut ch.pending);
-                let set = event_set(pool, &app_id, ack, pending, empty_sender);
-                ch.pending_since = None;
-                ch.next_set = ack + 1;
-                ch.sets.push_back((ack, set.clone()));
-                ch.parked = None;
-                ch.last_release = now;
-                return resp(set_response(set));
-            }
-            ready_at.map_or(deadline, |r| r.min(deadline))
-        };
-        tokio::select! {
-            _ = &mut notified => {}
-            _ = tokio::time::sleep_until(wake_at.into()) => {}
-        }
+        Due::WaitUntil(ready_at.map_or(self.deadline, |r| r.min(self.deadline)))
     }
 }
 

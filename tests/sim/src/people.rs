@@ -306,15 +306,52 @@ fn subscription(
         // Expired or deleted: gone, the client must create a new one.
         return Resp::not_found();
     };
-    let method = req.method.as_str();
+    let at = SubAt { id, index };
     let membership = tail.to_ascii_lowercase();
-    match (membership.as_str(), method) {
-        ("", "GET") => Resp::json(
-            200,
-            &subscription_body(pool, id, &st.apps[id].subscriptions[index]),
-        ),
+    match membership.as_str() {
+        "" => subscription_itself(shared, pool, req, st, at, now),
+        "memberships" => memberships(pool, req, st, at),
+        m => match m.strip_prefix("memberships/") {
+            Some(member) => one_membership(pool, req, st, at, member),
+            None => Resp::not_found(),
+        },
+    }
+}
+
+/// A live subscription: its application and its place in the application's list.
+#[derive(Clone, Copy)]
+struct SubAt<'a> {
+    id: &'a str,
+    index: usize,
+}
+
+impl SubAt<'_> {
+    fn get(self, st: &State) -> &Subscription {
+        &st.apps[self.id].subscriptions[self.index]
+    }
+
+    fn get_mut(self, st: &mut State) -> &mut Subscription {
+        &mut st
+            .apps
+            .get_mut(self.id)
+            .expect("authorized app")
+            .subscriptions[self.index]
+    }
+}
+
+/// The subscription itself: GET, extend (POST) or DELETE.
+fn subscription_itself(
+    shared: &Shared,
+    pool: &Pool,
+    req: &Req,
+    st: &mut State,
+    at: SubAt<'_>,
+    now: Instant,
+) -> Resp {
+    match req.method.as_str() {
+        "GET" => Resp::json(200, &subscription_body(pool, at.id, at.get(st))),
         // Extend: `POST <subscription>?duration=N` (captured) or `{duration}` in the body.
-        ("", "POST") => {
+        "POST" => {
             let body = match body_of(req) {
                 Ok(b) => b,
                 Err(r) => return r,
@@ -324,39 +361,45 @@ fn subscription(
                 Err(r) => return r,
             };
             let minute = shared.config.subscription_minute_s;
-            let sub = &mut st.apps.get_mut(id).expect("authorized app").subscriptions[index];
+            let sub = at.get_mut(st);
             if let Some(d) = duration {
                 sub.duration_min = d;
             }
             sub.expires_at = now + secs(sub.duration_min as f64 * minute);
             Resp::empty(204)
         }
-        ("", "DELETE") => {
+        "DELETE" => {
             st.apps
-                .get_mut(id)
+                .get_mut(at.id)
                 .expect("authorized app")
                 .subscriptions
-                .remove(index);
+                .remove(at.index);
             Resp::empty(204)
         }
-        ("", _) => Resp::method_not_allowed("GET, POST, DELETE"),
-        ("memberships", "GET") => {
-            let sub = &st.apps[id].subscriptions[index];
+        _ => Resp::method_not_allowed("GET, POST, DELETE"),
+    }
+}
+
+/// `memberships`: list them (GET) or add contacts (POST).
+fn memberships(pool: &Pool, req: &Req, st: &mut State, at: SubAt<'_>) -> Resp {
+    match req.method.as_str() {
+        "GET" => {
+            let sub = at.get(st);
             let members: Vec<Value> = sub
                 .members
                 .iter()
-                .map(|k| membership_body(pool, id, &sub.id, k))
+                .map(|k| membership_body(pool, at.id, &sub.id, k))
                 .collect();
             Resp::json(
                 200,
                 &json!({
-                    "_links": { "self": href(subscription_href(pool, id, &sub.id, "/memberships")) },
+                    "_links": { "self": href(subscription_href(pool, at.id, &sub.id, "/memberships")) },
                     "_embedded": { "presenceSubscriptionMembership": members },
                     "rel": "memberships",
                 }),
             )
         }
-        ("memberships", "POST") => {
+        "POST" => {
             let body = match body_of(req) {
                 Ok(b) => b,
                 Err(r) => return r,
@@ -365,7 +408,7 @@ fn subscription(
                 Ok(m) => m,
                 Err(r) => return r,
             };
-            let sub = &mut st.apps.get_mut(id).expect("authorized app").subscriptions[index];
+            let sub = at.get_mut(st);
             for key in added {
                 if !sub.members.contains(&key) {
                     sub.members.push(key);
@@ -373,26 +416,23 @@ fn subscription(
             }
             Resp::empty(204)
         }
-        ("memberships", _) => Resp::method_not_allowed("GET, POST"),
-        (m, _) => {
-            let Some(member) = m.strip_prefix("memberships/") else {
-                return Resp::not_found();
-            };
-            let key = user_key(&crate::http::decode_segment(member));
-            let sub_ref = &st.apps[id].subscriptions[index];
-            if !sub_ref.members.contains(&key) {
-                return Resp::not_found();
-            }
-            match method {
-                "GET" => Resp::json(200, &membership_body(pool, id, &sub_ref.id, &key)),
-                "DELETE" => {
-                    let sub =
-                        &mut st.apps.get_mut(id).expect("authorized app").subscriptions[index];
-                    sub.members.retain(|k| *k != key);
-                    Resp::empty(204)
-                }
-                _ => Resp::method_not_allowed("GET, DELETE"),
-            }
+        _ => Resp::method_not_allowed("GET, POST"),
+    }
+}
+
+/// `memberships/<e-mail>`: one membership, read (GET) or removed (DELETE).
+fn one_membership(pool: &Pool, req: &Req, st: &mut State, at: SubAt<'_>, member: &str) -> Resp {
+    let key = user_key(&crate::http::decode_segment(member));
+    let sub_ref = at.get(st);
+    if !sub_ref.members.contains(&key) {
+        return Resp::not_found();
+    }
+    match req.method.as_str() {
+        "GET" => Resp::json(200, &membership_body(pool, at.id, &sub_ref.id, &key)),
+        "DELETE" => {
+            at.get_mut(st).members.retain(|k| *k != key);
+            Resp::empty(204)
         }
+        _ => Resp::method_not_allowed("GET, DELETE"),
     }
 }

@@ -33,6 +33,10 @@ use crate::tls;
 use crate::tokens::bearer_token;
 use crate::types::{FaultAction, LogEntry};
 
+mod faults;
+
+use faults::Early;
+
 /// Largest request body accepted (413 beyond).
 const MAX_BODY: usize = 1 << 20;
 /// Largest body kept in a log entry.
@@ -323,6 +327,28 @@ fn logged_body(route: Route, req: &Req) -> Option<String> {
     Some(text[..end].to_owned())
 }
 
+/// A request before its body is read.
+struct Head {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: hyper::HeaderMap,
+    conn: u64,
+}
+
+impl Head {
+    fn with_body(self, body: hyper::body::Bytes) -> Req {
+        Req {
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            headers: self.headers,
+            body,
+            conn: self.conn,
+        }
+    }
+}
+
 async fn entry(
     shared: Arc<Shared>,
     pool: Arc<Pool>,
@@ -330,82 +356,34 @@ async fn entry(
     req: Request<Incoming>,
 ) -> Result<Response<SimBody>, CloseConnection> {
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().map(str::to_owned);
-    let method = parts.method.as_str().to_ascii_uppercase();
-
-    if pool.kind == PoolKind::Pool1 && (path.starts_with("/_sim/") || path == "/_sim") {
+    let head = Head {
+        method: parts.method.as_str().to_ascii_uppercase(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        conn,
+    };
+    if pool.kind == PoolKind::Pool1 && (head.path.starts_with("/_sim/") || head.path == "/_sim") {
         let body = read_body(body, MAX_BODY).await.unwrap_or_default();
-        let req = Req {
-            method,
-            path,
-            query,
-            headers: parts.headers,
-            body,
-            conn,
-        };
-        return Ok(to_hyper(control::handle(&shared, &req)));
+        return Ok(to_hyper(control::handle(&shared, &head.with_body(body))));
     }
 
-    let neg = Negotiated::of(&parts.headers);
-    let c = pool.paths.classify(&path);
-    let mut log = LogEntry {
-        seq: shared.next_seq(),
-        method: method.clone(),
-        path: match &query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.clone(),
-        },
-        route: c.route.name().to_owned(),
-        status: 0,
-        pool: pool.kind.name().to_owned(),
-        authorization: parts.headers.contains_key(AUTHORIZATION),
-        user: None,
-        body: None,
-        x_ms_origin: parts
-            .headers
-            .get("x-ms-origin")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
-
-    let fault = shared.take_fault(&log.route, &log.path, &method);
-    match &fault {
-        Some(FaultAction::Respond {
-            status,
-            headers,
-            body,
-        }) => {
-            log.status = *status;
-            shared.push_log(log, None);
-            let resp = Resp {
-                status: *status,
-                headers: headers.clone(),
-                body: body.clone().into(),
-            };
-            return Ok(to_hyper(resp));
-        }
-        Some(FaultAction::Close) => {
-            shared.push_log(log, None);
-            return Err(CloseConnection);
-        }
-        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-        Some(FaultAction::Oversized { status, bytes }) => {
-            log.status = *status;
-            shared.push_log(log, None);
-            let body = SimBody::Oversized {
-                total: *bytes,
-                sent: 0,
-            };
-            return Ok(streamed(*status, body));
-        }
-        Some(FaultAction::Endless { status }) => {
-            log.status = *status;
-            shared.push_log(log, None);
-            return Ok(streamed(*status, SimBody::Endless { started: false }));
-        }
-        // Needs the body (a form's password): answered below, once it is read.
-        Some(FaultAction::EchoSecrets { .. }) | None => {}
+    let neg = Negotiated::of(&head.headers);
+    let c = pool.paths.classify(&head.path);
+    let mut log = log_entry(&shared, &pool, &head, c.route);
+    let fault = shared.take_fault(&log.route, &log.path, &head.method);
+    if let Some(early) = faults::before_body(fault.as_ref()).await {
+        return match early {
+            Early::Answer(status, resp) => {
+                log.status = status;
+                shared.push_log(log, None);
+                Ok(resp)
+            }
+            Early::Close => {
+                shared.push_log(log, None);
+                Err(CloseConnection)
+            }
+        };
     }
 
     let Ok(body) = read_body(body, MAX_BODY).await else {
@@ -419,19 +397,12 @@ async fn entry(
         shared.push_log(log, None);
         return Ok(finish(&shared, &pool, &neg, resp));
     };
-    let req = Req {
-        method,
-        path,
-        query,
-        headers: parts.headers,
-        body,
-        conn,
-    };
+    let req = head.with_body(body);
     log.body = logged_body(c.route, &req);
     if let Some(FaultAction::EchoSecrets { status }) = fault {
         log.status = status;
         shared.push_log(log, None);
-        return Ok(to_hyper(echo_secrets(status, &req)));
+        return Ok(to_hyper(faults::echo_secrets(status, &req)));
     }
     let outcome = if pool.kind == PoolKind::Foreign {
         foreign(&shared, &pool, &req)
@@ -445,13 +416,27 @@ async fn entry(
     Ok(finish(&shared, &pool, &neg, outcome.resp))
 }
 
-/// A response whose body is one of the streamed fault bodies.
-fn streamed(status: u16, body: SimBody) -> Response<SimBody> {
-    let mut out = Response::new(body);
-    *out.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    out.headers_mut()
-        .insert("content-type", HeaderValue::from_static("application/json"));
-    out
+/// The log entry of a request as it arrived (its status and user are filled in later).
+fn log_entry(shared: &Shared, pool: &Pool, head: &Head, route: Route) -> LogEntry {
+    LogEntry {
+        seq: shared.next_seq(),
+        method: head.method.clone(),
+        path: match &head.query {
+            Some(q) => format!("{}?{q}", head.path),
+            None => head.path.clone(),
+        },
+        route: route.name().to_owned(),
+        status: 0,
+        pool: pool.kind.name().to_owned(),
+        authorization: head.headers.contains_key(AUTHORIZATION),
+        user: None,
+        body: None,
+        x_ms_origin: head
+            .headers
+            .get("x-ms-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
 }
 
 /// The foreign listener: a host that is not the user's pool. Without a token it challenges
@@ -466,65 +451,4 @@ fn foreign(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         ForeignChallenge::Reflect => shared.pool1.challenge(&shared.domain),
     };
     Outcome::new(resp, leaked)
-}
-
-/// The `EchoSecrets` fault: an error that quotes every secret of the request, as a careless
-/// server echoing its input would.
-fn echo_secrets(status: u16, req: &Req) -> Resp {
-    let mut quoted = Vec::new();
-    if let Some(auth) = req.header("authorization") {
-        quoted.push(format!("Authorization \"{auth}\""));
-        if let Some((_, token)) = auth.trim().split_once(' ') {
-            quoted.push(format!("token \"{}\"", token.trim()));
-        }
-    }
-    // The raw form pair as it travelled, and its decoded value.
-    for pair in req.body.split(|b| *b == b'&') {
-        let (key, raw) = match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => continue,
-        };
-        let key_decoded: String = form_urlencoded::parse(key)
-            .map(|(k, v)| format!("{k}{v}"))
-            .collect();
-        if !key_decoded.eq_ignore_ascii_case("password") {
-            continue;
-        }
-        let decoded: String = form_urlencoded::parse(&[b"p=", raw].concat())
-            .map(|(_, v)| v.into_owned())
-            .collect();
-        quoted.push(format!("password \"{decoded}\""));
-        quoted.push(format!(
-            "password as sent \"{}\"",
-            String::from_utf8_lossy(raw)
-        ));
-    }
-    let message = if quoted.is_empty() {
-        "The request was refused; it carried no credentials.".to_owned()
-    } else {
-        format!("The request was refused: {}.", quoted.join(", "))
-    };
-    let header: String = message
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    Resp {
-        status,
-        headers: vec![
-            ("Content-Type".into(), "application/json".into()),
-            (
-                "X-Ms-diagnostics".into(),
-                format!("1000;source=\"pool1.contoso.com\";reason=\"{header}\""),
-            ),
-        ],
-        body: json!({
-            "code": "BadRequest",
-            "subcode": "EchoedSecrets",
-            "message": message,
-            "error": "invalid_request",
-            "error_description": message,
-        })
-        .to_string()
-        .into(),
-    }
 }

@@ -1,8 +1,9 @@
 //! The simulator's mutable world behind one mutex: users, tokens (their logic lives in
-//! [`crate::tokens`]), applications with their event channels, the presence model (chosen
-//! availability, per-endpoint inactivity, aggregation), the request and token logs, the fault
-//! list and the Windows grant's pending NTLM handshakes per connection; plus the periodic tick
-//! that drives every timer.
+//! [`crate::tokens`]), applications with their event channels (the records in `model`), the
+//! presence model (`presence`: chosen availability, per-endpoint inactivity, aggregation), the
+//! request and token logs, the fault list and the Windows grant's pending NTLM handshakes per
+//! connection; plus the periodic tick that drives every timer and the end of applications
+//! (`lifecycle`).
 //!
 //! One lock is enough: every critical section is short and never spans an `.await`; parked
 //! P-GETs wait on a per-application `Notify` outside the lock.
@@ -12,9 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use hyper::body::Bytes;
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 
 use crate::config::{BearerChallenge, SimConfig};
 use crate::http::Resp;
@@ -23,6 +22,14 @@ use crate::proxy::Proxy;
 use crate::resources;
 use crate::types::{AppState, Fault, FaultAction, LogEntry, TokenLogEntry, UserState};
 use crate::windows::Handshake;
+
+mod lifecycle;
+mod model;
+mod presence;
+
+pub(crate) use model::{
+    App, Channel, GoneReason, PendingEvent, Presence, Sender, Stage, Subscription, Token, User,
+};
 
 /// Pending events per application beyond which the oldest are dropped: a client that never
 /// reads its channel must not grow the simulator without bound before its app expires.
@@ -125,131 +132,6 @@ pub(crate) fn unauthorized_page() -> Resp {
         "<!DOCTYPE html><html><head><title>401 - Unauthorized</title></head><body>\
          <h1>401 - Unauthorized: Access is denied due to invalid credentials.</h1></body></html>",
     )
-}
-
-/// An availability with its optional activity token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Presence {
-    pub availability: String,
-    pub activity: Option<String>,
-}
-
-impl Presence {
-    pub(crate) fn new(availability: &str, activity: Option<&str>) -> Presence {
-        Presence {
-            availability: availability.to_owned(),
-            activity: activity.map(str::to_owned),
-        }
-    }
-}
-
-/// Where an endpoint is in the inactivity model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Stage {
-    Active,
-    Idle,
-    Away,
-}
-
-/// Why an application id no longer answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GoneReason {
-    /// DELETE by the client or server-side delete: 404 ApplicationNotFound.
-    Deleted,
-    /// No P-GET parked for too long: the configured expired status.
-    Expired,
-}
-
-#[derive(Debug)]
-pub(crate) struct User {
-    pub name: String,
-    pub password: String,
-    /// What the user last asked for (presence POST, signInAs, or another device).
-    pub chosen: Presence,
-    pub note: Option<String>,
-    pub location: Option<String>,
-    /// Live application ids, oldest first.
-    pub apps: Vec<String>,
-    /// Presence was set "from another device", so the user is not Offline without apps.
-    pub elsewhere: bool,
-}
-
-#[derive(Debug)]
-pub(crate) struct Token {
-    pub user_key: String,
-    pub pool: PoolKind,
-    pub expires_at: Instant,
-}
-
-/// Whose `sender` block an event goes into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sender {
-    Me,
-    Communication,
-    /// Contact changes (`contactPresence`, `contactNote`, `contactLocation`).
-    People,
-}
-
-/// A presence subscription of one application: the contacts it watches until `expires_at`.
-#[derive(Debug, Clone)]
-pub(crate) struct Subscription {
-    pub id: String,
-    /// User keys (lower-case e-mail addresses), in the order they were added.
-    pub members: Vec<String>,
-    /// The `duration` asked for, in minutes.
-    pub duration_min: u64,
-    pub expires_at: Instant,
-}
-
-#[derive(Debug)]
-pub(crate) struct PendingEvent {
-    pub sender: Sender,
-    /// The event entry as compact JSON text: kept serialized because a `Value` tree costs
-    /// several times more memory, and a thousand idle channels should stay cheap.
-    pub event: Box<str>,
-}
-
-/// One application's event channel. Event sets are numbered; `GET events?ack=N` asks for set N
-/// and acknowledges every set below N.
-#[derive(Debug)]
-pub(crate) struct Channel {
-    /// Lowest set number not yet acknowledged.
-    pub acked_below: u64,
-    /// Number the next formed set gets.
-    pub next_set: u64,
-    /// Formed sets not yet acknowledged (resent when asked again).
-    pub sets: VecDeque<(u64, Bytes)>,
-    pub pending: Vec<PendingEvent>,
-    /// When the oldest pending event was queued (the medium-priority hold counts from it).
-    pub pending_since: Option<Instant>,
-    /// Id of the parked P-GET, if one is parked.
-    pub parked: Option<u64>,
-    /// Creation or last P-GET release: the application-expiry clock.
-    pub last_release: Instant,
-}
-
-#[derive(Debug)]
-pub(crate) struct App {
-    pub id: String,
-    pub user_key: String,
-    pub pool: PoolKind,
-    pub user_agent: String,
-    pub endpoint_id: String,
-    pub culture: String,
-    pub instance_id: Option<String>,
-    pub made_available: bool,
-    pub modalities: Vec<String>,
-    pub message_formats: Vec<String>,
-    pub last_activity: Instant,
-    pub stage: Stage,
-    pub activity_reports: u64,
-    pub channel: Channel,
-    pub notify: Arc<Notify>,
-    /// Name of the "please pass this in a PUT request" property of `communication`.
-    pub comm_guid: String,
-    pub comm_version: u64,
-    /// Live presence subscriptions (expired ones are dropped by the tick).
-    pub subscriptions: Vec<Subscription>,
 }
 
 /// Everything mutable.
@@ -464,57 +346,6 @@ impl Shared {
         Some(action)
     }
 
-    // ----- presence model -------------------------------------------------------------------
-
-    /// How a chosen value reads back: `Offwork` is reported as configured (UNCONFIRMED in the docs).
-    pub(crate) fn read_chosen(&self, chosen: &Presence) -> Presence {
-        if chosen.availability == "Offwork" {
-            let (a, act) = &self.config.offwork_reads_as;
-            Presence::new(a, act.as_deref())
-        } else {
-            chosen.clone()
-        }
-    }
-
-    /// One endpoint's availability given the user's choice and the endpoint's inactivity stage.
-    pub(crate) fn endpoint_presence(&self, chosen: &Presence, stage: Stage) -> Presence {
-        let read = self.read_chosen(chosen);
-        match stage {
-            Stage::Active => read,
-            Stage::Idle => match chosen.availability.as_str() {
-                "Online" => Presence::new("IdleOnline", None),
-                "Busy" | "DoNotDisturb" => Presence::new("IdleBusy", None),
-                _ => read,
-            },
-            Stage::Away => {
-                if read.availability == "Away" {
-                    read
-                } else {
-                    Presence::new("Away", None)
-                }
-            }
-        }
-    }
-
-    /// What GET presence reports: the most active made-available endpoint decides.
-    pub(crate) fn aggregate(&self, st: &State, key: &str) -> Presence {
-        let Some(user) = st.users.get(key) else {
-            return Presence::new("Offline", None);
-        };
-        let best = user
-            .apps
-            .iter()
-            .filter_map(|id| st.apps.get(id))
-            .filter(|a| a.made_available)
-            .map(|a| a.stage)
-            .min();
-        match best {
-            Some(stage) => self.endpoint_presence(&user.chosen, stage),
-            None if user.elsewhere => self.read_chosen(&user.chosen),
-            None => Presence::new("Offline", None),
-        }
-    }
-
     // ----- events ---------------------------------------------------------------------------
 
     /// Queues one event on an application's channel and wakes its parked P-GET.
@@ -603,118 +434,6 @@ impl Shared {
             let ev = json!({ "link": { "rel": rel, "href": href }, "type": "updated" });
             self.push_event(app, Sender::People, ev);
         }
-    }
-
-    // ----- applications -----------------------------------------------------------------------
-
-    /// Ends an application: later requests get 404 or the expired status, a parked P-GET
-    /// wakes up to answer so, and the user's remaining endpoints hear the new presence.
-    pub(crate) fn end_app(&self, st: &mut State, id: &str, reason: GoneReason) {
-        let Some(app) = st.apps.remove(id) else {
-            return;
-        };
-        st.gone.insert(id.to_owned(), reason);
-        app.notify.notify_waiters();
-        if let Some(user) = st.users.get_mut(&app.user_key) {
-            user.apps.retain(|a| a != id);
-        }
-        if app.made_available {
-            self.broadcast(st, &app.user_key, Route::Presence);
-        }
-    }
-
-    pub(crate) fn delete_applications(&self, name: &str) {
-        let mut st = self.lock();
-        let key = user_key(name);
-        let ids = st
-            .users
-            .get(&key)
-            .map(|u| u.apps.clone())
-            .unwrap_or_default();
-        for id in ids {
-            self.end_app(&mut st, &id, GoneReason::Deleted);
-        }
-    }
-
-    /// "From another device": the user's chosen presence changes and every endpoint hears it.
-    pub(crate) fn set_presence_elsewhere(
-        &self,
-        name: &str,
-        availability: &str,
-        activity: Option<&str>,
-    ) -> bool {
-        let mut st = self.lock();
-        let key = user_key(name);
-        let Some(user) = st.users.get_mut(&key) else {
-            return false;
-        };
-        user.chosen = Presence::new(availability, activity);
-        user.elsewhere = true;
-        self.broadcast(&mut st, &key, Route::Presence);
-        true
-    }
-
-    /// The user's note (`Route::Note`) or location changed on another device (`None`
-    /// clears it): the user's applications and every watcher hear of it, as for presence.
-    pub(crate) fn set_text_elsewhere(&self, name: &str, route: Route, value: Option<&str>) -> bool {
-        let mut st = self.lock();
-        let key = user_key(name);
-        let Some(user) = st.users.get_mut(&key) else {
-            return false;
-        };
-        let value = value.filter(|v| !v.trim().is_empty()).map(str::to_string);
-        if route == Route::Note {
-            user.note = value;
-        } else {
-            user.location = value;
-        }
-        self.broadcast(&mut st, &key, route);
-        true
-    }
-
-    /// Runs the timers: inactivity stages and application expiry.
-    pub(crate) fn tick(&self, now: Instant) {
-        let mut st = self.lock();
-        let inactive = secs(self.config.inactive_s);
-        let away = inactive + secs(self.config.away_s);
-        let expiry = secs(self.config.app_expiry_s);
-        let mut changed = Vec::new();
-        let mut expired = Vec::new();
-        for app in st.apps.values_mut() {
-            if app.made_available {
-                let quiet = now.saturating_duration_since(app.last_activity);
-                let stage = if quiet >= away {
-                    Stage::Away
-                } else if quiet >= inactive {
-                    Stage::Idle
-                } else {
-                    Stage::Active
-                };
-                if stage != app.stage {
-                    app.stage = stage;
-                    changed.push(app.user_key.clone());
-                }
-            }
-            if app.channel.parked.is_none()
-                && now.saturating_duration_since(app.channel.last_release) >= expiry
-            {
-                expired.push(app.id.clone());
-            }
-        }
-        for id in expired {
-            self.end_app(&mut st, &id, GoneReason::Expired);
-        }
-        for app in st.apps.values_mut() {
-            app.subscriptions.retain(|s| s.expires_at > now);
-        }
-        changed.sort();
-        changed.dedup();
-        for key in changed {
-            self.broadcast(&mut st, &key, Route::Presence);
-        }
-        // Expired tokens answer like unknown ones; drop them so memory stays bounded.
-        st.tokens.retain(|_, t| t.expires_at > now);
-        st.tickets.retain(|_, end| *end > now);
     }
 
     // ----- snapshots --------------------------------------------------------------------------

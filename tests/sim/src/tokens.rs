@@ -60,10 +60,6 @@ impl TokenNote {
 /// The token endpoint: the password grant, the Windows grant (NTLM or Negotiate on the
 /// request, see [`crate::windows`]) and the passive grant's pointer, answered as IIS does.
 pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
-    let no_store = |r: Resp| {
-        r.with_header("Cache-Control", "no-store")
-            .with_header("Pragma", "no-cache")
-    };
     let form: Vec<(String, String)> = form_urlencoded::parse(&req.body)
         .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
         .collect();
@@ -106,13 +102,7 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     let offered = |g: &str| shared.config.grants.iter().any(|x| x == g);
     let refused = || {
         outcome(
-            oauth_error("unsupported_grant_type").with_header(
-                "X-Ms-diagnostics",
-                &format!(
-                    "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
-                    pool.fqdn()
-                ),
-            ),
+            unsupported_grant(pool),
             "refused: unsupported_grant_type".to_owned(),
         )
     };
@@ -125,27 +115,8 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             let (Some(name), Some(password)) = (username.clone(), field("password")) else {
                 return error("invalid_request");
             };
-            let mut st = shared.lock();
-            let key = shared.resolve_user_name(&st, &name).unwrap_or_default();
-            let (valid, why) = match st.users.get(&key) {
-                None => (false, "refused: unknown user"),
-                Some(u) if u.password != password => (false, "refused: bad password"),
-                Some(_) => (true, ""),
-            };
-            if !valid {
-                return outcome(
-                    oauth_error("invalid_grant").with_header(
-                        "X-Ms-diagnostics",
-                        &format!(
-                            "28020;source=\"{}\";reason=\"The user name or password is incorrect.\"",
-                            pool.fqdn()
-                        ),
-                    ),
-                    why.to_owned(),
-                );
-            }
-            let (resp, user) = shared.grant_answer(&mut st, &key, pool);
-            outcome(resp, format!("granted {user}"))
+            let (resp, why) = password_grant(shared, pool, &name, &password);
+            outcome(resp, why)
         }
         "urn:microsoft.rtc:passive" => outcome(
             Resp::json_plain(
@@ -159,6 +130,45 @@ pub(crate) fn endpoint(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         ),
         _ => refused(),
     }
+}
+
+fn no_store(r: Resp) -> Resp {
+    r.with_header("Cache-Control", "no-store")
+        .with_header("Pragma", "no-cache")
+}
+
+/// A grant type this pool does not offer (28029).
+fn unsupported_grant(pool: &Pool) -> Resp {
+    oauth_error("unsupported_grant_type").with_header(
+        "X-Ms-diagnostics",
+        &format!(
+            "28029;source=\"{}\";reason=\"Authentication type not allowed.\"",
+            pool.fqdn()
+        ),
+    )
+}
+
+/// The password grant: the token answer, or `invalid_grant` (28020) for an unknown user or a
+/// wrong password; with what happened, for the token log.
+fn password_grant(shared: &Shared, pool: &Pool, name: &str, password: &str) -> (Resp, String) {
+    let mut st = shared.lock();
+    let key = shared.resolve_user_name(&st, name).unwrap_or_default();
+    let why = match st.users.get(&key) {
+        None => "refused: unknown user",
+        Some(u) if u.password != password => "refused: bad password",
+        Some(_) => {
+            let (resp, user) = shared.grant_answer(&mut st, &key, pool);
+            return (resp, format!("granted {user}"));
+        }
+    };
+    let resp = oauth_error("invalid_grant").with_header(
+        "X-Ms-diagnostics",
+        &format!(
+            "28020;source=\"{}\";reason=\"The user name or password is incorrect.\"",
+            pool.fqdn()
+        ),
+    );
+    (resp, why.to_owned())
 }
 
 /// The grant type of Windows (integrated) authentication.

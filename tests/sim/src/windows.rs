@@ -217,103 +217,148 @@ fn answer(
     }
     let (message, wrapped) = unwrap_token(scheme, token)?;
     note.spnego = wrapped;
+    let leg = Leg {
+        scheme,
+        message: &message,
+        wrapped,
+    };
     match ntlm::message_type(&message) {
         Some(1) => {
             note.leg = Some("negotiate");
-            let flags = ntlm::negotiate_flags(&message).ok_or(Refusal::Malformed)?;
-            let server_challenge = random_challenge();
-            remember(
-                shared,
-                req.conn,
-                Handshake {
-                    scheme,
-                    server_challenge,
-                    started: Instant::now(),
-                },
-            );
-            let dns_domain = shared.domain.to_ascii_lowercase();
-            let computer = match pool.kind {
-                PoolKind::Pool2 => "LYNC-SE2",
-                _ => "LYNC-SE1",
-            };
-            let dns_computer = format!("{}.{dns_domain}", computer.to_ascii_lowercase());
-            let target = ntlm::Target {
-                nb_domain: &shared.config.netbios_domain,
-                nb_computer: computer,
-                dns_domain: &dns_domain,
-                dns_computer: &dns_computer,
-            };
-            let challenge = ntlm::challenge_message(
-                ntlm::challenge_flags(flags),
-                &server_challenge,
-                &target,
-                ntlm::filetime_now(),
-            );
-            let token = if wrapped {
-                spnego::response(spnego::ACCEPT_INCOMPLETE, true, Some(&challenge))
-            } else {
-                challenge
-            };
-            let line = format!("{} {}", scheme.scheme(), STANDARD.encode(token));
-            let resp = unauthorized_page().with_header("WWW-Authenticate", &line);
-            Ok((resp, "challenge sent".to_owned()))
+            negotiate(shared, pool, req, &leg)
         }
         Some(3) => {
             note.leg = Some("authenticate");
-            // Whatever follows, the connection's handshake ends with its third leg.
-            let pending = shared.lock().handshakes.remove(&req.conn);
-            let auth = ntlm::parse_authenticate(&message).ok_or(Refusal::Malformed)?;
-            note.ntlm_user = Some(auth.user.clone());
-            note.ntlm_domain = Some(auth.domain.clone());
-            *user = Some(if auth.domain.is_empty() {
-                auth.user.clone()
-            } else {
-                format!("{}\\{}", auth.domain, auth.user)
-            });
-            // IIS binds NTLM to the connection: a third leg elsewhere has nothing to answer.
-            let pending = pending.ok_or(Refusal::SplitConnection)?;
-            if pending.scheme != scheme {
-                return Err(Refusal::SchemeChanged);
-            }
-            if auth.user.is_empty() {
-                return Err(Refusal::Anonymous);
-            }
-            match ntlm::classify(&auth.nt_response) {
-                NtResponse::V2 => {}
-                NtResponse::V1 => return Err(Refusal::NtlmV1),
-                NtResponse::LmOnly => return Err(Refusal::LmOnly),
-                NtResponse::Malformed => return Err(Refusal::Malformed),
-            }
-            let mut st = shared.lock();
-            let key = resolve(shared, &st, &auth.user, &auth.domain)?;
-            let password = st
-                .users
-                .get(&key)
-                .map(|u| u.password.clone())
-                .unwrap_or_default();
-            // The key is derived from the names exactly as the message carries them.
-            let key_v2 = ntlm::ntowfv2(&password, &auth.user, &auth.domain);
-            if !ntlm::verify_v2(&key_v2, &pending.server_challenge, &auth.nt_response) {
-                return Err(Refusal::BadPassword);
-            }
-            let (mut resp, name) = shared.grant_answer(&mut st, &key, pool);
-            resp = resp
-                .with_header("Cache-Control", "no-store")
-                .with_header("Pragma", "no-cache");
-            if wrapped {
-                // SPNEGO's last word: accept-completed (NTLM itself has no final token, so a
-                // raw-NTLM Negotiate gets none).
-                let done = spnego::response(spnego::ACCEPT_COMPLETED, false, None);
-                resp = resp.with_header(
-                    "WWW-Authenticate",
-                    &format!("Negotiate {}", STANDARD.encode(done)),
-                );
-            }
-            Ok((resp, format!("granted {name}")))
+            authenticate(shared, pool, req, &leg, note, user)
         }
         Some(_) => Err(Refusal::UnexpectedMessage),
         None => Err(Refusal::Malformed),
     }
+}
+
+/// One NTLM message as it arrived: under which scheme, and whether SPNEGO wrapped it.
+struct Leg<'a> {
+    scheme: WindowsAuth,
+    message: &'a [u8],
+    wrapped: bool,
+}
+
+/// The first leg: a NEGOTIATE_MESSAGE gets a CHALLENGE_MESSAGE, remembered for the connection.
+fn negotiate(
+    shared: &Shared,
+    pool: &Pool,
+    req: &Req,
+    leg: &Leg<'_>,
+) -> Result<(Resp, String), Refusal> {
+    let flags = ntlm::negotiate_flags(leg.message).ok_or(Refusal::Malformed)?;
+    let server_challenge = random_challenge();
+    remember(
+        shared,
+        req.conn,
+        Handshake {
+            scheme: leg.scheme,
+            server_challenge,
+            started: Instant::now(),
+        },
+    );
+    let challenge = challenge_message(shared, pool, flags, &server_challenge);
+    let token = if leg.wrapped {
+        spnego::response(spnego::ACCEPT_INCOMPLETE, true, Some(&challenge))
+    } else {
+        challenge
+    };
+    let line = format!("{} {}", leg.scheme.scheme(), STANDARD.encode(token));
+    let resp = unauthorized_page().with_header("WWW-Authenticate", &line);
+    Ok((resp, "challenge sent".to_owned()))
+}
+
+/// The CHALLENGE_MESSAGE of this pool's front end, naming its computer and domains.
+fn challenge_message(
+    shared: &Shared,
+    pool: &Pool,
+    flags: u32,
+    server_challenge: &[u8; 8],
+) -> Vec<u8> {
+    let dns_domain = shared.domain.to_ascii_lowercase();
+    let computer = match pool.kind {
+        PoolKind::Pool2 => "LYNC-SE2",
+        _ => "LYNC-SE1",
+    };
+    let dns_computer = format!("{}.{dns_domain}", computer.to_ascii_lowercase());
+    let target = ntlm::Target {
+        nb_domain: &shared.config.netbios_domain,
+        nb_computer: computer,
+        dns_domain: &dns_domain,
+        dns_computer: &dns_computer,
+    };
+    ntlm::challenge_message(
+        ntlm::challenge_flags(flags),
+        server_challenge,
+        &target,
+        ntlm::filetime_now(),
+    )
+}
+
+/// The third leg: an AUTHENTICATE_MESSAGE on the handshake's connection, verified as NTLMv2,
+/// gets the token answer.
+fn authenticate(
+    shared: &Shared,
+    pool: &Pool,
+    req: &Req,
+    leg: &Leg<'_>,
+    note: &mut TokenNote,
+    user: &mut Option<String>,
+) -> Result<(Resp, String), Refusal> {
+    // Whatever follows, the connection's handshake ends with its third leg.
+    let pending = shared.lock().handshakes.remove(&req.conn);
+    let auth = ntlm::parse_authenticate(leg.message).ok_or(Refusal::Malformed)?;
+    note.ntlm_user = Some(auth.user.clone());
+    note.ntlm_domain = Some(auth.domain.clone());
+    *user = Some(if auth.domain.is_empty() {
+        auth.user.clone()
+    } else {
+        format!("{}\\{}", auth.domain, auth.user)
+    });
+    // IIS binds NTLM to the connection: a third leg elsewhere has nothing to answer.
+    let pending = pending.ok_or(Refusal::SplitConnection)?;
+    if pending.scheme != leg.scheme {
+        return Err(Refusal::SchemeChanged);
+    }
+    if auth.user.is_empty() {
+        return Err(Refusal::Anonymous);
+    }
+    match ntlm::classify(&auth.nt_response) {
+        NtResponse::V2 => {}
+        NtResponse::V1 => return Err(Refusal::NtlmV1),
+        NtResponse::LmOnly => return Err(Refusal::LmOnly),
+        NtResponse::Malformed => return Err(Refusal::Malformed),
+    }
+    let mut st = shared.lock();
+    let key = resolve(shared, &st, &auth.user, &auth.domain)?;
+    let password = st
+        .users
+        .get(&key)
+        .map(|u| u.password.clone())
+        .unwrap_or_default();
+    // The key is derived from the names exactly as the message carries them.
+    let key_v2 = ntlm::ntowfv2(&password, &auth.user, &auth.domain);
+    if !ntlm::verify_v2(&key_v2, &pending.server_challenge, &auth.nt_response) {
+        return Err(Refusal::BadPassword);
+    }
+    let (mut resp, name) = shared.grant_answer(&mut st, &key, pool);
+    resp = resp
+        .with_header("Cache-Control", "no-store")
+        .with_header("Pragma", "no-cache");
+    if leg.wrapped {
+        // SPNEGO's last word: accept-completed (NTLM itself has no final token, so a
+        // raw-NTLM Negotiate gets none).
+        let done = spnego::response(spnego::ACCEPT_COMPLETED, false, None);
+        resp = resp.with_header(
+            "WWW-Authenticate",
+            &format!("Negotiate {}", STANDARD.encode(done)),
+        );
+    }
+    Ok((resp, format!("granted {name}")))
 }
 
 /// Keeps a handshake for its connection (replacing one the connection already had), forgetting

@@ -58,6 +58,14 @@ pub(super) fn app_response(
     )
 }
 
+/// The identity of an application as its creation request gives it.
+struct Endpoint {
+    user_agent: String,
+    endpoint_id: String,
+    culture: String,
+    instance_id: Option<String>,
+}
+
 pub(super) fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     let mut st = shared.lock();
     let key = match shared.authenticate(&mut st, pool, req) {
@@ -72,57 +80,19 @@ pub(super) fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
     if let Err(r) = require(req, &["POST"]) {
         return Outcome::of(r, &name);
     }
-    let body = match req.json_body() {
-        Ok(b) => b.unwrap_or_default(),
+    let endpoint = match read_endpoint(req) {
+        Ok(e) => e,
         Err(r) => return Outcome::of(r, &name),
-    };
-    let mut values = Vec::new();
-    let mut missing = Vec::new();
-    let mut invalid = Vec::new();
-    for field in ["userAgent", "endpointId", "culture", "instanceId"] {
-        match get_str_ci(&body, field) {
-            Ok(Some(v)) if v.len() > 100 => invalid.push(field),
-            Ok(Some(v)) if v.trim().is_empty() && field != "instanceId" => missing.push(field),
-            Ok(Some(v)) => values.push(Some(v)),
-            Ok(None) if field == "instanceId" => values.push(None),
-            Ok(None) => missing.push(field),
-            Err(()) => invalid.push(field),
-        }
-    }
-    if !missing.is_empty() {
-        return Outcome::of(Resp::parameter_failure(&missing, "Required"), &name);
-    }
-    if !invalid.is_empty() {
-        return Outcome::of(
-            Resp::parameter_failure(&invalid, "Expected a string of at most 100 characters"),
-            &name,
-        );
-    }
-    let [Some(user_agent), Some(endpoint_id), Some(culture), instance_id] =
-        <[Option<String>; 4]>::try_from(values).unwrap_or_default()
-    else {
-        return Outcome::of(Resp::parameter_failure(&["userAgent"], "Required"), &name);
     };
     let user_apps = st
         .users
         .get(&key)
         .map(|u| u.apps.clone())
         .unwrap_or_default();
-    // Same endpoint, agent, culture (and instance) on this pool: the docs' multi-tab rule says
-    // these share one application, so return the live one instead of making another.
-    let existing = user_apps.iter().find(|id| {
-        st.apps.get(*id).is_some_and(|a| {
-            a.pool == pool.kind
-                && a.endpoint_id == endpoint_id
-                && a.user_agent == user_agent
-                && a.culture == culture
-                && a.instance_id == instance_id
-        })
-    });
-    if let Some(id) = existing {
+    if let Some(id) = same_endpoint(&st, pool, &user_apps, &endpoint) {
         let app = &st.apps[id];
         // Real servers answer a plain re-POST 200 with the same (possibly available) app.
-        let status = if instance_id.is_some() {
+        let status = if endpoint.instance_id.is_some() {
             200
         } else {
             shared.config.repost_status
@@ -144,22 +114,95 @@ pub(super) fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
             &name,
         );
     }
-    let id = loop {
-        // 12-digit ids like real servers' (104082042405), never reused within a run.
-        let candidate = random_app_id();
-        if !st.apps.contains_key(&candidate) && !st.gone.contains_key(&candidate) {
-            break candidate;
+    let id = fresh_app_id(&st);
+    let app = new_app(id.clone(), key.clone(), pool, endpoint);
+    let resp = app_response(shared, pool, &app, &st, 201, None)
+        .with_header("Location", &pool.paths.route_href(&id, Route::Application));
+    st.apps.insert(id.clone(), app);
+    if let Some(u) = st.users.get_mut(&key) {
+        u.apps.push(id);
+    }
+    Outcome::of(resp, &name)
+}
+
+/// Reads and checks the creation body: missing fields are reported before invalid ones.
+fn read_endpoint(req: &Req) -> Result<Endpoint, Resp> {
+    let body = req.json_body()?.unwrap_or_default();
+    let mut values = Vec::new();
+    let mut missing = Vec::new();
+    let mut invalid = Vec::new();
+    for field in ["userAgent", "endpointId", "culture", "instanceId"] {
+        match get_str_ci(&body, field) {
+            Ok(Some(v)) if v.len() > 100 => invalid.push(field),
+            Ok(Some(v)) if v.trim().is_empty() && field != "instanceId" => missing.push(field),
+            Ok(Some(v)) => values.push(Some(v)),
+            Ok(None) if field == "instanceId" => values.push(None),
+            Ok(None) => missing.push(field),
+            Err(()) => invalid.push(field),
         }
+    }
+    if !missing.is_empty() {
+        return Err(Resp::parameter_failure(&missing, "Required"));
+    }
+    if !invalid.is_empty() {
+        return Err(Resp::parameter_failure(
+            &invalid,
+            "Expected a string of at most 100 characters",
+        ));
+    }
+    let [Some(user_agent), Some(endpoint_id), Some(culture), instance_id] =
+        <[Option<String>; 4]>::try_from(values).unwrap_or_default()
+    else {
+        return Err(Resp::parameter_failure(&["userAgent"], "Required"));
     };
-    let now = Instant::now();
-    let app = App {
-        id: id.clone(),
-        user_key: key.clone(),
-        pool: pool.kind,
+    Ok(Endpoint {
         user_agent,
         endpoint_id,
         culture,
         instance_id,
+    })
+}
+
+/// Same endpoint, agent, culture (and instance) on this pool: the docs' multi-tab rule says
+/// these share one application, so the live one is returned instead of making another.
+fn same_endpoint<'a>(
+    st: &State,
+    pool: &Pool,
+    user_apps: &'a [String],
+    e: &Endpoint,
+) -> Option<&'a String> {
+    user_apps.iter().find(|id| {
+        st.apps.get(*id).is_some_and(|a| {
+            a.pool == pool.kind
+                && a.endpoint_id == e.endpoint_id
+                && a.user_agent == e.user_agent
+                && a.culture == e.culture
+                && a.instance_id == e.instance_id
+        })
+    })
+}
+
+/// 12-digit ids like real servers' (104082042405), never reused within a run.
+fn fresh_app_id(st: &State) -> String {
+    loop {
+        let candidate = random_app_id();
+        if !st.apps.contains_key(&candidate) && !st.gone.contains_key(&candidate) {
+            return candidate;
+        }
+    }
+}
+
+/// A new application, active and not yet made available, with an empty event channel.
+fn new_app(id: String, user_key: String, pool: &Pool, e: Endpoint) -> App {
+    let now = Instant::now();
+    App {
+        id,
+        user_key,
+        pool: pool.kind,
+        user_agent: e.user_agent,
+        endpoint_id: e.endpoint_id,
+        culture: e.culture,
+        instance_id: e.instance_id,
         made_available: false,
         modalities: Vec::new(),
         message_formats: Vec::new(),
@@ -179,14 +222,7 @@ pub(super) fn applications(shared: &Shared, pool: &Pool, req: &Req) -> Outcome {
         comm_guid: uuid::Uuid::new_v4().to_string(),
         comm_version: 0,
         subscriptions: Vec::new(),
-    };
-    let resp = app_response(shared, pool, &app, &st, 201, None)
-        .with_header("Location", &pool.paths.route_href(&id, Route::Application));
-    st.apps.insert(id.clone(), app);
-    if let Some(u) = st.users.get_mut(&key) {
-        u.apps.push(id);
     }
-    Outcome::of(resp, &name)
 }
 
 pub(super) fn app_route(shared: &Shared, pool: &Pool, req: &Req, c: &Classified) -> Outcome {

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use serde_json::{Map, Value};
+
 use super::applications::string_array;
 use super::require;
 use crate::config::SETTABLE_AVAILABILITIES;
@@ -28,6 +30,13 @@ pub(super) fn canonical_availability(value: &str) -> Option<&'static str> {
         .find(|a| a.eq_ignore_ascii_case(value.trim()))
 }
 
+/// What a makeMeAvailable body asks for, in canonical spellings.
+struct Request {
+    modalities: Vec<String>,
+    message_formats: Vec<String>,
+    sign_in_as: Option<&'static str>,
+}
+
 pub(super) fn make_me_available(
     shared: &Shared,
     pool: &Pool,
@@ -47,50 +56,35 @@ pub(super) fn make_me_available(
             "The requested resource already exists. Please wait and try again.",
         );
     }
-    let body = match req.json_body() {
-        Ok(b) => b.unwrap_or_default(),
+    let request = match read_request(req) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let modalities = match string_array(&body, "supportedModalities") {
-        Ok(m) => m.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let mut canonical_modalities = Vec::new();
-    for m in &modalities {
-        // The reference allows only these two for this operation (UNCONFIRMED against the enum).
-        match ["Messaging", "PhoneAudio"]
-            .iter()
-            .find(|k| k.eq_ignore_ascii_case(m))
-        {
-            Some(k) => canonical_modalities.push((*k).to_owned()),
-            None => {
-                return Resp::error(
-                    403,
-                    "Forbidden",
-                    None,
-                    "The requested modalities are not supported.",
-                )
-            }
-        }
+    let seen_before = shared.aggregate(st, key);
+    let chosen_changed = choose_sign_in_presence(st, key, id, request.sign_in_as);
+    mark_available(st, id, request);
+    push_confirmation_events(shared, pool, st, key, id);
+    if chosen_changed {
+        shared.broadcast_except(st, key, Route::Presence, Some(id));
+    } else if shared.aggregate(st, key) != seen_before {
+        // Offline → available: people watching this user hear it.
+        shared.notify_watchers(st, key, Route::Presence);
     }
-    let formats = match string_array(&body, "supportedMessageFormats") {
-        Ok(f) => f.unwrap_or_default(),
-        Err(r) => return r,
-    };
-    let mut canonical_formats = Vec::new();
-    for f in &formats {
-        match ["Plain", "Html"].iter().find(|k| k.eq_ignore_ascii_case(f)) {
-            Some(k) => canonical_formats.push((*k).to_owned()),
-            None => return Resp::parameter_failure(&["supportedMessageFormats"], "Unknown value"),
-        }
-    }
+    Resp::empty(204)
+}
+
+/// Reads and checks the body, in the order real servers report the first bad field.
+fn read_request(req: &Req) -> Result<Request, Resp> {
+    let body = req.json_body()?.unwrap_or_default();
+    let modalities = canonical_modalities(&body)?;
+    let message_formats = canonical_formats(&body)?;
     let sign_in_as = match get_str_ci(&body, "signInAs") {
         Ok(None) => None,
         Ok(Some(v)) => match canonical_availability(&v) {
             Some(a) => Some(a),
-            None => return Resp::parameter_failure(&["signInAs"], "Unknown value"),
+            None => return Err(Resp::parameter_failure(&["signInAs"], "Unknown value")),
         },
-        Err(()) => return Resp::parameter_failure(&["signInAs"], "Expected a string"),
+        Err(()) => return Err(Resp::parameter_failure(&["signInAs"], "Expected a string")),
     };
     match get_str_ci(&body, "audioPreference") {
         Ok(None) => {}
@@ -98,13 +92,73 @@ pub(super) fn make_me_available(
             if ["PhoneAudio", "VoipAudio"]
                 .iter()
                 .any(|k| k.eq_ignore_ascii_case(&v)) => {}
-        _ => return Resp::parameter_failure(&["audioPreference"], "Unknown value"),
+        _ => {
+            return Err(Resp::parameter_failure(
+                &["audioPreference"],
+                "Unknown value",
+            ))
+        }
     }
     if get_str_ci(&body, "phoneNumber").is_err() {
-        return Resp::parameter_failure(&["phoneNumber"], "Expected a string");
+        return Err(Resp::parameter_failure(
+            &["phoneNumber"],
+            "Expected a string",
+        ));
     }
+    Ok(Request {
+        modalities,
+        message_formats,
+        sign_in_as,
+    })
+}
 
-    let seen_before = shared.aggregate(st, key);
+/// `supportedModalities` in canonical spelling; any other value is 403.
+fn canonical_modalities(body: &Map<String, Value>) -> Result<Vec<String>, Resp> {
+    let modalities = string_array(body, "supportedModalities")?.unwrap_or_default();
+    modalities
+        .iter()
+        .map(|m| {
+            // The reference allows only these two for this operation (UNCONFIRMED against the enum).
+            ["Messaging", "PhoneAudio"]
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(m))
+                .map(|k| (*k).to_owned())
+                .ok_or_else(|| {
+                    Resp::error(
+                        403,
+                        "Forbidden",
+                        None,
+                        "The requested modalities are not supported.",
+                    )
+                })
+        })
+        .collect()
+}
+
+/// `supportedMessageFormats` in canonical spelling.
+fn canonical_formats(body: &Map<String, Value>) -> Result<Vec<String>, Resp> {
+    let formats = string_array(body, "supportedMessageFormats")?.unwrap_or_default();
+    formats
+        .iter()
+        .map(|f| {
+            ["Plain", "Html"]
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(f))
+                .map(|k| (*k).to_owned())
+                .ok_or_else(|| {
+                    Resp::parameter_failure(&["supportedMessageFormats"], "Unknown value")
+                })
+        })
+        .collect()
+}
+
+/// Applies `signInAs` (or the default) to the user's choice; whether the choice changed.
+fn choose_sign_in_presence(
+    st: &mut State,
+    key: &str,
+    id: &str,
+    sign_in_as: Option<&'static str>,
+) -> bool {
     let others_available = st.users[key]
         .apps
         .iter()
@@ -117,65 +171,57 @@ pub(super) fn make_me_available(
         None if !others_available => user.chosen = Presence::new("Online", None),
         None => {}
     }
-    let chosen_changed = user.chosen != chosen_before;
-    {
-        let app = st.apps.get_mut(id).expect("authorized app exists");
-        app.made_available = true;
-        app.modalities = canonical_modalities;
-        app.message_formats = canonical_formats;
-        app.last_activity = Instant::now();
-        app.stage = Stage::Active;
-        app.comm_version += 1;
-    }
-    // The confirmation events (EventChannelDetails sample): sender me, then communication.
+    user.chosen != chosen_before
+}
+
+fn mark_available(st: &mut State, id: &str, request: Request) {
+    let app = st.apps.get_mut(id).expect("authorized app exists");
+    app.made_available = true;
+    app.modalities = request.modalities;
+    app.message_formats = request.message_formats;
+    app.last_activity = Instant::now();
+    app.stage = Stage::Active;
+    app.comm_version += 1;
+}
+
+/// The confirmation events (EventChannelDetails sample): sender me, then communication.
+fn push_confirmation_events(shared: &Shared, pool: &Pool, st: &mut State, key: &str, id: &str) {
     let presence = shared.aggregate(st, key);
     let user = &st.users[key];
     let app = &st.apps[id];
     // Real servers send the four `me` events bare (the client GETs what it needs); only the
     // communication event carries its resource. `--embed-self-events` embeds them all.
     let embed = shared.config.embed_self_events;
-    let me_ev = resources::event(
-        pool,
-        id,
-        Route::Me,
-        "me",
-        "updated",
-        embed.then(|| resources::me(pool, app, user)),
-    );
+    let event = |route, rel, kind, embedded| {
+        (
+            Sender::Me,
+            resources::event(pool, id, route, rel, kind, embedded),
+        )
+    };
     let events = [
-        (Sender::Me, me_ev),
-        (
-            Sender::Me,
-            resources::event(
-                pool,
-                id,
-                Route::Presence,
-                "presence",
-                "added",
-                embed.then(|| resources::presence(pool, id, &presence)),
-            ),
+        event(
+            Route::Me,
+            "me",
+            "updated",
+            embed.then(|| resources::me(pool, app, user)),
         ),
-        (
-            Sender::Me,
-            resources::event(
-                pool,
-                id,
-                Route::Note,
-                "note",
-                "added",
-                embed.then(|| resources::note(pool, id, user.note.as_deref())),
-            ),
+        event(
+            Route::Presence,
+            "presence",
+            "added",
+            embed.then(|| resources::presence(pool, id, &presence)),
         ),
-        (
-            Sender::Me,
-            resources::event(
-                pool,
-                id,
-                Route::Location,
-                "location",
-                "added",
-                embed.then(|| resources::location(pool, id, user.location.as_deref())),
-            ),
+        event(
+            Route::Note,
+            "note",
+            "added",
+            embed.then(|| resources::note(pool, id, user.note.as_deref())),
+        ),
+        event(
+            Route::Location,
+            "location",
+            "added",
+            embed.then(|| resources::location(pool, id, user.location.as_deref())),
         ),
         (
             Sender::Communication,
@@ -193,13 +239,6 @@ pub(super) fn make_me_available(
     for (sender, ev) in events {
         shared.push_event(app, sender, ev);
     }
-    if chosen_changed {
-        shared.broadcast_except(st, key, Route::Presence, Some(id));
-    } else if shared.aggregate(st, key) != seen_before {
-        // Offline → available: people watching this user hear it.
-        shared.notify_watchers(st, key, Route::Presence);
-    }
-    Resp::empty(204)
 }
 
 pub(super) fn presence(
