@@ -265,7 +265,8 @@ impl TokenStore {
         if let Some(uri) = &authorization_uri {
             self.bearer_uris.insert(origin.to_string(), uri.clone());
         }
-        let refused = sent.is_some_and(|g| self.host.get(origin).is_some_and(|t| t.generation == g));
+        let refused =
+            sent.is_some_and(|g| self.host.get(origin).is_some_and(|t| t.generation == g));
         if refused {
             self.host.remove(origin);
             self.sync();
@@ -316,15 +317,18 @@ mod tests {
             Duration::from_secs(3600),
             now,
         );
-        assert_eq!(
-            s.next_announcement(),
-            Some(now + Duration::from_secs(3300))
+        assert_eq!(s.next_announcement(), Some(now + Duration::from_secs(3300)));
+        assert!(
+            s.host_for("https://a", now).is_none(),
+            "not signed in with tokens"
         );
-        assert!(s.host_for("https://a", now).is_none(), "not signed in with tokens");
         s.begin(None, TrustedHosts::default());
         let (auth, generation) = s.host_for("https://a", now).unwrap();
         assert_eq!((auth.as_str(), generation), ("Bearer tok-a", 1));
-        assert!(s.host_for("https://b", now).is_none(), "another origin's token");
+        assert!(
+            s.host_for("https://b", now).is_none(),
+            "another origin's token"
+        );
         assert!(s.due_announcements(now).is_empty());
         let later = now + Duration::from_secs(3300);
         assert_eq!(s.due_announcements(later), vec![("https://a".into(), None)]);
@@ -338,21 +342,49 @@ mod tests {
         let mut s = store();
         let now = Instant::now();
         s.begin(None, TrustedHosts::default());
-        s.set_host("https://a".into(), "Bearer t1".into(), "t1", Duration::from_secs(60), now);
-        s.set_host("https://a".into(), "Bearer t2".into(), "t2", Duration::from_secs(60), now);
+        s.set_host(
+            "https://a".into(),
+            "Bearer t1".into(),
+            "t1",
+            Duration::from_secs(60),
+            now,
+        );
+        s.set_host(
+            "https://a".into(),
+            "Bearer t2".into(),
+            "t2",
+            Duration::from_secs(60),
+            now,
+        );
         let uri = Some("https://login/authorize".to_string());
-        assert_eq!(s.host_refused("https://a", Some(1), uri.clone()), (false, uri.clone()));
-        assert!(s.host_for("https://a", now).is_some(), "a newer token stays");
+        assert_eq!(
+            s.host_refused("https://a", Some(1), uri.clone()),
+            (false, uri.clone())
+        );
+        assert!(
+            s.host_for("https://a", now).is_some(),
+            "a newer token stays"
+        );
         assert_eq!(s.host_refused("https://a", Some(2), None), (true, uri));
         assert!(s.host_for("https://a", now).is_none());
-        assert_eq!(s.secrets.scrub("t2"), "[redacted]", "refused, kept scrubbed");
+        assert_eq!(
+            s.secrets.scrub("t2"),
+            "[redacted]",
+            "refused, kept scrubbed"
+        );
     }
 
     #[test]
     fn a_failed_sign_in_keeps_the_host_tokens_and_sign_out_drops_them() {
         let mut s = store();
         let now = Instant::now();
-        s.set_host("https://a".into(), "Bearer t".into(), "t", Duration::from_secs(60), now);
+        s.set_host(
+            "https://a".into(),
+            "Bearer t".into(),
+            "t",
+            Duration::from_secs(60),
+            now,
+        );
         s.begin(None, TrustedHosts::default());
         s.forget(true);
         s.begin(None, TrustedHosts::default());
@@ -379,6 +411,10 @@ mod tests {
         assert_eq!(generation, 1);
         assert_eq!(s.next_renewal(), None);
         s.forget(false);
-        assert_eq!(s.secrets.scrub("pw"), "pw", "the password is forgotten at once");
+        assert_eq!(
+            s.secrets.scrub("pw"),
+            "pw",
+            "the password is forgotten at once"
+        );
     }
 }
