@@ -14,7 +14,7 @@ use url::Url;
 use crate::error::{Error, Result, Step};
 
 /// The longest boundary RFC 2046 allows.
-pub const MAX_BOUNDARY: usize = 70;
+const MAX_BOUNDARY: usize = 70;
 
 /// Most headers one part may carry: hyper's own bound on a response's headers.
 const MAX_PART_HEADERS: usize = 100;

@@ -6,7 +6,7 @@
 //!   how far the session got, recovery's budget;
 //! - `desired` (`Desired`): the presence the host asked for, kept true;
 //! - `lifecycle` (`Run`): the session's number, its ending and its stop signal;
-//! - `subscriptions` (`Watched`, `ServerSide`) and `contacts` (`ContactCache`): other people.
+//! - `watching` (`Watched`, `ServerSide`) and `contacts` (`ContactCache`): other people.
 //!
 //! The protocol operations live in the files beside this one, each changing its part only
 //! through that part's methods:
@@ -37,6 +37,7 @@ mod recovery;
 mod request;
 mod subscriptions;
 mod tokens;
+mod watching;
 
 pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
 pub use lifecycle::TASKS_END_BOUND;

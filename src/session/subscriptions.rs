@@ -1,6 +1,6 @@
 //! Other people's presence, watched: the host's set of subscribed contacts ([`Watched`]) and
 //! the one `presenceSubscription` that carries it on the server ([`ServerSide`]), each owning
-//! its fields in `state`; here, the requests by which the subscription is created, grown,
+//! its fields in `watching`; here, the requests by which the subscription is created, grown,
 //! shrunk, extended before it runs out and created again when the server or a new application
 //! dropped it.
 //!
@@ -12,8 +12,6 @@
 //! Subscriptions need a signed-in application, not makeMeAvailable (the protocol asks for it
 //! only on the user's own presence resources). Sign-out forgets them with the session.
 
-mod state;
-
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -21,13 +19,13 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
+use super::watching::{Keep, Live};
+pub use super::watching::{ServerSide, Watched, MAX_SUBSCRIBED_CONTACTS};
 use super::{Payload, Recovery, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::pacing;
 use crate::resources::App;
-use state::{Keep, Live};
-pub use state::{ServerSide, Watched, MAX_SUBSCRIBED_CONTACTS};
 
 /// The `duration` asked for, in minutes: the protocol's maximum (servers keep 10..30; an
 /// extension adds to what remains, up to 30).

@@ -1,4 +1,4 @@
-//! The state of watching: the host's set of subscribed contacts with what the event channel
+//! Watching other people, its state: the host's set of subscribed contacts with what the event channel
 //! said about the server's subscription ([`Watched`], short-held), and the server's
 //! subscription as this client made it with the pace of its repairs ([`ServerSide`], held
 //! across the requests that change it). Each owns its fields; the requests live in
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use url::Url;
 
-use super::super::contacts::key_of;
+use super::contacts::key_of;
 use super::SUBSCRIPTION_MINUTES;
 use crate::error::{Error, Result};
 use crate::pacing;
