@@ -2,14 +2,12 @@
 //! makeMeAvailable), made available, and the calls to its links that recover once from an
 //! application the server lost.
 
-use std::sync::Arc;
-
 use reqwest::Method;
 use serde_json::json;
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{Payload, Phase, Session};
+use super::{Payload, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::options::Options;
@@ -37,11 +35,7 @@ impl Session {
             )
             .await?;
         let res = Resource::parse(Step::Application, applications, &reply.body)?;
-        let generation = {
-            let mut st = self.state();
-            st.app_generation += 1;
-            st.app_generation
-        };
+        let generation = self.state().app.next_generation();
         App::from_resource(&res, generation)
     }
 
@@ -76,16 +70,8 @@ impl Session {
         };
         let refreshed = result?;
         let mut st = self.state();
-        if st
-            .app
-            .as_ref()
-            .is_some_and(|a| a.generation == refreshed.generation)
-        {
-            st.app = Some(Arc::new(refreshed));
-            st.phase = Phase::Available;
-            if desired.is_some() {
-                st.desired.availability = desired;
-            }
+        if st.app.made_available(refreshed) && desired.is_some() {
+            st.desired.choose_availability(desired);
         }
         Ok(())
     }
@@ -173,8 +159,8 @@ impl Session {
     ) -> bool {
         {
             let mut st = self.state();
-            if st.phase != Phase::Idle && !st.ending && !self.is_closed() {
-                st.app = Some(Arc::new(app));
+            if st.app.is_signed_in() && !st.run.ending() && !self.is_closed() {
+                st.app.replace(app);
                 return true;
             }
         }

@@ -4,13 +4,14 @@
 //! expire, or the server refused it, the host hears `Event::TokenNeeded` and calls
 //! `set_token` again; until then requests to that origin fail as any other failure does.
 //!
-//! A supplied token goes only to its own origin: it is looked up by the origin of the request
-//! and by nothing else.
+//! This file checks what the host gives and speaks to the host; the tokens themselves, their
+//! announcement schedule and the `authorization_uri`s live in the token store (`tokens`). A
+//! supplied token goes only to its own origin: it is looked up by the origin of the request and
+//! by nothing else.
 
 use std::time::{Duration, Instant};
 
 use url::Url;
-use zeroize::Zeroizing;
 
 use super::Session;
 use crate::error::{Error, Result, Step};
@@ -20,19 +21,6 @@ use crate::types::Event;
 const MAX_HOST_TOKEN_LIFETIME_S: u32 = 7 * 24 * 3600;
 /// The longest token accepted (a JWT with many claims is a few KiB).
 const MAX_HOST_TOKEN_LEN: usize = crate::auth::MAX_TOKEN_LEN;
-/// How long before expiry the host is asked for a new token: five minutes, or half the
-/// lifetime of a shorter-lived token.
-const LEAD: Duration = Duration::from_secs(300);
-
-/// One token the host gave.
-pub struct HostToken {
-    pub authorization: Zeroizing<String>,
-    pub access: Zeroizing<String>,
-    pub expires_at: Instant,
-    announce_at: Instant,
-    announced: bool,
-    pub generation: u64,
-}
 
 /// The origin `resource` names: `https://host[:port]` (or plain http on loopback, for tests),
 /// with nothing after the authority.
@@ -76,29 +64,10 @@ impl Session {
             )));
         }
         let life = Duration::from_secs(expires_in_s as u64);
-        let now = Instant::now();
-        let mut st = self.state();
-        st.token_generation += 1;
-        let token = HostToken {
-            authorization: Zeroizing::new(authorization),
-            access: Zeroizing::new(access_token.to_string()),
-            expires_at: now + life,
-            announce_at: now + life - LEAD.min(life / 2),
-            announced: false,
-            generation: st.token_generation,
-        };
-        st.host_tokens.insert(origin, token);
-        self.sync_secrets(&st);
+        self.state()
+            .tokens
+            .set_host(origin, authorization, access_token, life, Instant::now());
         Ok(())
-    }
-
-    /// The host token for `origin` while it lives: its Authorization value and generation.
-    pub(super) fn host_token(&self, origin: &str) -> Option<(Zeroizing<String>, u64)> {
-        let st = self.state();
-        st.host_tokens
-            .get(origin)
-            .filter(|t| Instant::now() < t.expires_at)
-            .map(|t| (t.authorization.clone(), t.generation))
     }
 
     /// A 401 while signed in with host tokens: the token was refused (it is dropped, and the
@@ -111,24 +80,10 @@ impl Session {
         authorization_uri: Option<String>,
         path: &str,
     ) -> Error {
-        let refused = {
-            let mut st = self.state();
-            if let Some(uri) = &authorization_uri {
-                st.bearer_uris.insert(origin.to_string(), uri.clone());
-            }
-            let refused = sent.is_some_and(|g| {
-                st.host_tokens
-                    .get(origin)
-                    .is_some_and(|t| t.generation == g)
-            });
-            if refused {
-                st.host_tokens.remove(origin);
-                self.sync_secrets(&st);
-            }
-            refused
-        };
-        let authorization_uri =
-            authorization_uri.or_else(|| self.state().bearer_uris.get(origin).cloned());
+        let (refused, authorization_uri) =
+            self.state()
+                .tokens
+                .host_refused(origin, sent, authorization_uri);
         if refused {
             self.emit(Event::TokenNeeded {
                 resource: origin.to_string(),
@@ -156,19 +111,7 @@ impl Session {
 
     /// Tells the host, once per token, that one expires soon (the supervisor's timer).
     pub fn announce_expiring_tokens(&self) {
-        let now = Instant::now();
-        let due: Vec<(String, Option<String>)> = {
-            let mut st = self.state();
-            let st = &mut *st;
-            let mut due = Vec::new();
-            for (origin, t) in st.host_tokens.iter_mut() {
-                if !t.announced && now >= t.announce_at {
-                    t.announced = true;
-                    due.push((origin.clone(), st.bearer_uris.get(origin).cloned()));
-                }
-            }
-            due
-        };
+        let due = self.state().tokens.due_announcements(Instant::now());
         for (resource, authorization_uri) in due {
             self.emit(Event::TokenNeeded {
                 resource,
@@ -179,12 +122,7 @@ impl Session {
 
     /// When the next host token is to be announced (for the supervisor's wake-up).
     pub fn next_token_announcement(&self) -> Option<Instant> {
-        self.state()
-            .host_tokens
-            .values()
-            .filter(|t| !t.announced)
-            .map(|t| t.announce_at)
-            .min()
+        self.state().tokens.next_announcement()
     }
 }
 

@@ -1,15 +1,14 @@
 //! Sign-in (discovery, the user resource and its redirects, the first application) and
-//! sign-out (the session marked ending, a running recovery waited for, then the DELETE).
+//! sign-out (the session marked ending, a running recovery waited for, then the DELETE), and
+//! the session's run ([`Run`]): its number, its ending and the signal that stops its tasks.
 
 use std::time::Duration;
-
-use std::sync::Arc;
 
 use reqwest::Method;
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{Desired, Payload, Phase, Session, Started};
+use super::{Payload, Session, Started};
 use crate::auth::{self, Identity};
 use crate::discovery;
 use crate::error::{Error, Result, Step};
@@ -24,6 +23,56 @@ const MAX_USER_HOPS: usize = 5;
 /// The longest sign-out and free wait for the supervisor tasks to end (they stop at their
 /// next await, normally within milliseconds).
 pub const TASKS_END_BOUND: Duration = Duration::from_secs(2);
+
+/// One signed-in run of the session, as the supervisor and recovery see it.
+#[derive(Default)]
+pub struct Run {
+    /// Bumped at every sign-in; supervisor tasks of an older session stop.
+    session: u64,
+    /// Set by sign-out (and so by free) before its DELETE: from then on nothing may create an
+    /// application or recover one, so our own DELETE can never be mistaken for a lost
+    /// application and answered with a new one nobody deletes.
+    ending: bool,
+    /// Stops the supervisor tasks of the current session.
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Run {
+    /// A sign-in succeeded: a new session number, stopped by `stop`.
+    fn start(&mut self, stop: tokio::sync::watch::Sender<bool>) -> u64 {
+        self.session += 1;
+        self.stop = Some(stop);
+        self.session
+    }
+
+    /// Sign-out began: the tasks stop, nothing recovers any more.
+    fn end(&mut self) {
+        self.ending = true;
+        self.stop_tasks();
+    }
+
+    fn stop_tasks(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+    }
+
+    /// Whether sign-out began.
+    pub fn ending(&self) -> bool {
+        self.ending
+    }
+
+    /// Whether `session` is this run and it is not ending.
+    pub fn is(&self, session: u64) -> bool {
+        self.session == session && !self.ending
+    }
+
+    /// The session was forgotten: its tasks stop; the number carries on.
+    pub fn forget(&mut self) {
+        self.ending = false;
+        self.stop_tasks();
+    }
+}
 
 impl Session {
     /// Signs in with a user name and password; the caller starts the supervisor with what this
@@ -98,40 +147,27 @@ impl Session {
         let opts = self.options();
         {
             let mut st = self.state();
-            if st.phase != Phase::Idle {
+            if st.app.is_signed_in() {
                 return Err(Error::InvalidState(
                     "already signed in; sign out first".into(),
                 ));
             }
-            st.with_tokens = identity.is_none();
-            st.identity = identity;
-            st.recreations.reset();
-            st.short_tokens = 0;
-            st.trusted = TrustedHosts::new(
+            let trusted = TrustedHosts::new(
                 domain.as_deref(),
                 self.candidates.first(),
                 &opts.allowed_hosts,
             );
-            st.tokens.clear();
-            st.desired = Desired::default();
-            self.sync_secrets(&st);
+            st.tokens.begin(identity, trusted);
+            st.app.begin();
+            st.desired = Default::default();
         }
         self.forget_subscriptions();
         match self.sign_in_steps(&opts).await {
             Ok(started) => Ok(started),
             Err(e) => {
-                {
-                    // The host's tokens outlive a failed sign-in: it may retry with them, or
-                    // add the one the error asks for.
-                    let mut st = self.state();
-                    let kept = std::mem::take(&mut st.host_tokens);
-                    let uris = std::mem::take(&mut st.bearer_uris);
-                    st.forget();
-                    st.host_tokens = kept;
-                    st.bearer_uris = uris;
-                    // The scrubber keeps exactly those tokens now.
-                    self.sync_secrets(&st);
-                }
+                // The host's tokens outlive a failed sign-in: it may retry with them, or add
+                // the one the error asks for.
+                self.state().forget(true);
                 self.forget_subscriptions();
                 Err(e)
             }
@@ -140,19 +176,16 @@ impl Session {
 
     pub(super) async fn sign_in_steps(&self, opts: &Options) -> Result<Started> {
         let ex = self.exchange(opts, opts.timeout)?;
-        let trusted = self.state().trusted.clone();
+        let trusted = self.state().tokens.trusted().clone();
         let user_url = discovery::discover(&ex, &self.candidates, &trusted).await?;
         let applications = self.resolve_user(user_url).await?;
-        self.state().applications_url = Some(applications.clone());
+        self.state().app.set_applications_url(applications.clone());
         let app = self.create_application(&applications, opts).await?;
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let session = {
             let mut st = self.state();
-            st.session += 1;
-            st.app = Some(Arc::new(app));
-            st.phase = Phase::SignedIn;
-            st.stop = Some(stop_tx);
-            st.session
+            st.app.signed_in(app);
+            st.run.start(stop_tx)
         };
         self.events.set_idle(false);
         self.emit(Event::ConnectionStateChanged {
@@ -193,18 +226,15 @@ impl Session {
         let _life = self.lifecycle_lock.lock().await;
         {
             let mut st = self.state();
-            if st.phase == Phase::Idle {
+            if !st.app.is_signed_in() {
                 return Err(Error::InvalidState("not signed in".into()));
             }
-            st.ending = true;
-            if let Some(stop) = st.stop.take() {
-                let _ = stop.send(true);
-            }
+            st.run.end();
         }
         // A recovery already running finishes first, so the application it may create is
         // the one deleted below; any later one refuses to start (`ending`).
         let _recovery = self.recovery_lock.lock().await;
-        let app = self.state().app.clone();
+        let app = self.state().app.app();
         let result = match app {
             Some(app) => match self
                 .call(Step::SignOut, Method::DELETE, &app.self_url, Payload::Empty)
@@ -216,7 +246,7 @@ impl Session {
             },
             None => Ok(()),
         };
-        self.state().forget();
+        self.state().forget(false);
         self.forget_subscriptions();
         self.secrets.clear();
         self.emit(Event::SignedOut { reason: None });
@@ -229,7 +259,7 @@ impl Session {
 
     /// Signs out as part of free: bounded by `bound`, ignoring failures.
     pub async fn sign_out_bounded(&self, bound: Duration) {
-        let active = self.state().phase != Phase::Idle;
+        let active = self.state().app.is_signed_in();
         if active {
             let _ = tokio::time::timeout(bound, self.sign_out()).await;
         }

@@ -1,8 +1,18 @@
-//! One client's session: its state (phase, credentials, per-origin tokens, the application and
-//! its links, the host's desired state), its locks, and how it ends. The protocol operations
-//! live in the files beside this one, each a room of its own:
+//! One client's session, composed of parts that each own their state behind their own type:
+//!
+//! - `tokens` (`TokenStore`): who signs in, the grant and host tokens per origin,
+//!   their renewal and announcement schedule, and the scrubber kept in step with them;
+//! - `app_holder` (`AppHolder`): the application and its links, its generation,
+//!   how far the session got, recovery's budget;
+//! - `desired` (`Desired`): the presence the host asked for, kept true;
+//! - `lifecycle` (`Run`): the session's number, its ending and its stop signal;
+//! - `watching` (`Watched`, `ServerSide`) and `contacts` (`ContactCache`): other people.
+//!
+//! The protocol operations live in the files beside this one, each changing its part only
+//! through that part's methods:
 //!
 //! - `request`: the authenticated exchange (tokens, the 401 challenge, Retry-After);
+//! - `host_tokens`: the tokens the host gives, and telling it when one is needed;
 //! - `lifecycle`: sign-in and sign-out;
 //! - `application`: creating, refreshing and making available the application, and calls to
 //!   its links;
@@ -11,18 +21,23 @@
 //! - `subscriptions`: watching other people's presence (the presence subscription, kept alive);
 //! - `recovery`: the one table of what an error calls for, and the steps that recover.
 //!
-//! State sits behind a short-held std mutex and is never locked across an await; operations that
-//! must not run twice at once (token renewal, application recovery) take async locks and
-//! compare generations, so concurrent callers recover once and then all retry.
+//! The token store, the application holder, the desired presence and the run sit together
+//! behind one short-held std mutex, never locked across an await; operations that must not run
+//! twice at once (token renewal, application recovery) take async locks and compare
+//! generations, so concurrent callers recover once and then all retry.
 
+mod app_holder;
 mod application;
 mod contacts;
+mod desired;
 mod host_tokens;
 mod lifecycle;
 mod presence;
 mod recovery;
 mod request;
 mod subscriptions;
+mod tokens;
+mod watching;
 
 pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
 pub use lifecycle::TASKS_END_BOUND;
@@ -37,32 +52,18 @@ pub struct Started {
     pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use url::Url;
 
-use crate::auth::{Identity, Token};
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::events::EventQueue;
 use crate::options::Options;
-use crate::pacing::{self, Budget};
 use crate::redact::Secrets;
-use crate::resources::{App, TextField};
-use crate::security::TrustedHosts;
+use crate::resources::App;
 use crate::types::{Availability, Event, Settable};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Not signed in (never, or signed out).
-    Idle,
-    /// An application exists; not yet made available.
-    SignedIn,
-    /// makeMeAvailable succeeded: presence can be read and set.
-    Available,
-}
 
 /// Counts an operation in flight for as long as it lives, also when its future is dropped
 /// half-way (a call that timed out).
@@ -81,78 +82,24 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// What the host asked for; re-applied after recovery.
-#[derive(Debug, Clone, Default)]
-pub struct Desired {
-    pub availability: Option<Settable>,
-    pub note: Option<String>,
-    pub location: Option<String>,
-}
-
-impl Desired {
-    fn text_mut(&mut self, field: TextField) -> &mut Option<String> {
-        match field {
-            TextField::Note => &mut self.note,
-            TextField::Location => &mut self.location,
-        }
-    }
-}
-
-pub struct State {
-    pub phase: Phase,
-    /// Set by sign-out (and so by free) before its DELETE: from then on nothing may create an
-    /// application or recover one, so our own DELETE can never be mistaken for a lost
-    /// application and answered with a new one nobody deletes.
-    pub ending: bool,
-    /// Bumped at every sign-in; supervisor tasks of an older session stop.
-    pub session: u64,
-    /// Who signs in (none: not signed in, or signed in with host tokens only).
-    identity: Option<Identity>,
-    trusted: TrustedHosts,
-    applications_url: Option<Url>,
-    tokens: HashMap<String, Token>,
-    token_generation: u64,
-    pub app: Option<Arc<App>>,
-    app_generation: u64,
-    pub desired: Desired,
-    /// How the server showed the host's availability when it differed (desired, shown).
-    rendering: Option<(Availability, Availability)>,
-    /// Applications recovery created recently: at most a handful per window.
-    recreations: Budget,
-    /// Tokens in a row that claimed to live less than the floor.
-    short_tokens: u32,
-    /// Stops the supervisor tasks of the current session.
-    pub stop: Option<tokio::sync::watch::Sender<bool>>,
-    /// Signed in with host-supplied tokens only (`sign_in_with_tokens`): no password, no grant.
-    with_tokens: bool,
-    /// The tokens the host gave, by origin (see `host_tokens`).
-    host_tokens: HashMap<String, host_tokens::HostToken>,
-    /// The `authorization_uri` each origin's Bearer challenge named, for the host's next token.
-    bearer_uris: HashMap<String, String>,
+/// The session's parts, each owning its fields (private to its module) and changed only through
+/// its methods; one short-held mutex over all of them keeps a change that spans parts (sign-in,
+/// forgetting the session) atomic without a lock order to follow.
+struct State {
+    run: lifecycle::Run,
+    tokens: tokens::TokenStore,
+    app: app_holder::AppHolder,
+    desired: desired::Desired,
 }
 
 impl State {
-    /// Whether this session signs in as the logged-on Windows user (only the Windows grant).
-    fn signs_in_as_current_user(&self) -> bool {
-        matches!(self.identity, Some(Identity::CurrentUser))
-    }
-
-    /// Drops everything secret and session-bound (sign-out, free, a 410).
-    fn forget(&mut self) {
-        self.phase = Phase::Idle;
-        self.ending = false;
-        self.identity = None;
-        self.tokens.clear();
-        self.app = None;
-        self.applications_url = None;
-        self.desired = Desired::default();
-        self.rendering = None;
-        self.with_tokens = false;
-        self.host_tokens.clear();
-        self.bearer_uris.clear();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(true);
-        }
+    /// Drops everything secret and session-bound (sign-out, free, a 410, a failed sign-in:
+    /// `keep_host_tokens` then, see `TokenStore::forget`).
+    fn forget(&mut self, keep_host_tokens: bool) {
+        self.run.forget();
+        self.tokens.forget(keep_host_tokens);
+        self.app.forget();
+        self.desired = desired::Desired::default();
     }
 }
 
@@ -196,24 +143,10 @@ impl Session {
             candidates,
             options: Mutex::new(Arc::new(options)),
             state: Mutex::new(State {
-                phase: Phase::Idle,
-                ending: false,
-                session: 0,
-                identity: None,
-                trusted: TrustedHosts::default(),
-                applications_url: None,
-                tokens: HashMap::new(),
-                token_generation: 0,
-                app: None,
-                app_generation: 0,
-                desired: Desired::default(),
-                rendering: None,
-                recreations: Budget::new(pacing::RECREATIONS, pacing::RECREATION_WINDOW),
-                short_tokens: 0,
-                stop: None,
-                with_tokens: false,
-                host_tokens: HashMap::new(),
-                bearer_uris: HashMap::new(),
+                run: lifecycle::Run::default(),
+                tokens: tokens::TokenStore::new(secrets.clone()),
+                app: app_holder::AppHolder::default(),
+                desired: desired::Desired::default(),
             }),
             auth_lock: Default::default(),
             recovery_lock: Default::default(),
@@ -310,77 +243,41 @@ impl Session {
     /// Marks the client closed: every call in flight stops at its next step.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        let mut st = self.state();
-        st.forget();
-        drop(st);
+        self.state().forget(false);
         self.forget_subscriptions();
         self.secrets.wipe();
         self.events.close();
     }
 
-    /// Tells the scrubber what the session holds now: the password, and each token with the
-    /// instant it expires, so one replaced, dropped or refused stays scrubbed until then (see
-    /// `redact`).
-    pub(super) fn sync_secrets(&self, st: &State) {
-        let password = st.identity.as_ref().and_then(Identity::password);
-        let tokens = st
-            .tokens
-            .values()
-            .flat_map(|t| t.secrets().map(|s| (s, Some(t.expires))));
-        let supplied = st.host_tokens.values().flat_map(|t| {
-            [t.access.as_str(), t.authorization.as_str()].map(|s| (s, Some(t.expires_at)))
-        });
-        self.secrets.sync(
-            password
-                .map(|p| (p, None))
-                .into_iter()
-                .chain(tokens)
-                .chain(supplied),
-        );
-    }
-
     /// Whether `session` is still the running one (not signed out, not ending, not freed).
     pub fn is_current(&self, session: u64) -> bool {
         let st = self.state();
-        st.session == session && st.phase != Phase::Idle && !st.ending && !self.is_closed()
+        st.run.is(session) && st.app.is_signed_in() && !self.is_closed()
     }
 
     /// Whether makeMeAvailable succeeded, and the availability the host wants kept.
     pub fn availability_goal(&self) -> (bool, Option<Availability>) {
         let st = self.state();
-        let desired = st.desired.availability.map(Settable::get);
-        (st.phase == Phase::Available, desired)
+        let desired = st.desired.availability().map(Settable::get);
+        (st.app.is_available(), desired)
     }
 
     /// The application, shared (its links are read, never changed in place).
     pub fn current_app(&self, step: Step) -> Result<Arc<App>> {
-        let st = self.state();
-        match (&st.phase, &st.app) {
-            (Phase::Idle, _) | (_, None) => {
-                Err(Error::InvalidState(format!("{step}: not signed in")))
-            }
-            (_, Some(app)) => Ok(app.clone()),
-        }
+        self.state().app.current(step)
     }
 
     /// The application once makeMeAvailable succeeded (one look at the state).
     pub(super) fn available_app(&self, step: Step) -> Result<Arc<App>> {
-        let st = self.state();
-        match (&st.phase, &st.app) {
-            (Phase::Available, Some(app)) => Ok(app.clone()),
-            (Phase::SignedIn, Some(_)) => Err(Error::InvalidState(format!(
-                "{step}: call make_me_available first"
-            ))),
-            _ => Err(Error::InvalidState(format!("{step}: not signed in"))),
-        }
+        self.state().app.available(step)
     }
 
     /// The session ended without the host asking (a 410): tell the host, drop the secrets.
     pub fn end_session(&self, reason: Option<Error>) {
         let was_active = {
             let mut st = self.state();
-            let active = st.phase != Phase::Idle;
-            st.forget();
+            let active = st.app.is_signed_in();
+            st.forget(false);
             active
         };
         self.forget_subscriptions();

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{InFlight, Payload, Session, State};
+use super::{InFlight, Payload, Session};
 use crate::error::{Result, Step};
 use crate::hal::Resource;
 use crate::resources::{presence_from, TextField};
@@ -32,17 +32,14 @@ impl Session {
         desired: Option<Settable>,
         payload: Payload,
     ) -> Result<()> {
-        let previous = std::mem::replace(&mut self.state().desired.availability, desired);
+        let previous = self.state().desired.choose_availability(desired);
         let in_flight = InFlight::enter(&self.presence_posts);
         let result = self
             .app_call(Step::SetPresence, "presence", Method::POST, payload)
             .await;
         drop(in_flight);
         if result.is_err() {
-            let mut st = self.state();
-            if st.desired.availability == desired {
-                st.desired.availability = previous;
-            }
+            self.state().desired.undo_availability(desired, previous);
         }
         result.map(|_| ())
     }
@@ -64,7 +61,7 @@ impl Session {
             Payload::json(&body),
         )
         .await?;
-        *self.state().desired.text_mut(field) = Some(value.to_string());
+        self.state().desired.set_text(field, value);
         Ok(())
     }
 
@@ -96,27 +93,26 @@ impl Session {
         if self.presence_posts.load(Ordering::Acquire) > 0 {
             return Ok(()); // the host's own change decides
         }
-        let Some(desired) = self.state().desired.availability else {
+        let Some(desired) = self.state().desired.availability() else {
             return Ok(());
         };
-        let shown_as = |st: &State, seen: Availability| st.rendering == Some((desired.get(), seen));
         let now = self.get_presence().await?.availability;
         if now == desired.get()
             || matches!(now, Availability::IdleOnline | Availability::IdleBusy)
-            || shown_as(&self.state(), now)
+            || self.state().desired.is_shown_as(desired.get(), now)
         {
             return Ok(());
         }
         // The host may have chosen again while we looked: its choice wins.
         if self.presence_posts.load(Ordering::Acquire) > 0
-            || self.state().desired.availability != Some(desired)
+            || self.state().desired.availability() != Some(desired)
         {
             return Ok(());
         }
         self.set_availability(desired).await?;
         let after = self.get_presence().await?.availability;
         if after != desired.get() {
-            self.state().rendering = Some((desired.get(), after));
+            self.state().desired.shown_as(desired.get(), after);
         }
         Ok(())
     }

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use reqwest::Method;
-use serde_json::json;
 
-use super::{Desired, Payload, Phase, Session, State};
-use crate::error::{Error, Result, Step};
+use super::desired::Desired;
+use super::{Payload, Session, State};
+use crate::error::{Error, Result};
 use crate::pacing;
-use crate::resources::{App, TextField};
+use crate::resources::App;
 use crate::security;
-use crate::types::{ConnectionState, Event, Settable};
+use crate::types::{ConnectionState, Event};
 
 /// What an error from the server calls for. The one decision table of the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +59,11 @@ impl Recovery {
 /// The application a recovery step for `seen_generation` works on: `None` when a concurrent
 /// caller already replaced it (nothing left to do), an error when the session is ending or gone.
 fn recovery_target(st: &State, seen_generation: u64) -> Result<Option<Arc<App>>> {
-    match &st.app {
-        _ if st.ending => Err(Error::InvalidState("signing out".into())),
+    match st.app.app() {
+        _ if st.run.ending() => Err(Error::InvalidState("signing out".into())),
         None => Err(Error::InvalidState("not signed in".into())),
         Some(app) if app.generation != seen_generation => Ok(None),
-        Some(app) => Ok(Some(app.clone())),
+        Some(app) => Ok(Some(app)),
     }
 }
 
@@ -104,7 +104,7 @@ impl Session {
             if recovery_target(&st, seen_generation)?.is_none() {
                 return Ok(());
             }
-            if let Err(wait) = st.recreations.take(Instant::now()) {
+            if let Err(wait) = st.app.take_recreation(Instant::now()) {
                 return Err(Error::InvalidState(format!(
                     "the application was lost {} times within {} minutes; the next one is recreated in {} s",
                     pacing::RECREATIONS,
@@ -113,8 +113,8 @@ impl Session {
                 )));
             }
             (
-                st.applications_url.clone(),
-                st.phase == Phase::Available,
+                st.app.applications_url(),
+                st.app.is_available(),
                 st.desired.clone(),
             )
         };
@@ -128,14 +128,11 @@ impl Session {
         }
         let opts = self.options();
         let mut app = self.create_application(&applications, &opts).await?;
-        let authorization = {
-            let st = self.state();
-            let origin = security::origin(&app.self_url);
-            st.tokens.get(&origin).map(|t| t.authorization.clone())
-        };
+        let origin = security::origin(&app.self_url);
+        let authorization = self.state().tokens.grant(&origin).map(|(a, _)| a);
         if was_available {
             app = match self
-                .make_available_on(&app, desired.availability, &opts)
+                .make_available_on(&app, desired.availability(), &opts)
                 .await
             {
                 Ok(a) => a,
@@ -181,8 +178,7 @@ impl Session {
 
     /// How long until recovery may create another application, when its budget is used up.
     pub fn recreation_wait(&self) -> Option<Duration> {
-        let wait = self.state().recreations.wait(Instant::now());
-        (!wait.is_zero()).then_some(wait)
+        self.state().app.recreation_wait(Instant::now())
     }
 
     /// makeMeAvailable again on the same application (the server put it back in lurker mode).
@@ -208,9 +204,9 @@ impl Session {
         }
         let opts = self.options();
         let app = self
-            .make_available_on(&app, desired.availability, &opts)
+            .make_available_on(&app, desired.availability(), &opts)
             .await?;
-        self.state().app = Some(Arc::new(app.clone()));
+        self.state().app.replace(app.clone());
         self.reapply_desired(&app, &desired).await?;
         self.emit(Event::ConnectionStateChanged {
             state: ConnectionState::Recovered,
@@ -220,25 +216,7 @@ impl Session {
     }
 
     pub(super) async fn reapply_desired(&self, app: &App, desired: &Desired) -> Result<()> {
-        let mut posts = Vec::new();
-        if let (Some(a), Some(url)) = (
-            desired.availability.map(Settable::wire_name),
-            app.link("presence"),
-        ) {
-            posts.push((Step::SetPresence, url, json!({ "availability": a })));
-        }
-        for (field, text) in [
-            (TextField::Note, &desired.note),
-            (TextField::Location, &desired.location),
-        ] {
-            if let (Some(t), Some(url)) = (
-                text.as_ref().filter(|t| !t.is_empty()),
-                app.link(field.rel()),
-            ) {
-                posts.push((field.step(), url, json!({ field.property(): t })));
-            }
-        }
-        for (step, url, body) in posts {
+        for (step, url, body) in desired.posts(app) {
             self.call(step, Method::POST, url, Payload::json(&body))
                 .await?;
         }

@@ -95,46 +95,12 @@ impl Session {
                     authorization.as_ref().map(|a| a.as_str()),
                     payload.body(),
                 )
-                .await;
-            let reply = reply?;
+                .await?;
             match reply.status {
                 200..=299 | 304 => return Ok(reply),
                 401 => {
-                    let offered = auth::parse_challenge(&reply.headers);
-                    if self.state().with_tokens {
-                        // The host is asked for a token only for an origin the password
-                        // would be trusted to: a foreign one's token source is not relayed.
-                        self.state().trusted.check_challenge(&reply.url, None)?;
-                        let uri = offered
-                            .bearer
-                            .and_then(|b| b.authorization_uri)
-                            .map(|u| reply.server_text(&u));
-                        let sent = authorization.is_some().then_some(generation);
-                        return Err(self.token_needed(step, &origin, sent, uri, url.path()));
-                    }
-                    let Some(challenge) = offered.ms_rtc_oauth else {
-                        // A pool with modern authentication names where its tokens come from;
-                        // say so, since that is what an administrator needs to know.
-                        let modern = offered
-                            .bearer
-                            .and_then(|b| b.authorization_uri)
-                            .map(|uri| {
-                                format!(
-                                    "; the server asks for a Bearer token from {} (modern authentication, not implemented in this version)",
-                                    reply.server_text(&uri)
-                                )
-                            })
-                            .unwrap_or_default();
-                        return Err(Error::Authentication {
-                            step,
-                            detail: format!(
-                                "401 without an MsRtcOAuth challenge{modern} [{}]",
-                                url.path()
-                            ),
-                            http_status: Some(401),
-                            diagnostics: reply.diagnostics(),
-                        });
-                    };
+                    let sent = authorization.is_some().then_some(generation);
+                    let challenge = self.challenge_of(step, &origin, url, &reply, sent)?;
                     if fresh_token {
                         return Err(Error::Authentication {
                             step,
@@ -158,7 +124,7 @@ impl Session {
                 {
                     // "The web ticket is invalid": a token from another pool. Drop it; the
                     // next attempt meets this pool's own challenge.
-                    self.drop_token(&origin, generation);
+                    self.state().tokens.drop_grant(&origin, generation);
                 }
                 429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
                     let wait = reply
@@ -173,56 +139,80 @@ impl Session {
         }
     }
 
+    /// What a 401 to `url` asks for: the `MsRtcOAuth` challenge to answer, or the error that
+    /// ends the call. Signed in with host tokens, the host is asked for one (`sent`: the
+    /// generation of the host token the request carried).
+    fn challenge_of(
+        &self,
+        step: Step,
+        origin: &str,
+        url: &Url,
+        reply: &Reply,
+        sent: Option<u64>,
+    ) -> Result<Challenge> {
+        let offered = auth::parse_challenge(&reply.headers);
+        let authorization_uri = offered
+            .bearer
+            .and_then(|b| b.authorization_uri)
+            .map(|u| reply.server_text(&u));
+        if self.state().tokens.with_tokens() {
+            // The host is asked for a token only for an origin the password would be trusted
+            // to: a foreign one's token source is not relayed.
+            self.state()
+                .tokens
+                .trusted()
+                .check_challenge(&reply.url, None)?;
+            return Err(self.token_needed(step, origin, sent, authorization_uri, url.path()));
+        }
+        offered.ms_rtc_oauth.ok_or_else(|| {
+            // A pool with modern authentication names where its tokens come from; say so,
+            // since that is what an administrator (or a host that can acquire tokens) needs.
+            let modern = authorization_uri
+                .map(|uri| {
+                    format!(
+                        "; the server asks for a Bearer token from {uri} (modern authentication: acquire tokens there and sign in with sign_in_with_tokens)"
+                    )
+                })
+                .unwrap_or_default();
+            Error::Authentication {
+                step,
+                detail: format!(
+                    "401 without an MsRtcOAuth challenge{modern} [{}]",
+                    url.path()
+                ),
+                http_status: Some(401),
+                diagnostics: reply.diagnostics(),
+            }
+        })
+    }
+
     /// The Authorization value for an origin, renewing the token first when it is due.
     pub(super) async fn token_for(
         &self,
         ex: &Exchange<'_>,
         origin: &str,
     ) -> (Option<Zeroizing<String>>, u64) {
-        // The token URL is copied only when a renewal is due: the warm path reads the header.
-        let (current, due) = {
-            let st = self.state();
-            match st.tokens.get(origin) {
-                Some(t) => {
-                    let due =
-                        (Instant::now() >= t.renew_at()).then(|| (t.token_url.clone(), t.grant));
-                    (Some((t.authorization.clone(), t.generation)), due)
-                }
-                None => (None, None),
-            }
-        };
-        match (current, due) {
-            (Some((auth, generation)), Some((token_url, grant))) => {
+        let now = Instant::now();
+        let held = self.state().tokens.grant_for(origin, now);
+        match held {
+            Some(((auth, generation), Some((token_url, grant)))) => {
                 if self
                     .renew(ex, origin, &token_url, generation, grant)
                     .await
                     .is_ok()
                 {
-                    let st = self.state();
-                    if let Some(t) = st.tokens.get(origin) {
-                        return (Some(t.authorization.clone()), t.generation);
+                    if let Some((auth, generation)) = self.state().tokens.grant(origin) {
+                        return (Some(auth), generation);
                     }
                 }
                 (Some(auth), generation)
             }
-            (Some((auth, generation)), None) => (Some(auth), generation),
+            Some(((auth, generation), None)) => (Some(auth), generation),
             // Signed in with host tokens: that origin's own token, never another's.
-            (None, _) => match self.host_token(origin) {
-                Some((auth, generation)) if self.state().with_tokens => (Some(auth), generation),
-                _ => (None, 0),
-            },
-        }
-    }
-
-    pub(super) fn drop_token(&self, origin: &str, generation: u64) {
-        let mut st = self.state();
-        if st
-            .tokens
-            .get(origin)
-            .is_some_and(|t| t.generation == generation)
-        {
-            st.tokens.remove(origin);
-            self.sync_secrets(&st);
+            None => {
+                let host = self.state().tokens.host_for(origin, now);
+                host.map_or((None, 0), |(auth, generation)| (Some(auth), generation))
+            }
         }
     }
 
@@ -250,10 +240,13 @@ impl Session {
                 path: challenged_url.path().to_string(),
             })?;
         security::check_transport(Step::Token, &token_url)?;
-        self.state()
-            .trusted
-            .check_challenge(challenged_url, Some(&token_url))?;
-        let current_user = self.state().signs_in_as_current_user();
+        let current_user = {
+            let st = self.state();
+            st.tokens
+                .trusted()
+                .check_challenge(challenged_url, Some(&token_url))?;
+            st.tokens.signs_in_as_current_user()
+        };
         match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
             Ok(grant) => {
                 self.renew(ex, origin, &token_url, seen_generation, grant)
@@ -281,20 +274,12 @@ impl Session {
         grant: UsableGrant,
     ) -> Result<()> {
         let _guard = self.auth_lock.lock().await;
-        let (identity, generation) = {
-            let mut st = self.state();
-            if let Some(t) = st.tokens.get(origin) {
-                if t.generation != seen_generation && Instant::now() < t.renew_at() {
-                    return Ok(());
-                }
-            }
-            let Some(identity) = st.identity.clone() else {
-                return Err(Error::InvalidState(
-                    "not signed in: no credentials to authenticate with".into(),
-                ));
-            };
-            st.token_generation += 1;
-            (identity, st.token_generation)
+        let begun = self
+            .state()
+            .tokens
+            .begin_renewal(origin, seen_generation, Instant::now())?;
+        let Some((identity, generation)) = begun else {
+            return Ok(());
         };
         let floor = self.options().min_token_lifetime;
         let token = match (grant, &identity) {
@@ -312,22 +297,12 @@ impl Session {
             }
         };
         self.ensure_open()?;
-        let mut st = self.state();
-        if token.is_short() {
-            st.short_tokens += 1;
-        } else {
-            st.short_tokens = 0;
-        }
-        if st.identity.is_some() {
-            st.tokens.insert(origin.to_string(), token);
-            self.sync_secrets(&st);
-        }
-        if st.short_tokens >= pacing::SHORT_TOKEN_RUN {
+        let short_run = self.state().tokens.store_grant(origin, token);
+        if short_run >= pacing::SHORT_TOKEN_RUN {
             return Err(Error::Authentication {
                 step: Step::Token,
                 detail: format!(
-                    "the token endpoint issued {} tokens in a row that live less than {} s (min_token_lifetime_s); tokens are renewed no faster than that",
-                    st.short_tokens,
+                    "the token endpoint issued {short_run} tokens in a row that live less than {} s (min_token_lifetime_s); tokens are renewed no faster than that",
                     floor.as_secs_f64()
                 ),
                 http_status: None,
@@ -339,11 +314,7 @@ impl Session {
 
     /// The earliest moment a held token should be renewed, for the supervisor.
     pub fn next_renewal(&self) -> Option<(String, Url, u64, Instant)> {
-        let st = self.state();
-        st.tokens
-            .iter()
-            .map(|(o, t)| (o.clone(), t.token_url.clone(), t.generation, t.renew_at()))
-            .min_by_key(|x| x.3)
+        self.state().tokens.next_renewal()
     }
 
     /// Renews one origin's token now (the supervisor's ahead-of-time renewal).
@@ -355,8 +326,8 @@ impl Session {
         let (held, current_user) = {
             let st = self.state();
             (
-                st.tokens.get(origin).map(|t| t.grant),
-                st.signs_in_as_current_user(),
+                st.tokens.held_grant(origin),
+                st.tokens.signs_in_as_current_user(),
             )
         };
         let grant = match held {

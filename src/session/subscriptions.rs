@@ -1,7 +1,8 @@
 //! Other people's presence, watched: the host's set of subscribed contacts ([`Watched`]) and
-//! the one `presenceSubscription` that carries it on the server ([`ServerSide`]), created,
-//! grown, shrunk, extended before it runs out and created again when the server or a new
-//! application dropped it.
+//! the one `presenceSubscription` that carries it on the server ([`ServerSide`]), each owning
+//! its fields in `watching`; here, the requests by which the subscription is created, grown,
+//! shrunk, extended before it runs out and created again when the server or a new application
+//! dropped it.
 //!
 //! The host's set is the truth: contact events are delivered only for contacts in it, so an
 //! unsubscribe takes effect at once, whatever the server does. The supervisor's housekeeper
@@ -11,22 +12,20 @@
 //! Subscriptions need a signed-in application, not makeMeAvailable (the protocol asks for it
 //! only on the user's own presence resources). Sign-out forgets them with the session.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
-use super::contacts::key_of;
+use super::watching::{Keep, Live};
+pub use super::watching::{ServerSide, Watched, MAX_SUBSCRIBED_CONTACTS};
 use super::{Payload, Recovery, Session};
 use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::pacing;
 use crate::resources::App;
-
-/// Most contacts one client may watch at once.
-pub const MAX_SUBSCRIBED_CONTACTS: usize = 10_000;
 
 /// The `duration` asked for, in minutes: the protocol's maximum (servers keep 10..30; an
 /// extension adds to what remains, up to 30).
@@ -34,38 +33,6 @@ pub const SUBSCRIPTION_MINUTES: u32 = 30;
 
 /// Most SIP URIs one create or add request carries.
 const URIS_PER_REQUEST: usize = 100;
-
-/// The host's subscribed contacts (lower-cased addresses) and what the event channel said about
-/// the server's subscription. Short-held; never locked across an await.
-#[derive(Default)]
-pub struct Watched {
-    contacts: BTreeSet<String>,
-    /// The server said the subscription is about to expire: extend it now.
-    refresh_now: bool,
-    /// The server deleted this subscription: create it again.
-    dropped: Option<Url>,
-}
-
-/// The server's subscription as this client made it, with the pace of its repairs. Held
-/// across the requests that change it, so the host and the housekeeper never race.
-#[derive(Default)]
-pub struct ServerSide {
-    live: Option<Live>,
-    failures: u32,
-    not_before: Option<Instant>,
-}
-
-struct Live {
-    /// The application the subscription lives below; a new application has none.
-    generation: u64,
-    url: Url,
-    add: Url,
-    memberships: Url,
-    members: HashSet<String>,
-    refresh_at: Instant,
-    /// A removal the server did not take: delete the whole subscription and start again.
-    stale: bool,
-}
 
 /// The SIP URI of an address, as events and requests name contacts.
 pub fn sip(address: &str) -> String {
@@ -97,22 +64,17 @@ impl Session {
 
     /// Whether contact events for `address` (lower-cased) go to the host.
     pub fn is_watched(&self, address: &str) -> bool {
-        self.watched().contacts.contains(address)
+        self.watched().contains(address)
     }
 
     /// How many contacts the host has subscribed to.
     pub fn watched_count(&self) -> usize {
-        self.watched().contacts.len()
+        self.watched().len()
     }
 
     /// The event channel's news about the server's subscription at `url`.
     pub fn subscription_event(&self, url: &Url, deleted: bool) {
-        let mut w = self.watched();
-        if deleted {
-            w.dropped = Some(url.clone());
-        } else {
-            w.refresh_now = true;
-        }
+        self.watched().event(url, deleted);
     }
 
     /// Forgets every subscription (sign-out): the server's goes with the application.
@@ -127,42 +89,22 @@ impl Session {
     /// there is none). On failure nothing of this call is added.
     pub async fn subscribe(&self, addresses: &[String]) -> Result<()> {
         let mut server = self.subscription.lock().await;
-        let added: Vec<String> = {
-            let w = self.watched();
-            let mut seen = HashSet::new();
-            let added: Vec<String> = addresses
-                .iter()
-                .map(|a| key_of(a))
-                .filter(|k| !w.contacts.contains(k) && seen.insert(k.clone()))
-                .collect();
-            if w.contacts.len() + added.len() > MAX_SUBSCRIBED_CONTACTS {
-                return Err(Error::InvalidArgument(format!(
-                    "contacts: {} subscribed and {} more asked for; at most {MAX_SUBSCRIBED_CONTACTS} a client",
-                    w.contacts.len(),
-                    added.len()
-                )));
-            }
-            added
-        };
+        let added = self.watched().new_among(addresses)?;
         for attempt in 0..2 {
             let app = self.current_app(Step::Subscription)?;
-            let result = match server.live.as_mut() {
-                Some(live) if live.generation == app.generation && !live.stale => {
-                    self.add_members(live, &added).await
-                }
-                _ => {
-                    let mut all: Vec<String> = self.watched().contacts.iter().cloned().collect();
-                    all.extend(added.iter().cloned());
+            let result = match server.live_below(app.generation) {
+                Some(live) => self.add_members(live, &added).await,
+                None => {
+                    let all = self.watched().all_with(&added);
                     self.create_subscription(&app, &all)
                         .await
-                        .map(|live| server.live = Some(live))
+                        .map(|live| server.set_live(live))
                 }
             };
             let e = match result {
                 Ok(()) => {
-                    self.watched().contacts.extend(added);
-                    server.failures = 0;
-                    server.not_before = None;
+                    self.watched().add(added);
+                    server.succeeded();
                     return Ok(());
                 }
                 Err(e) => e,
@@ -179,46 +121,33 @@ impl Session {
     /// housekeeper brings the server in line later.
     pub async fn unsubscribe(&self, addresses: &[String]) -> Result<()> {
         let mut server = self.subscription.lock().await;
-        let (removed, remaining): (Vec<String>, Vec<String>) = {
-            let mut w = self.watched();
-            let removed = addresses
-                .iter()
-                .map(|a| key_of(a))
-                .filter(|k| w.contacts.remove(k))
-                .collect();
-            (removed, w.contacts.iter().cloned().collect())
-        };
+        let (removed, remaining) = self.watched().remove(addresses);
         let generation = self
             .current_app(Step::Subscription)
             .ok()
             .map(|a| a.generation);
-        let Some(live) = server.live.as_mut() else {
+        // A subscription below another application died with it: nothing to tell the server.
+        let Some(live) = server.for_removal(generation) else {
             return Ok(());
         };
-        if Some(live.generation) != generation {
-            // The subscription died with its application; nothing to tell the server.
-            server.live = None;
-            return Ok(());
-        }
-        let on_server: Vec<String> = removed
-            .into_iter()
-            .filter(|k| live.members.contains(k))
-            .collect();
+        let on_server = live.members_among(removed);
         if on_server.is_empty() {
             return Ok(());
         }
         let result = if remaining.is_empty() || on_server.len() > remaining.len() {
             // Fewer requests to start again than to remove one by one.
-            let url = live.url.clone();
-            server.live = None;
-            self.subscription_call(Method::DELETE, &url, Payload::Empty)
-                .await
-                .map(|_| ())
+            match server.forget_live() {
+                Some(url) => self
+                    .subscription_call(Method::DELETE, &url, Payload::Empty)
+                    .await
+                    .map(|_| ()),
+                None => Ok(()),
+            }
         } else {
             self.remove_members(live, &on_server).await
         };
-        if let (Err(_), Some(live)) = (&result, server.live.as_mut()) {
-            live.stale = true;
+        if result.is_err() {
+            server.mark_stale();
         }
         result
     }
@@ -231,82 +160,71 @@ impl Session {
             return;
         };
         let now = Instant::now();
-        if server.not_before.is_some_and(|t| now < t) {
+        if server.is_resting(now) {
             return;
         }
         let Ok(app) = self.current_app(Step::Subscription) else {
             return;
         };
-        let (wanted, refresh_now, dropped) = {
-            let mut w = self.watched();
-            (
-                w.contacts.iter().cloned().collect::<Vec<_>>(),
-                std::mem::take(&mut w.refresh_now),
-                w.dropped.take(),
-            )
-        };
-        if server.live.as_ref().is_some_and(|l| {
-            l.generation != app.generation || dropped.as_ref().is_some_and(|d| *d == l.url)
-        }) {
-            server.live = None;
-        }
-        let result = match server.live.as_mut() {
-            Some(live) if live.stale || wanted.is_empty() => {
-                let url = live.url.clone();
-                server.live = None;
-                self.subscription_call(Method::DELETE, &url, Payload::Empty)
-                    .await
-                    .map(|_| ())
-            }
-            Some(live) if refresh_now || now >= live.refresh_at => {
-                let mut url = live.url.clone();
-                url.query_pairs_mut()
-                    .append_pair("duration", &SUBSCRIPTION_MINUTES.to_string());
-                match self
-                    .subscription_call(Method::POST, &url, Payload::Empty)
-                    .await
-                {
-                    Ok(_) => {
-                        live.refresh_at = Instant::now() + self.options().subscription_refresh;
-                        Ok(())
-                    }
-                    Err(e) if e.http_status() == Some(404) && !e.is_application_gone() => {
-                        // Expired or deleted: made again at once, with every watched contact.
-                        server.live = None;
-                        self.create_subscription(&app, &wanted)
-                            .await
-                            .map(|l| server.live = Some(l))
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            Some(_) => Ok(()),
-            None if wanted.is_empty() => Ok(()),
-            None => self
-                .create_subscription(&app, &wanted)
+        let news = self.watched().take_news();
+        let result = match server.plan(app.generation, &news, now) {
+            Keep::Nothing => Ok(()),
+            Keep::Delete(url) => self
+                .subscription_call(Method::DELETE, &url, Payload::Empty)
                 .await
-                .map(|l| server.live = Some(l)),
+                .map(|_| ()),
+            Keep::Extend(url) => {
+                self.extend_subscription(&mut server, &app, &url, &news.wanted)
+                    .await
+            }
+            Keep::Create => self
+                .create_subscription(&app, &news.wanted)
+                .await
+                .map(|l| server.set_live(l)),
         };
-        match result {
-            Ok(()) => {
-                server.failures = 0;
-                server.not_before = None;
+        let Err(e) = result else {
+            server.succeeded();
+            return;
+        };
+        server.failed(Instant::now());
+        match Recovery::for_error(&e) {
+            Recovery::RecreateApplication => {
+                server.forget_live();
+                drop(server);
+                let _ = self
+                    .recover(Recovery::RecreateApplication, app.generation, e, true)
+                    .await;
             }
-            Err(e) => {
-                server.failures += 1;
-                server.not_before = Some(Instant::now() + pacing::backoff(server.failures));
-                match Recovery::for_error(&e) {
-                    Recovery::RecreateApplication => {
-                        server.live = None;
-                        drop(server);
-                        let _ = self
-                            .recover(Recovery::RecreateApplication, app.generation, e, true)
-                            .await;
-                    }
-                    Recovery::EndSession => self.end_session(Some(e)),
-                    _ => {}
-                }
+            Recovery::EndSession => self.end_session(Some(e)),
+            _ => {}
+        }
+    }
+
+    /// POSTs the extension at `url`; a subscription the server no longer knows is made again
+    /// at once, with every `wanted` contact.
+    async fn extend_subscription(
+        &self,
+        server: &mut ServerSide,
+        app: &App,
+        url: &Url,
+        wanted: &[String],
+    ) -> Result<()> {
+        match self
+            .subscription_call(Method::POST, url, Payload::Empty)
+            .await
+        {
+            Ok(_) => {
+                server.extended(Instant::now() + self.options().subscription_refresh);
+                Ok(())
             }
+            Err(e) if e.http_status() == Some(404) && !e.is_application_gone() => {
+                // Expired or deleted.
+                server.forget_live();
+                let live = self.create_subscription(app, wanted).await?;
+                server.set_live(live);
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -335,14 +253,9 @@ impl Session {
                     http_status: None,
                     path: app.self_url.path().to_string(),
                 })?;
-        let mut chunks = contacts.chunks(URIS_PER_REQUEST);
-        let first: Vec<String> = chunks
-            .next()
-            .unwrap_or_default()
-            .iter()
-            .map(|a| sip(a))
-            .collect();
-        let body = json!({ "duration": SUBSCRIPTION_MINUTES, "uris": first });
+        let first = &contacts[..contacts.len().min(URIS_PER_REQUEST)];
+        let uris: Vec<String> = first.iter().map(|a| sip(a)).collect();
+        let body = json!({ "duration": SUBSCRIPTION_MINUTES, "uris": uris });
         let res = self
             .subscription_call(Method::POST, &subscriptions, Payload::json(&body))
             .await?;
@@ -351,19 +264,12 @@ impl Session {
         let add = res
             .link("addToPresenceSubscription")
             .unwrap_or_else(|| memberships.clone());
-        let mut live = Live {
-            generation: app.generation,
-            url,
-            add,
-            memberships,
-            members: contacts.iter().take(URIS_PER_REQUEST).cloned().collect(),
-            refresh_at: Instant::now() + self.options().subscription_refresh,
-            stale: false,
-        };
-        let rest: Vec<String> = contacts.iter().skip(URIS_PER_REQUEST).cloned().collect();
-        if let Err(e) = self.add_members(&mut live, &rest).await {
+        let refresh_at = Instant::now() + self.options().subscription_refresh;
+        let mut live = Live::new(app.generation, url, add, memberships, first, refresh_at);
+        let rest = &contacts[first.len()..];
+        if let Err(e) = self.add_members(&mut live, rest).await {
             let _ = self
-                .subscription_call(Method::DELETE, &live.url, Payload::Empty)
+                .subscription_call(Method::DELETE, live.url(), Payload::Empty)
                 .await;
             return Err(e);
         }
@@ -375,11 +281,11 @@ impl Session {
             let uris: Vec<String> = chunk.iter().map(|a| sip(a)).collect();
             self.subscription_call(
                 Method::POST,
-                &live.add,
+                live.add_url(),
                 Payload::json(&json!({ "uris": uris })),
             )
             .await?;
-            live.members.extend(chunk.iter().cloned());
+            live.added(chunk);
         }
         Ok(())
     }
@@ -389,7 +295,7 @@ impl Session {
     /// asked for at most, each membership URL once, however the list repeats itself.
     async fn remove_members(&self, live: &mut Live, contacts: &[String]) -> Result<()> {
         let list = self
-            .subscription_call(Method::GET, &live.memberships, Payload::Empty)
+            .subscription_call(Method::GET, live.memberships_url(), Payload::Empty)
             .await?;
         let mut pending: HashSet<&String> = contacts.iter().collect();
         let mut deletes = pacing::ListRequests::new(contacts.len());
@@ -413,11 +319,11 @@ impl Session {
             self.subscription_call(Method::DELETE, &own, Payload::Empty)
                 .await?;
             pending.remove(&address);
-            live.members.remove(&address);
+            live.removed(&address);
         }
         // Whatever the list did not name is not on the server either.
         for c in contacts {
-            live.members.remove(c);
+            live.removed(c);
         }
         Ok(())
     }
