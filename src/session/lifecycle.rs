@@ -16,7 +16,7 @@ use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::options::Options;
 use crate::security::TrustedHosts;
-use crate::types::{ConnectionState, Event};
+use crate::types::Event;
 
 /// How many user→redirect hops sign-in follows.
 const MAX_USER_HOPS: usize = 5;
@@ -155,10 +155,7 @@ impl Session {
             st.session
         };
         self.events.set_idle(false);
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Connected,
-            reason: None,
-        });
+        self.connection.connected(&self.events);
         Ok(Started { session, stop })
     }
 

@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use url::Url;
 
 use crate::auth::{Identity, Token};
+use crate::connection::Connection;
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::events::EventQueue;
@@ -172,6 +173,8 @@ pub struct Session {
     /// Host presence POSTs in flight; enforcement waits for them.
     presence_posts: AtomicU32,
     pub events: EventQueue,
+    /// The connection state the host was told (see `connection`).
+    pub connection: Connection,
     requests: AtomicU64,
     /// Contact links already looked up (bounded; see `contacts`).
     contacts: Mutex<contacts::ContactCache>,
@@ -222,6 +225,7 @@ impl Session {
             secrets,
             presence_posts: AtomicU32::new(0),
             events,
+            connection: Connection::default(),
             requests: AtomicU64::new(0),
             contacts: Mutex::default(),
             watched: Mutex::default(),

@@ -300,7 +300,7 @@ impl Session {
                         server.live = None;
                         drop(server);
                         let _ = self
-                            .recover(Recovery::RecreateApplication, app.generation, e, true)
+                            .recover(Recovery::RecreateApplication, app.generation, e)
                             .await;
                     }
                     Recovery::EndSession => self.end_session(Some(e)),
