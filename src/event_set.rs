@@ -1,10 +1,11 @@
 //! The event channel's answer, read straight from its bytes into what the supervisor uses: the
-//! link to follow next and, per event it acts on, the event's rel, type and target and the few
-//! properties of an embedded resource it reads ([`Snapshot`]). No JSON tree of the answer is
-//! built and nothing else is kept, so an answer costs memory in proportion to what is used, not
-//! a multiple of its size. Events that are not UCWA-shaped are skipped one by one; only an
-//! answer that is not JSON, not an object, has malformed `_links`/`_embedded`, or has no
-//! `next`/`resume`/`resync` link is a protocol error.
+//! link to follow next and, per event it acts on, what happened ([`Happened`]: decided here,
+//! once, from the event's rel and type) with the event's target and the few properties of an
+//! embedded resource it reads ([`Snapshot`]). No JSON tree of the answer is built and nothing
+//! else is kept, so an answer costs memory in proportion to what is used, not a multiple of its
+//! size. Events that are not UCWA-shaped are skipped one by one; only an answer that is not
+//! JSON, not an object, has malformed `_links`/`_embedded`, or has no `next`/`resume`/`resync`
+//! link is a protocol error.
 
 mod read;
 
@@ -18,7 +19,7 @@ use crate::resources::{presence_of, text_of, TextField};
 use crate::types::Presence;
 use read::Answer;
 
-/// One event-channel answer: where to go next and the events the supervisor acts on.
+/// One event-channel answer: where to go next and what happened.
 pub struct EventSet {
     pub next: Url,
     pub events: Events,
@@ -27,38 +28,81 @@ pub struct EventSet {
     pub had_events: bool,
 }
 
-/// The rels of the events the supervisor acts on (matched exactly, as the protocol spells
-/// them); events with other rels are dropped as they are read.
+/// Which part of someone's presence an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rel {
+pub enum Part {
     Presence,
-    Note,
-    Location,
-    ContactPresence,
-    ContactNote,
-    ContactLocation,
+    Text(TextField),
+}
+
+/// What one event says happened, for the events the client acts on.
+#[derive(Debug)]
+pub enum Happened {
+    /// The user's own presence, note or location was added or updated; `current` is its state
+    /// when the server embedded it (else a GET of the event's target shows it).
+    OwnChanged {
+        part: Part,
+        current: Option<Box<Snapshot>>,
+    },
+    /// The user's own presence was deleted: the server put the application back in lurker
+    /// mode, and presence updates stopped.
+    PresenceDeleted,
+    /// A contact's presence, note or location was added or updated.
+    ContactChanged {
+        part: Part,
+        current: Option<Box<Snapshot>>,
+    },
+    /// The presence subscription was updated: it lives on.
+    SubscriptionUpdated,
+    /// The server ended the presence subscription.
+    SubscriptionDeleted,
+}
+
+impl Happened {
+    /// What an event of `rel` and `kind` means; `None` for those nothing follows from (a
+    /// subscription added, a contact's or the user's own note or location deleted).
+    fn of(rel: Rel, kind: Kind, embedded: Option<Snapshot>) -> Option<Happened> {
+        let current = embedded.map(Box::new);
+        Some(match (rel, kind) {
+            (Rel::Own(part), Kind::Added | Kind::Updated) => Happened::OwnChanged { part, current },
+            (Rel::Own(Part::Presence), Kind::Deleted) => Happened::PresenceDeleted,
+            (Rel::Contact(part), Kind::Added | Kind::Updated) => {
+                Happened::ContactChanged { part, current }
+            }
+            (Rel::PresenceSubscription, Kind::Updated) => Happened::SubscriptionUpdated,
+            (Rel::PresenceSubscription, Kind::Deleted) => Happened::SubscriptionDeleted,
+            _ => return None,
+        })
+    }
+}
+
+/// The rels of the events the client acts on (matched exactly, as the protocol spells them);
+/// events with other rels are dropped as they are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Own(Part),
+    Contact(Part),
     PresenceSubscription,
 }
 
 impl Rel {
     const ALL: [Rel; 7] = [
-        Rel::Presence,
-        Rel::Note,
-        Rel::Location,
-        Rel::ContactPresence,
-        Rel::ContactNote,
-        Rel::ContactLocation,
+        Rel::Own(Part::Presence),
+        Rel::Own(Part::Text(TextField::Note)),
+        Rel::Own(Part::Text(TextField::Location)),
+        Rel::Contact(Part::Presence),
+        Rel::Contact(Part::Text(TextField::Note)),
+        Rel::Contact(Part::Text(TextField::Location)),
         Rel::PresenceSubscription,
     ];
 
     fn wire(self) -> &'static str {
         match self {
-            Rel::Presence => "presence",
-            Rel::Note => "note",
-            Rel::Location => "location",
-            Rel::ContactPresence => "contactPresence",
-            Rel::ContactNote => "contactNote",
-            Rel::ContactLocation => "contactLocation",
+            Rel::Own(Part::Presence) => "presence",
+            Rel::Own(Part::Text(field)) => field.rel(),
+            Rel::Contact(Part::Presence) => "contactPresence",
+            Rel::Contact(Part::Text(TextField::Note)) => "contactNote",
+            Rel::Contact(Part::Text(TextField::Location)) => "contactLocation",
             Rel::PresenceSubscription => "presenceSubscription",
         }
     }
@@ -68,9 +112,9 @@ impl Rel {
     }
 }
 
-/// The event types the supervisor acts on; others are dropped as they are read.
+/// The event types the client acts on; others are dropped as they are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+enum Kind {
     Added,
     Updated,
     Deleted,
@@ -87,15 +131,12 @@ impl Kind {
     }
 }
 
-/// One event of an event set, as the protocol shapes it. Its href is kept as sent (32 bytes
-/// and the href's own text per event) and resolved when the event is handled.
+/// One event kept: what happened and its href as sent (32 bytes and the href's own text per
+/// event), resolved when the event is handled.
 #[derive(Debug)]
-pub struct EventRef {
-    pub rel: Rel,
-    pub kind: Kind,
+struct Kept {
     href: Box<str>,
-    /// The resource, when the server embedded a UCWA-shaped one under the event's rel.
-    pub embedded: Option<Box<Snapshot>>,
+    happened: Happened,
 }
 
 /// Events per chunk of [`Events`].
@@ -106,7 +147,7 @@ const CHUNK: usize = 1024;
 /// does while it moves).
 pub struct Events {
     base: Url,
-    chunks: Vec<Vec<EventRef>>,
+    chunks: Vec<Vec<Kept>>,
 }
 
 impl Events {
@@ -117,7 +158,7 @@ impl Events {
         }
     }
 
-    fn push(&mut self, ev: EventRef) {
+    fn push(&mut self, ev: Kept) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(ev),
             _ => {
@@ -140,14 +181,15 @@ impl Events {
         }
     }
 
-    /// Each event with its target, the href resolved against the answer's URL; an event
-    /// whose href does not resolve is skipped. A chunk is freed once it has been walked.
-    pub fn resolved(self) -> impl Iterator<Item = (Url, EventRef)> {
+    /// What happened, with each event's target (its href resolved against the answer's
+    /// URL); an event whose href does not resolve is skipped. A chunk is freed once it has
+    /// been walked.
+    pub fn resolved(self) -> impl Iterator<Item = (Url, Happened)> {
         let base = self.base;
         self.chunks
             .into_iter()
             .flatten()
-            .filter_map(move |ev| Some((base.join(&ev.href).ok()?, ev)))
+            .filter_map(move |ev| Some((base.join(&ev.href).ok()?, ev.happened)))
     }
 }
 
@@ -239,213 +281,4 @@ pub fn parse_event_set(base: &Url, body: &[u8]) -> Result<EventSet, Error> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use serde_json::{json, Value};
-
-    fn base() -> Url {
-        Url::parse("http://127.0.0.1/ucwa/oauth/v1/applications/1/events").unwrap()
-    }
-
-    fn parse(body: &[u8]) -> Result<EventSet, Error> {
-        parse_event_set(&base(), body)
-    }
-
-    /// The reading this module replaced, through a whole JSON tree and `Resource`, for the
-    /// events it keeps: (rel, type, target, embedded state).
-    fn through_a_tree(body: &Value) -> Vec<(String, String, Url, Option<Snapshot>)> {
-        let res = Resource::from_value(Step::Events, &base(), body.clone()).unwrap();
-        let sender = body
-            .as_object()
-            .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("sender")));
-        let mut out = Vec::new();
-        for sender in sender.and_then(|(_, v)| v.as_array()).into_iter().flatten() {
-            for ev in sender
-                .get("events")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let text = |p: &str| ev.pointer(p).and_then(Value::as_str).unwrap_or_default();
-                let (rel, href, kind) = (text("/link/rel"), text("/link/href"), text("/type"));
-                let Ok(target) = res.base().join(href) else {
-                    continue;
-                };
-                let embedded = ev.get("_embedded").and_then(|e| e.get(rel)).cloned();
-                let embedded = embedded
-                    .and_then(|v| Resource::from_value(Step::Events, res.base(), v).ok())
-                    .map(|r| Snapshot::of(&r));
-                if Rel::from_wire(rel).is_some() && Kind::from_wire(kind).is_some() {
-                    out.push((rel.into(), kind.into(), target, embedded));
-                }
-            }
-        }
-        out
-    }
-
-    fn kept(set: EventSet) -> Vec<(String, String, Url, Option<Snapshot>)> {
-        set.events
-            .resolved()
-            .map(|(target, e)| {
-                let kind = format!("{:?}", e.kind).to_ascii_lowercase();
-                (e.rel.wire().into(), kind, target, e.embedded.map(|b| *b))
-            })
-            .collect()
-    }
-
-    fn embedded_part() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            Just(json!({"availability": "Busy", "activity": "in-a-call"})),
-            Just(json!({"Availability": "Away", "_links": {"self": {"href": "x"}}})),
-            Just(json!({"message": "hi", "_links": {"self": [{"href": "a"}, {"href": "b"}]}})),
-            Just(json!({"location": "Oslo", "_links": 5})),
-            Just(json!({"availability": 7, "_embedded": []})),
-            Just(json!({"availability": "Busy", "_links": {"self": {"href": 1}}})),
-            Just(json!("presence")),
-            Just(json!(null)),
-        ]
-    }
-
-    fn event() -> impl Strategy<Value = Value> {
-        let rel = prop_oneof![
-            Just("presence"),
-            Just("note"),
-            Just("contactPresence"),
-            Just("presenceSubscription"),
-            Just("me"),
-            Just("")
-        ];
-        let kind = prop_oneof![Just("added"), Just("updated"), Just("deleted"), Just("x")];
-        let href = "[a-z/?=:.%#]{0,12}";
-        (rel, kind, href, embedded_part(), 0..5u8).prop_map(|(rel, kind, href, part, shape)| {
-            match shape {
-                0 => json!(5),
-                1 => json!({"link": "x", "type": kind}),
-                2 => json!({"type": kind, "link": {"href": href, "rel": rel}}),
-                _ => json!({"_embedded": {rel: part, "other": 1}, "link": {"rel": rel, "href": href}, "type": kind}),
-            }
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn any_event_answer_bytes_give_a_set_or_an_error(body in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = parse(&body);
-        }
-
-        #[test]
-        fn event_shaped_answers_never_panic(rels in proptest::collection::vec("[a-z]{0,9}", 0..20), hrefs in proptest::collection::vec("[a-z/?=:.%#]{0,30}", 0..20), next in "[a-z/?=&]{0,20}") {
-            let events: Vec<Value> = rels.iter().zip(hrefs.iter().cycle()).map(|(r, h)| json!({"link": {"rel": r, "href": h}, "type": "updated", "_embedded": {r: {"availability": 7}}})).collect();
-            let body = json!({"_links": {"next": {"href": next}}, "sender": [{"events": events}, 5, {"events": "x"}]});
-            if let Ok(set) = parse(body.to_string().as_bytes()) {
-                prop_assert!(set.events.len() <= rels.len());
-            }
-        }
-
-        #[test]
-        fn events_read_from_the_bytes_are_those_a_json_tree_gives(events in proptest::collection::vec(event(), 0..12), split in 0..12usize) {
-            let (a, b) = events.split_at(split.min(events.len()));
-            let body = json!({"_links": {"next": {"href": "events?ack=2"}}, "Sender": [{"events": a}, 5, {"rel": "me", "events": b}]});
-            let set = parse(body.to_string().as_bytes()).unwrap();
-            prop_assert_eq!(set.had_events, !events.is_empty());
-            prop_assert_eq!(kept(set), through_a_tree(&body));
-        }
-    }
-
-    #[test]
-    fn an_event_answer_without_a_next_link_is_a_protocol_error() {
-        let e = parse(br#"{"sender":[]}"#).err().unwrap();
-        assert_eq!(e.status(), crate::Status::Protocol);
-        let set = parse(br#"{"_links":{"resync":{"href":"events?ack=1"}}}"#)
-            .ok()
-            .unwrap();
-        assert_eq!(set.events.len(), 0);
-        assert_eq!(set.next.query(), Some("ack=1"));
-    }
-
-    #[test]
-    fn next_is_tried_before_resume_and_resync_and_a_list_gives_its_first() {
-        let body = br#"{"_links":{"Resync":{"href":"events?r"},"NEXT":[{"href":"events?n"},{"href":"x"}],"resume":{"href":"events?m"}}}"#;
-        assert_eq!(parse(body).ok().unwrap().next.query(), Some("n"));
-        let body =
-            br#"{"_links":{"resync":{"href":"events?r"},"next":[],"resume":{"href":"events?m"}}}"#;
-        assert_eq!(parse(body).ok().unwrap().next.query(), Some("m"));
-    }
-
-    #[test]
-    fn answers_that_are_not_ucwa_resources_are_protocol_errors_naming_no_server_text() {
-        for body in [
-            &b"<html>secret</html>"[..],
-            b"[1,2]",
-            b"\"secret\"",
-            br#"{"_links":5,"sender":[]}"#,
-            br#"{"_links":{"next":{"href":"e"},"self":{"href":"secret"},"x":{"nohref":1}}}"#,
-            br#"{"_links":{"next":{"href":"e"}},"_embedded":[]}"#,
-            br#"{"_links":{"next":{"href":"e"}}} trailing"#,
-        ] {
-            let e = parse(body).err().unwrap();
-            assert_eq!(e.status(), crate::Status::Protocol);
-            assert!(!e.to_string().contains("secret"), "{e}");
-        }
-    }
-
-    #[test]
-    fn a_bad_event_costs_only_itself() {
-        let body = br#"{"_links":{"next":{"href":"events?ack=2"}},"sender":[{"events":[
-            5, [], {"link":[1]}, {"link":{"rel":"presence","href":"http://[::1"},"type":"updated"},
-            {"link":{"rel":"presence","href":"me/presence"},"type":"updated","_embedded":{"presence":{"availability":"Busy","_links":{"self":5}}}},
-            {"link":{"rel":"note","href":"me/note"},"type":"added","_embedded":{"note":{"Message":"hi","_links":{"self":{"href":"me/note"}}}}},
-            {"link":{"rel":"communication","href":"communication"},"type":"updated"}
-        ]}]}"#;
-        let set = parse(body).ok().unwrap();
-        assert!(set.had_events);
-        let events: Vec<_> = set.events.resolved().collect();
-        let kept: Vec<_> = events.iter().map(|(_, e)| (e.rel, e.kind)).collect();
-        assert_eq!(
-            kept,
-            [(Rel::Presence, Kind::Updated), (Rel::Note, Kind::Added)]
-        );
-        assert_eq!(
-            events[0].0.as_str(),
-            "http://127.0.0.1/ucwa/oauth/v1/applications/1/me/presence"
-        );
-        // A malformed embedded resource is read with a GET, as if it were not there.
-        assert!(events[0].1.embedded.is_none());
-        let note = events[1].1.embedded.as_deref().unwrap();
-        assert_eq!(note.text(TextField::Note).as_deref(), Some("hi"));
-    }
-
-    #[test]
-    fn a_repeated_key_replaces_the_earlier_one_across_chunks() {
-        let many = vec![
-            json!({"link": {"rel": "note", "href": "me/note"}, "type": "added"});
-            2 * CHUNK + 5
-        ];
-        let one = json!({"link": {"rel": "presence", "href": "me/presence"}, "type": "updated"});
-        let sender = |events: &Value| format!(r#"{{"rel":"me","events":{events}}}"#);
-        // A second `events` of one sender, and a second `sender` (in another casing).
-        let twice = format!(r#"{{"events":{},"events":[{one},{one}]}}"#, json!(many));
-        let body = format!(
-            r#"{{"_links":{{"next":{{"href":"e"}}}},"sender":[{a},{{"events":[{one}],"events":{many}}}],"Sender":[{b},{twice}]}}"#,
-            a = sender(&json!(many)),
-            many = json!(many),
-            b = sender(&json!([one])),
-        );
-        let set = parse(body.as_bytes()).ok().unwrap();
-        let rels: Vec<_> = set.events.resolved().map(|(_, e)| e.rel).collect();
-        assert_eq!(rels, [Rel::Presence; 3]);
-        let set = parse(
-            format!(
-                r#"{{"_links":{{"next":{{"href":"e"}}}},"sender":[{}]}}"#,
-                sender(&json!(many))
-            )
-            .as_bytes(),
-        )
-        .ok()
-        .unwrap();
-        assert_eq!(set.events.len(), 2 * CHUNK + 5);
-        assert_eq!(set.events.chunks.len(), 3);
-        assert_eq!(set.events.resolved().count(), 2 * CHUNK + 5);
-    }
-}
+mod tests;

@@ -10,7 +10,10 @@
 //! - `session`: one session's state and protocol operations with synchronous recovery;
 //! - `resources`: the resource shapes the session and supervisor read (beside `hal`), and
 //!   `batch`, the `multipart/batching` request and answer;
-//! - `event_set`: the event channel's answer, read from its bytes through `lenient`'s readers;
+//! - `event_set`: the event channel's answer, read from its bytes through `lenient`'s readers
+//!   into what happened, once;
+//! - `connection`: the connection state machine (Connected, Recovering, Recovered, Lost) and
+//!   its events, shared by the synchronous calls' recovery and the supervisor;
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
@@ -33,6 +36,7 @@ pub mod types;
 
 mod auth;
 mod batch;
+mod connection;
 mod discovery;
 mod engine;
 mod event_set;

@@ -1,11 +1,11 @@
 //! The readers of an event-channel answer: serde visitors (through `lenient`) that walk the
-//! answer's bytes once and keep, of each event, only what [`EventRef`] holds.
+//! answer's bytes once and keep, of each event, only what happened and its href ([`Kept`]).
 
 use std::borrow::Cow;
 
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess};
 
-use super::{EventRef, Events, Kind, Rel, Snapshot};
+use super::{Events, Happened, Kept, Kind, Rel, Snapshot};
 use crate::lenient::{next_key, next_value, IsMap, Lenient, LinksReader, Read, TextReader};
 
 /// The links an answer is followed by, in the order they are tried.
@@ -95,7 +95,7 @@ impl<'de> Read<'de> for Sender<'_> {
     }
 }
 
-/// A sender's `events` list: every event read, the ones the supervisor acts on kept.
+/// A sender's `events` list: every event read, the ones the client acts on kept.
 struct EventList<'a>(&'a mut Answer);
 
 impl<'de> Read<'de> for EventList<'_> {
@@ -114,8 +114,8 @@ impl<'de> Read<'de> for EventList<'_> {
     }
 }
 
-/// One event as sent: any JSON value is one, and only an object with a known rel and type
-/// becomes an [`EventRef`].
+/// One event as sent: any JSON value is one, and only an object with a rel and type the
+/// client acts on is kept.
 #[derive(Default)]
 struct WireEvent<'a> {
     rel: Option<Cow<'a, str>>,
@@ -125,14 +125,12 @@ struct WireEvent<'a> {
 }
 
 impl WireEvent<'_> {
-    fn into_event(mut self) -> Option<EventRef> {
+    fn into_event(mut self) -> Option<Kept> {
         let rel = Rel::from_wire(self.rel.as_deref()?)?;
         let kind = Kind::from_wire(self.kind.as_deref()?)?;
-        Some(EventRef {
-            rel,
-            kind,
+        Some(Kept {
+            happened: Happened::of(rel, kind, self.embedded.take(rel))?,
             href: self.href.unwrap_or_default().into(),
-            embedded: self.embedded.take(rel).map(Box::new),
         })
     }
 }
@@ -189,7 +187,7 @@ impl<'de> Read<'de> for EventLinkReader {
     }
 }
 
-/// An event's `_embedded`: the resources under the rels the supervisor knows, read before
+/// An event's `_embedded`: the resources under the rels the client acts on, read before
 /// the event's own rel may be known (keys come in any order); at most one per rel.
 #[derive(Default)]
 struct Embedded(Vec<(Rel, Option<Snapshot>)>);

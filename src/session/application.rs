@@ -61,7 +61,7 @@ impl Session {
         let result = self.make_available_on(&app, desired, &opts).await;
         let result = match result {
             Err(e) if e.is_application_gone() => {
-                self.recover_application(app.generation, e, true).await?;
+                self.recover_application(app.generation, e).await?;
                 // recovery made the new application available only if it was before
                 let app = self.current_app(Step::MakeMeAvailable)?;
                 self.make_available_on(&app, desired, &opts).await

@@ -367,12 +367,7 @@ impl Session {
                 } else if e.is_application_gone() {
                     // The next call finds the new application; this one reports the loss.
                     let _ = self
-                        .recover(
-                            Recovery::RecreateApplication,
-                            app.generation,
-                            e.clone(),
-                            true,
-                        )
+                        .recover(Recovery::RecreateApplication, app.generation, e.clone())
                         .await;
                 }
                 return Err(e);

@@ -15,7 +15,7 @@ use crate::error::{Error, Result, Step};
 use crate::hal::Resource;
 use crate::options::Options;
 use crate::security::TrustedHosts;
-use crate::types::{ConnectionState, Event};
+use crate::types::Event;
 
 /// How many user→redirect hops sign-in follows.
 const MAX_USER_HOPS: usize = 5;
@@ -188,10 +188,7 @@ impl Session {
             st.run.start(stop_tx)
         };
         self.events.set_idle(false);
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Connected,
-            reason: None,
-        });
+        self.connection.connected(&self.events);
         Ok(Started { session, stop })
     }
 

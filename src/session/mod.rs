@@ -57,6 +57,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use url::Url;
 
+use crate::connection::Connection;
 use crate::discovery;
 use crate::error::{Error, Result, Step};
 use crate::events::EventQueue;
@@ -119,6 +120,8 @@ pub struct Session {
     /// Host presence POSTs in flight; enforcement waits for them.
     presence_posts: AtomicU32,
     pub events: EventQueue,
+    /// The connection state the host was told (see `connection`).
+    pub connection: Connection,
     requests: AtomicU64,
     /// Contact links already looked up (bounded; see `contacts`).
     contacts: Mutex<contacts::ContactCache>,
@@ -155,6 +158,7 @@ impl Session {
             secrets,
             presence_posts: AtomicU32::new(0),
             events,
+            connection: Connection::default(),
             requests: AtomicU64::new(0),
             contacts: Mutex::default(),
             watched: Mutex::default(),

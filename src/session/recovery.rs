@@ -1,7 +1,8 @@
 //! Recovery: the one table of what an error calls for ([`Recovery::for_error`]), used by the
 //! synchronous calls and the supervisor alike, and the steps that carry it out — recreate the
 //! application the server lost (within its budget), make it available again, re-apply the
-//! desired state.
+//! desired state. Each step tells the connection state machine (`connection`) that it starts
+//! and that it succeeded; the machine decides what the host hears.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::pacing;
 use crate::resources::App;
 use crate::security;
-use crate::types::{ConnectionState, Event};
+use crate::types::Event;
 
 /// What an error from the server calls for. The one decision table of the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,22 +70,11 @@ fn recovery_target(st: &State, seen_generation: u64) -> Result<Option<Arc<App>>>
 
 impl Session {
     /// Carries out the repairing steps of the table for an error seen on application
-    /// `generation` (`announce`: tell the host it is recovering). Steps that repair nothing
-    /// (end, retake, none) are the caller's to take.
-    pub async fn recover(
-        &self,
-        step: Recovery,
-        generation: u64,
-        cause: Error,
-        announce: bool,
-    ) -> Result<()> {
+    /// `generation`. Steps that repair nothing (end, retake, none) are the caller's to take.
+    pub async fn recover(&self, step: Recovery, generation: u64, cause: Error) -> Result<()> {
         match step {
-            Recovery::RecreateApplication => {
-                self.recover_application(generation, cause, announce).await
-            }
-            Recovery::RestoreAvailability => {
-                self.restore_availability(generation, cause, announce).await
-            }
+            Recovery::RecreateApplication => self.recover_application(generation, cause).await,
+            Recovery::RestoreAvailability => self.restore_availability(generation, cause).await,
             Recovery::EndSession | Recovery::RetakeChannel | Recovery::None => Err(cause),
         }
     }
@@ -92,12 +82,7 @@ impl Session {
     /// Recreates the application the server forgot and, if the host had made it available,
     /// makes it available again and re-applies the desired note and location. Runs once for
     /// concurrent callers: whoever comes second sees a newer generation and returns.
-    pub async fn recover_application(
-        &self,
-        seen_generation: u64,
-        cause: Error,
-        announce: bool,
-    ) -> Result<()> {
+    pub async fn recover_application(&self, seen_generation: u64, cause: Error) -> Result<()> {
         let _guard = self.recovery_lock.lock().await;
         let (applications, was_available, desired) = {
             let mut st = self.state();
@@ -120,12 +105,7 @@ impl Session {
         };
         let applications =
             applications.ok_or_else(|| Error::InvalidState("not signed in".into()))?;
-        if announce {
-            self.emit(Event::ConnectionStateChanged {
-                state: ConnectionState::Recovering,
-                reason: Some(cause),
-            });
-        }
+        self.connection.recovering(&self.events, cause);
         let opts = self.options();
         let mut app = self.create_application(&applications, &opts).await?;
         let origin = security::origin(&app.self_url);
@@ -150,10 +130,7 @@ impl Session {
             self.reapply_desired(&app, &desired).await?;
         }
         self.emit(Event::ApplicationRecreated);
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Recovered,
-            reason: None,
-        });
+        self.connection.recovered(&self.events);
         Ok(())
     }
 
@@ -167,7 +144,7 @@ impl Session {
         generation: u64,
     ) -> Result<()> {
         match Recovery::for_error(&e) {
-            r if first && r.repairs() => self.recover(r, generation, e, true).await,
+            r if first && r.repairs() => self.recover(r, generation, e).await,
             Recovery::EndSession => {
                 self.end_session(Some(e.clone()));
                 Err(e)
@@ -182,12 +159,7 @@ impl Session {
     }
 
     /// makeMeAvailable again on the same application (the server put it back in lurker mode).
-    pub async fn restore_availability(
-        &self,
-        seen_generation: u64,
-        cause: Error,
-        announce: bool,
-    ) -> Result<()> {
+    pub async fn restore_availability(&self, seen_generation: u64, cause: Error) -> Result<()> {
         let _guard = self.recovery_lock.lock().await;
         let (app, desired) = {
             let st = self.state();
@@ -196,22 +168,14 @@ impl Session {
                 None => return Ok(()),
             }
         };
-        if announce {
-            self.emit(Event::ConnectionStateChanged {
-                state: ConnectionState::Recovering,
-                reason: Some(cause),
-            });
-        }
+        self.connection.recovering(&self.events, cause);
         let opts = self.options();
         let app = self
             .make_available_on(&app, desired.availability(), &opts)
             .await?;
         self.state().app.replace(app.clone());
         self.reapply_desired(&app, &desired).await?;
-        self.emit(Event::ConnectionStateChanged {
-            state: ConnectionState::Recovered,
-            reason: None,
-        });
+        self.connection.recovered(&self.events);
         Ok(())
     }
 

@@ -192,7 +192,7 @@ impl Session {
                 server.forget_live();
                 drop(server);
                 let _ = self
-                    .recover(Recovery::RecreateApplication, app.generation, e, true)
+                    .recover(Recovery::RecreateApplication, app.generation, e)
                     .await;
             }
             Recovery::EndSession => self.end_session(Some(e)),
