@@ -52,7 +52,10 @@ fn code_only(src: &str) -> Vec<u8> {
         let prev_ident = i > 0 && is_ident(s[i - 1]);
         match s[i] {
             b'/' if s.get(i + 1) == Some(&b'/') => {
-                let end = s[i..].iter().position(|&b| b == b'\n').map_or(s.len(), |n| i + n);
+                let end = s[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(s.len(), |n| i + n);
                 blank(&mut out, i, end);
                 i = end;
             }
@@ -103,7 +106,10 @@ fn code_only(src: &str) -> Vec<u8> {
             // A character literal ('x', '\n', '\u{7f}', '"'), not a lifetime or a label ('a).
             b'\'' => {
                 let end = if s.get(i + 1) == Some(&b'\\') {
-                    s[i + 2..].iter().position(|&b| b == b'\'').map(|n| i + 2 + n)
+                    s[i + 2..]
+                        .iter()
+                        .position(|&b| b == b'\'')
+                        .map(|n| i + 2 + n)
                 } else {
                     let len = src[i + 1..].chars().next().map_or(1, char::len_utf8);
                     (s.get(i + 1 + len) == Some(&b'\'')).then_some(i + 1 + len)
