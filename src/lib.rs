@@ -20,15 +20,15 @@
 //! - `events` (the queue of events the host pulls) and `proxy` (which proxy carries a request);
 //! - `engine`: the process-wide runtime and HTTP clients;
 //! - [`error`], [`types`], [`options`]: the public value types;
-//! - [`ffi`]: the C ABI, the only place with `unsafe`.
+//! - [`ffi`]: the C ABI; with `sys` (platform calls: Windows SSPI), the only places with
+//!   `unsafe`.
 
 #![deny(unsafe_code)]
 
 pub mod client;
 pub mod error;
-// The C ABI is the one place that needs `unsafe` (reading C strings, writing out-parameters,
-// and, on Windows, calling SSPI for the current user's sign-in);
-// everything else is safe Rust, and the compiler holds it to that.
+// The C ABI needs `unsafe` (reading C strings, writing out-parameters); everything else but
+// `sys` is safe Rust, and the compiler holds it to that.
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod options;
@@ -50,6 +50,9 @@ mod resources;
 mod security;
 mod session;
 mod supervisor;
+// Platform calls (on Windows, SSPI for the current user's sign-in) need `unsafe` too.
+#[allow(unsafe_code)]
+mod sys;
 mod transport;
 
 pub use client::Client;

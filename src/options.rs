@@ -96,7 +96,7 @@ pub const KEYS: [(&str, &str); 17] = [
     ),
     (
         "grant",
-        "OAuth grant for sign-in: auto (default: the best one the server offers that this build implements, today password), password, or windows (not implemented yet: sign-in fails without sending the password)",
+        "OAuth grant for sign-in: auto (default: the password grant when the server offers it, else the Windows grant with the same credentials), password, or windows (NTLM or Negotiate on the token request)",
     ),
 ];
 
@@ -104,13 +104,14 @@ pub const KEYS: [(&str, &str); 17] = [
 /// server's `MsRtcOAuth` challenge, in one place (`auth::choose_grant`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Grant {
-    /// The best grant the server offers among those this build implements.
+    /// The password grant when the server offers it, else the Windows grant with the same
+    /// credentials (the current user has only the Windows grant).
     #[default]
     Auto,
     /// Only the password grant.
     Password,
-    /// Only Windows integrated authentication (`urn:microsoft.rtc:windows`), which this
-    /// version does not implement: asking for it fails sign-in before any password is sent.
+    /// Only Windows integrated authentication (`urn:microsoft.rtc:windows`): NTLM or Negotiate
+    /// on the token request.
     Windows,
 }
 
@@ -214,6 +215,67 @@ fn flag(key: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
+/// The `modalities` list: known names (any case) in their protocol spelling, at least one.
+fn modalities(key: &str, value: &str) -> Result<Vec<String>, Error> {
+    header_safe(key, value)?;
+    let mut list = Vec::new();
+    for m in value.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let Some(k) = MODALITIES.iter().find(|k| k.eq_ignore_ascii_case(m)) else {
+            let known = MODALITIES.join(", ");
+            return Err(bad(
+                key,
+                value,
+                &format!("unknown modality {m:?}; known: {known}"),
+            ));
+        };
+        list.push(k.to_string());
+    }
+    if list.is_empty() {
+        return Err(bad(key, value, "name at least one modality"));
+    }
+    Ok(list)
+}
+
+/// The `allowed_hosts` list: host names in lower case without a trailing dot.
+fn host_names(key: &str, value: &str) -> Result<Vec<String>, Error> {
+    header_safe(key, value)?;
+    let hosts: Vec<String> = value
+        .split(',')
+        .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if let Some(h) = hosts
+        .iter()
+        .find(|h| h.contains(|c: char| c.is_whitespace() || "/?#@".contains(c)))
+    {
+        return Err(bad(key, value, &format!("{h:?} is not a host name")));
+    }
+    Ok(hosts)
+}
+
+/// The `ca_file` bundle, read and parsed now; empty means none.
+fn ca_bundle(key: &str, value: &str) -> Result<Option<Arc<CaBundle>>, Error> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let bundle =
+        CaBundle::load(std::path::Path::new(value)).map_err(|why| bad(key, value, &why))?;
+    Ok(Some(Arc::new(bundle)))
+}
+
+fn grant(key: &str, value: &str) -> Result<Grant, Error> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(Grant::Auto),
+        "password" => Ok(Grant::Password),
+        "windows" => Ok(Grant::Windows),
+        _ => Err(bad(key, value, "must be auto, password or windows")),
+    }
+}
+
+fn seconds(key: &str, value: &str, min: f64, max: f64) -> Result<Duration, Error> {
+    Ok(Duration::from_secs_f64(number(key, value, min, max)?))
+}
+
 impl Options {
     /// Sets one option by key; an unknown key or a bad value changes nothing.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
@@ -224,38 +286,8 @@ impl Options {
             "timeout_ms" => {
                 self.timeout = Duration::from_millis(number(key, value, 100.0, 600_000.0)? as u64)
             }
-            "ca_file" => {
-                if value.trim().is_empty() {
-                    self.ca = None;
-                } else {
-                    let bundle = CaBundle::load(std::path::Path::new(value))
-                        .map_err(|why| bad(key, value, &why))?;
-                    self.ca = Some(Arc::new(bundle));
-                }
-            }
-            "modalities" => {
-                header_safe(key, value)?;
-                let mut list = Vec::new();
-                for m in value.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-                    match MODALITIES.iter().find(|k| k.eq_ignore_ascii_case(m)) {
-                        Some(k) => list.push(k.to_string()),
-                        None => {
-                            return Err(bad(
-                                key,
-                                value,
-                                &format!(
-                                    "unknown modality {m:?}; known: {}",
-                                    MODALITIES.join(", ")
-                                ),
-                            ))
-                        }
-                    }
-                }
-                if list.is_empty() {
-                    return Err(bad(key, value, "name at least one modality"));
-                }
-                self.modalities = list;
-            }
+            "ca_file" => self.ca = ca_bundle(key, value)?,
+            "modalities" => self.modalities = modalities(key, value)?,
             "keepalive_interval_s" => {
                 let n = number(key, value, 0.0, 3600.0)?;
                 self.keepalive_interval = (n > 0.0).then(|| Duration::from_secs_f64(n.max(0.05)));
@@ -263,32 +295,13 @@ impl Options {
             "event_timeout_s" => self.event_timeout_s = number(key, value, 1.0, 1800.0)? as u32,
             "event_channel" => self.event_channel = flag(key, value)?,
             "enforce_presence" => self.enforce_presence = flag(key, value)?,
-            "allowed_hosts" => {
-                header_safe(key, value)?;
-                let hosts: Vec<String> = value
-                    .split(',')
-                    .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-                    .filter(|h| !h.is_empty())
-                    .collect();
-                if let Some(h) = hosts
-                    .iter()
-                    .find(|h| h.contains(|c: char| c.is_whitespace() || "/?#@".contains(c)))
-                {
-                    return Err(bad(key, value, &format!("{h:?} is not a host name")));
-                }
-                self.allowed_hosts = hosts;
-            }
-            "retry_after_max_s" => {
-                self.retry_after_max = Duration::from_secs_f64(number(key, value, 0.0, 600.0)?)
-            }
+            "allowed_hosts" => self.allowed_hosts = host_names(key, value)?,
+            "retry_after_max_s" => self.retry_after_max = seconds(key, value, 0.0, 600.0)?,
             "max_body_bytes" => {
                 let n = number(key, value, MIN_MAX_BODY as f64, MAX_MAX_BODY as f64)?;
                 self.max_body = n as usize;
             }
-            "min_token_lifetime_s" => {
-                let n = number(key, value, 1.0, 3600.0)?;
-                self.min_token_lifetime = Duration::from_secs_f64(n);
-            }
+            "min_token_lifetime_s" => self.min_token_lifetime = seconds(key, value, 1.0, 3600.0)?,
             "proxy" => {
                 header_safe(key, value)?;
                 // The message never repeats the value: it may hold the proxy's password.
@@ -296,17 +309,9 @@ impl Options {
                     .map_err(|why| Error::InvalidArgument(format!("option proxy: {why}")))?;
             }
             "subscription_refresh_s" => {
-                let n = number(key, value, 1.0, 1200.0)?;
-                self.subscription_refresh = Duration::from_secs_f64(n);
+                self.subscription_refresh = seconds(key, value, 1.0, 1200.0)?
             }
-            "grant" => {
-                self.grant = match value.trim().to_ascii_lowercase().as_str() {
-                    "auto" => Grant::Auto,
-                    "password" => Grant::Password,
-                    "windows" => Grant::Windows,
-                    _ => return Err(bad(key, value, "must be auto, password or windows")),
-                }
-            }
+            "grant" => self.grant = grant(key, value)?,
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                 return Err(Error::InvalidArgument(format!(

@@ -10,7 +10,7 @@
 //!
 //! Two sources of tokens: explicit credentials through Devolutions' pure-Rust SSPI on every OS
 //! (NTLMv2, and SPNEGO wrapping NTLM; Kerberos would need a KDC client this build leaves out),
-//! and, on Windows only, the logged-on user through the system's SSPI (`ffi::windows_sspi`).
+//! and, on Windows only, the logged-on user through the system's SSPI (`sys::windows_sspi`).
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,11 @@ use sspi::{
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::{token_from_reply, Identity, Token, UsableGrant};
+use super::challenge::challenges;
+use super::grant::UsableGrant;
+use super::spnego::{neg_state, NEG_STATE_REJECT};
+use super::token::{lifetime, token_from_reply, Token};
+use super::Identity;
 use crate::error::{Error, Step};
 use crate::redact::Secrets;
 use crate::transport::{Body, Dedicated, Exchange, Reply};
@@ -178,8 +182,16 @@ fn handshake(
 }
 
 #[cfg(windows)]
+impl Handshake for crate::sys::windows_sspi::CurrentUser {
+    fn step(&mut self, input: Option<&[u8]>) -> Result<(Vec<u8>, bool), String> {
+        crate::sys::windows_sspi::CurrentUser::step(self, input)
+    }
+}
+
+#[cfg(windows)]
 fn current_user(scheme: Scheme, target: String) -> Result<Box<dyn Handshake>, String> {
-    crate::ffi::windows_sspi::current_user(scheme, &target)
+    let handshake = crate::sys::windows_sspi::CurrentUser::acquire(scheme.name(), &target)?;
+    Ok(Box::new(handshake))
 }
 
 #[cfg(not(windows))]
@@ -192,7 +204,7 @@ pub const CURRENT_USER_ELSEWHERE: &str = "signing in as the current user needs W
 
 /// Which scheme to run, from the anonymous request's challenges.
 fn offered_scheme(reply: &Reply) -> Result<Scheme, String> {
-    let offered = super::challenges(&reply.headers);
+    let offered = challenges(&reply.headers);
     if offered.iter().any(|c| c.is("Negotiate")) {
         Ok(Scheme::Negotiate)
     } else if offered.iter().any(|c| c.is("NTLM")) {
@@ -213,53 +225,12 @@ fn offered_scheme(reply: &Reply) -> Result<Scheme, String> {
 /// The server's next token for `scheme` in a 401, if it sent one. Its size is bounded where
 /// every challenge is read (`MAX_CHALLENGE_LINE`: a longer `WWW-Authenticate` line is ignored).
 fn server_token(reply: &Reply, scheme: Scheme) -> Option<Vec<u8>> {
-    let challenge = super::challenges(&reply.headers)
+    let challenge = challenges(&reply.headers)
         .into_iter()
         .find(|c| c.is(scheme.name()) && c.token68.is_some())?;
     base64::engine::general_purpose::STANDARD
         .decode(challenge.token68?)
         .ok()
-}
-
-/// SPNEGO's `negState` that ends the negotiation (RFC 4178 §4.2.2): no further leg is sent.
-const NEG_STATE_REJECT: u8 = 2;
-
-/// One DER element at the start of `input`: its tag, its contents and what follows. Lengths in
-/// short form or long form of at most four bytes, each checked against the input.
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(n);
-        let len = bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
-        (len, rest)
-    };
-    (len <= rest.len()).then(|| (tag, &rest[..len], &rest[len..]))
-}
-
-/// The `negState` of a server's SPNEGO `NegTokenResp` (`[1] SEQUENCE { [0] ENUMERATED, … }`),
-/// when the token is one and carries it. sspi reads the field only to see accept-completed, so
-/// a reject would otherwise go on to the AUTHENTICATE message. Four elements are read at most.
-fn neg_state(token: &[u8]) -> Option<u8> {
-    let (0xa1, resp, _) = der_element(token)? else {
-        return None;
-    };
-    let (0x30, fields, _) = der_element(resp)? else {
-        return None;
-    };
-    let (0xa0, state, _) = der_element(fields)? else {
-        return None;
-    };
-    match der_element(state)? {
-        (0x0a, [value], _) => Some(*value),
-        _ => None,
-    }
 }
 
 /// The server's token for the next leg, from its 401. The handshake ends when the server sent
@@ -326,7 +297,7 @@ impl<'s> Legs<'s> {
         Legs {
             secrets,
             texts: Vec::new(),
-            until: Instant::now() + super::lifetime(None),
+            until: Instant::now() + lifetime(None),
         }
     }
 
@@ -462,39 +433,6 @@ mod tests {
             let mut h = handshake(&identity, scheme, "h").unwrap();
             h.step(None).unwrap();
             assert!(h.step(Some(b"\x00\x01garbage")).is_err());
-        }
-    }
-
-    #[test]
-    fn the_neg_state_of_a_neg_token_resp_is_read_and_anything_else_has_none() {
-        // accept-completed alone, as Windows sends it: a1 07 30 05 a0 03 0a 01 00.
-        let completed = [0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x0a, 0x01, 0x00];
-        assert_eq!(neg_state(&completed), Some(0));
-        let mut reject = completed;
-        reject[8] = NEG_STATE_REJECT;
-        assert_eq!(neg_state(&reject), Some(NEG_STATE_REJECT));
-        // Long-form lengths around a large responseToken.
-        let tlv = |tag: u8, value: &[u8]| {
-            let n = value.len();
-            let mut out = vec![tag, 0x82, (n >> 8) as u8, n as u8];
-            out.extend_from_slice(value);
-            out
-        };
-        let fields = [&reject[4..9], &tlv(0xa2, &tlv(0x04, &[0x4e; 300]))].concat();
-        assert_eq!(
-            neg_state(&tlv(0xa1, &tlv(0x30, &fields))),
-            Some(NEG_STATE_REJECT)
-        );
-        // Raw NTLM under Negotiate, truncation, absurd lengths, no negState: none.
-        for bad in [
-            &b"NTLMSSP\0\x02\0\0\0"[..],
-            &completed[..8],
-            &[0xa1, 0x84, 0xff, 0xff, 0xff, 0xff],
-            &[0xa1, 0x80],
-            &[0xa1, 0x04, 0x30, 0x02, 0xa2, 0x00],
-            &[],
-        ] {
-            assert_eq!(neg_state(bad), None, "{bad:?}");
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The C ABI: fixed status and enum values, opaque validated handles, owned error
 //! objects, pulled events, and one panic boundary around every exported body.
 //!
-//! This module converts and delegates; it holds no protocol logic. It is the only place in the
-//! crate with `unsafe`, each block justified by a `// SAFETY:` line; that includes the one
-//! foreign API the library calls itself, Windows' SSPI (`windows_sspi`, Windows only). Exported functions take raw
-//! pointers without being `unsafe fn`: every pointer that can be checked (NULL, handles, which
-//! are ids looked up in registries) is checked, and the header states the rest of the contract.
+//! This module converts and delegates; it holds no protocol logic. It is one of the two places
+//! in the crate with `unsafe` (the other is `sys`, the platform calls), each block justified by
+//! a `// SAFETY:` line. Exported functions take raw pointers without being `unsafe fn`: every
+//! pointer that can be checked (NULL, handles, which are ids looked up in registries) is
+//! checked, and the header states the rest of the contract.
 #![allow(non_camel_case_types, clippy::not_unsafe_ptr_arg_deref)]
 
 #[macro_use]
@@ -22,8 +22,6 @@ mod event;
 mod strings;
 #[cfg(test)]
 mod tests;
-#[cfg(windows)]
-pub(crate) mod windows_sspi;
 
 pub use client::*;
 pub use error::*;

@@ -1,6 +1,6 @@
 //! Unit tests of the C ABI that read the C strings it returns (and so need `unsafe`, which
-//! this crate allows only under `src/ffi/`): fixed numeric values and texts, and the messages
-//! of argument errors.
+//! this crate allows only under `src/ffi/` and `src/sys/`): fixed numeric values and texts,
+//! and the messages of argument errors.
 
 use std::ffi::CStr;
 

@@ -150,6 +150,27 @@ impl<'a> Dedicated<'a> {
         body: &Body,
     ) -> Result<Reply, Error> {
         let ex = self.ex;
+        let req = self.request(step, url, authorization, body)?;
+        ex.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::timeout(ex.timeout, self.exchange(step, url, req))
+            .await
+            .map_err(|_| Error::Timeout {
+                step,
+                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                path: url.path().to_string(),
+            })?
+    }
+
+    /// The POST request: in origin form, or in absolute form with the proxy's credentials when
+    /// plain http goes through a proxy; the credentials marked sensitive.
+    fn request(
+        &self,
+        step: Step,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<hyper::Request<Full<Bytes>>, Error> {
         let target = match &self.via_proxy {
             Some(_) => url.as_str().to_string(),
             None => match url.query() {
@@ -169,7 +190,7 @@ impl<'a> Dedicated<'a> {
             .header(ACCEPT, body.accept())
             .header(
                 USER_AGENT,
-                HeaderValue::from_str(ex.user_agent).map_err(bad)?,
+                HeaderValue::from_str(self.ex.user_agent).map_err(bad)?,
             );
         if let Some(ct) = body.content_type() {
             req = req.header(CONTENT_TYPE, ct);
@@ -184,49 +205,47 @@ impl<'a> Dedicated<'a> {
             v.set_sensitive(true);
             req = req.header("proxy-authorization", v);
         }
-        let req = req
-            .body(Full::new(body.bytes()))
-            .map_err(|_| network(step, url, "the request could not be built".into()))?;
-        ex.counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let exchange = async {
-            self.sender
-                .ready()
-                .await
-                .map_err(|e| network(step, url, format!("the connection closed: {e}")))?;
-            let resp = self
-                .sender
-                .send_request(req)
-                .await
-                .map_err(|e| network(step, url, format!("request failed: {e}")))?;
-            let (parts, mut incoming) = resp.into_parts();
-            let mut answer = Vec::new();
-            while let Some(frame) = incoming.frame().await {
-                let frame = frame
-                    .map_err(|e| network(step, url, format!("reading the answer failed: {e}")))?;
-                if let Ok(chunk) = frame.into_data() {
-                    if answer.len() + chunk.len() > ex.max_body {
-                        let status = parts.status.as_u16();
-                        return Err(body_too_large(step, url, status, ex.max_body));
-                    }
-                    answer.extend_from_slice(&chunk);
-                }
-            }
-            Ok(Reply {
-                status: parts.status.as_u16(),
-                headers: parts.headers,
-                body: answer,
-                url: url.clone(),
-                secrets: ex.secrets.clone(),
-            })
-        };
-        tokio::time::timeout(ex.timeout, exchange)
+        req.body(Full::new(body.bytes()))
+            .map_err(|_| network(step, url, "the request could not be built".into()))
+    }
+
+    /// Sends `req` once the connection is ready and reads the answer, up to the body cap.
+    async fn exchange(
+        &mut self,
+        step: Step,
+        url: &Url,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<Reply, Error> {
+        let ex = self.ex;
+        self.sender
+            .ready()
             .await
-            .map_err(|_| Error::Timeout {
-                step,
-                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
-                path: url.path().to_string(),
-            })?
+            .map_err(|e| network(step, url, format!("the connection closed: {e}")))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| network(step, url, format!("request failed: {e}")))?;
+        let (parts, mut incoming) = resp.into_parts();
+        let mut answer = Vec::new();
+        while let Some(frame) = incoming.frame().await {
+            let frame =
+                frame.map_err(|e| network(step, url, format!("reading the answer failed: {e}")))?;
+            if let Ok(chunk) = frame.into_data() {
+                if answer.len() + chunk.len() > ex.max_body {
+                    let status = parts.status.as_u16();
+                    return Err(body_too_large(step, url, status, ex.max_body));
+                }
+                answer.extend_from_slice(&chunk);
+            }
+        }
+        Ok(Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: answer,
+            url: url.clone(),
+            secrets: ex.secrets.clone(),
+        })
     }
 }
 
