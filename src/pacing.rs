@@ -36,13 +36,18 @@ pub(crate) const RECREATION_WINDOW: Duration = Duration::from_secs(600);
 pub(crate) const SHORT_TOKEN_RUN: u32 = 3;
 
 /// Most requests one walk of a server list may send, whatever the walk's own bound: as many as
-/// the contacts a client may watch, each of which a list entry can stand for.
-pub(crate) const MAX_LIST_REQUESTS: usize = crate::session::MAX_SUBSCRIBED_CONTACTS;
+/// the contacts a client may watch (`MAX_SUBSCRIBED_CONTACTS`, checked against this where it is
+/// defined), each of which a list entry can stand for.
+pub(crate) const MAX_LIST_REQUESTS: usize = 10_000;
 /// Follow-up GETs (for the user's own events that carry only a link) one event set may cause.
 pub(crate) const MAX_FOLLOW_UPS: usize = 8;
+/// Most parts in one `batch` request. The server refuses a whole batch with `429` when a user
+/// has more than 100 requests outstanding; the parked P-GET, the batch itself and a couple of
+/// concurrent host calls count too, so a batch carries at most 96 parts.
+pub const MAX_BATCH_PARTS: usize = 96;
 /// Follow-up reads (for contact events that carry only a link) one event set may cause, read
-/// in `batch` requests of at most `MAX_BATCH_PARTS`: four requests at most.
-pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * crate::session::MAX_BATCH_PARTS;
+/// in `batch` requests of at most [`MAX_BATCH_PARTS`]: four requests at most.
+pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * MAX_BATCH_PARTS;
 
 /// Instant empty P-GET answers tolerated before the pacer spaces P-GETs out.
 const FREE_PREMATURE: u32 = 2;

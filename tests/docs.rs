@@ -1,7 +1,8 @@
 //! The maps of the code that people read stay true: the README's architecture section names
 //! every module of `src/` (each top-level file or folder, and each file inside a folder) and
 //! names nothing that is not there, and the module map at the top of `src/lib.rs` names every
-//! module the crate declares. A module added, moved or removed without its map fails here.
+//! module the crate declares, and the modules import each other without a circle. A module
+//! added, moved or removed without its map fails here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -123,4 +124,75 @@ fn every_module_lib_rs_declares_is_in_its_module_map() {
         missing.is_empty(),
         "src/lib.rs's module map does not name {missing:?}"
     );
+}
+
+/// The top-level module a file of `src/` belongs to (`src/session/request.rs` → `session`).
+fn module_of(file: &str) -> String {
+    let inner = file.strip_prefix("src/").unwrap();
+    inner
+        .split('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".rs")
+        .to_string()
+}
+
+/// The top-level modules `code` names through `crate::` paths, tests left out.
+fn uses(code: &str) -> BTreeSet<String> {
+    let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut out = BTreeSet::new();
+    for part in code.split("crate::").skip(1) {
+        let name: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() && name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_modules_of_src_import_each_other_without_a_circle() {
+    let mut files = BTreeSet::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut edges: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for file in files.iter().filter(|f| !f.ends_with("/tests.rs")) {
+        let from = module_of(file);
+        let to = uses(&read(file));
+        let entry = edges.entry(from.clone()).or_default();
+        entry.extend(to.into_iter().filter(|m| *m != from));
+    }
+    // Depth-first search for a back edge; the path to it is the circle.
+    fn visit(
+        m: &str,
+        edges: &std::collections::BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == m) {
+            let mut circle = path[i..].to_vec();
+            circle.push(m.to_string());
+            return Some(circle);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.to_string());
+        for next in edges.get(m).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(m.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for m in edges.keys() {
+        if let Some(circle) = visit(m, &edges, &mut Vec::new(), &mut done) {
+            panic!("an import circle: {}", circle.join(" → "));
+        }
+    }
 }

@@ -27,10 +27,7 @@ use crate::types::{Availability, Presence};
 /// Most contacts one bulk read may name (the host's list; duplicates count).
 pub const MAX_CONTACTS_PER_CALL: usize = 1000;
 
-/// Most parts in one `batch` request. The server refuses a whole batch with `429` when a user
-/// has more than 100 requests outstanding; the parked P-GET, the batch itself and a couple of
-/// concurrent host calls count too, so a batch carries at most 96 parts.
-pub const MAX_BATCH_PARTS: usize = 96;
+pub use crate::pacing::MAX_BATCH_PARTS;
 
 /// Most contacts whose links the cache keeps; the oldest entry goes first.
 pub const MAX_CACHED_CONTACTS: usize = 1024;

@@ -16,6 +16,8 @@ use crate::pacing;
 
 /// Most contacts one client may watch at once.
 pub const MAX_SUBSCRIBED_CONTACTS: usize = 10_000;
+// A server list the library walks may stand for every watched contact.
+const _: () = assert!(pacing::MAX_LIST_REQUESTS >= MAX_SUBSCRIBED_CONTACTS);
 
 /// The host's subscribed contacts (lower-cased addresses) and what the event channel said about
 /// the server's subscription. Short-held; never locked across an await.
