@@ -89,7 +89,9 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
         }
         let limit = requested + opts.timeout;
         let started = Instant::now();
-        let parked = async {
+        // Boxed, like the handling below: the task then keeps only what a parked P-GET holds,
+        // not the room of every other step of the loop (issue 18: ~19 KiB a client before).
+        let parked = Box::pin(async {
             let r = inner
                 .call_with(
                     Step::Events,
@@ -101,10 +103,10 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
                 )
                 .await;
             (r, started.elapsed())
-        };
+        });
         let handled = async {
             if let Some(events) = pending.take() {
-                handle_events(&inner, events).await;
+                Box::pin(handle_events(&inner, events)).await;
             }
         };
         let (result, held) = tokio::select! {
@@ -173,7 +175,7 @@ async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver
                             }
                             Err(e)
                         }
-                        None => inner.recover(step, generation, e, false).await,
+                        None => Box::pin(inner.recover(step, generation, e, false)).await,
                     };
                     // A recovery step that "succeeded" proves nothing until the channel
                     // holds: the failure count stays, so a server that loses every new
@@ -434,7 +436,9 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
             (true, Some(iv)) => {
                 let due = *next_report.get_or_insert(now + iv);
                 if now >= due {
-                    let _ = inner.report_activity().await;
+                    // Each step boxed: the task sleeps between them, and should hold only its
+                    // few locals while it does, not the room of its largest step (~5 KiB).
+                    let _ = Box::pin(inner.report_activity()).await;
                     next_report = Some(Instant::now() + iv);
                 }
             }
@@ -442,7 +446,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
         }
         if let Some((origin, url, generation, at)) = inner.next_renewal() {
             if Instant::now() >= at && Instant::now() >= renew_not_before {
-                match inner.renew_now(&origin, &url, generation).await {
+                match Box::pin(inner.renew_now(&origin, &url, generation)).await {
                     Ok(()) => renew_failures = 0,
                     Err(e) => {
                         renew_failures += 1;
@@ -458,7 +462,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                 }
             }
         }
-        inner.keep_subscription().await;
+        Box::pin(inner.keep_subscription()).await;
         inner.announce_expiring_tokens();
         // Wake for whichever is due first, at least once a second to notice a new phase.
         let mut wake = Instant::now() + Duration::from_secs(1);
