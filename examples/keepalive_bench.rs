@@ -3,8 +3,8 @@
 //! process. Prints, per size: OS threads, resident memory per client beyond the first, the
 //! live heap per client after each phase (signed in, made available, event channels parked;
 //! counted by this binary's allocator), idle CPU, and the request cost of a cold start and of
-//! a warm presence change. With `--heaptrack` it also names the largest allocation sites
-//! (heaptrack's peak consumers).
+//! a warm presence change. With `--heaptrack` it also names the largest allocation sites at
+//! the heap's peak (heaptrack's peak stacks, per client; the recording stays in /tmp).
 //!
 //! The simulator runs as a separate process so that only the library is measured:
 //!   cargo build --release -p ucwa-sim
@@ -316,37 +316,83 @@ fn child(n: u64, idle: u64, heaptrack: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The largest allocation sites of a heaptrack recording at its peak: size, calls and the
-/// first frame outside the allocator.
-fn top_sites(recording: &str, count: usize) {
-    let out = Command::new("heaptrack_print")
+/// Whether a frame only moves bytes for its caller (the allocator, this binary's counting
+/// wrapper, std containers and their growth, clones): sites are named by the first frame
+/// above these.
+fn plumbing(frame: &str) -> bool {
+    const PARTS: [&str; 14] = [
+        "__rust_",
+        "__rdl_",
+        "raw_vec",
+        "RawVec",
+        "hashbrown",
+        "finish_grow",
+        "malloc",
+        "Clone",
+        "to_vec",
+        "to_owned",
+        "from_iter",
+        "collect",
+        "extend",
+        "spec_",
+    ];
+    const STARTS: [&str; 9] = [
+        "alloc::",
+        "core::",
+        "bytes::",
+        "std::",
+        "_RNv",
+        "_ZN",
+        "0x",
+        "_$LT$alloc..",
+        "_$LT$core..",
+    ];
+    PARTS.iter().any(|p| frame.contains(p)) || STARTS.iter().any(|p| frame.starts_with(p))
+}
+
+/// The largest allocation sites of a heaptrack recording at its peak, per client: heaptrack's
+/// peak stacks (its flame-graph output), each counted for the first frame that is not
+/// plumbing.
+fn top_sites(recording: &str, clients: u64, count: usize) {
+    let stacks = format!("{recording}.stacks");
+    let status = Command::new("heaptrack_print")
         .args([
             "-f",
-            recording,
-            "--print-peaks",
-            "1",
-            "--print-allocators",
-            "0",
+            &format!("{recording}.zst"),
+            "--flamegraph-cost-type",
+            "peak",
         ])
-        .args(["--print-temporary", "0", "--print-leaks", "0"])
-        .args(["--peak-limit", &count.to_string(), "--sub-peak-limit", "1"])
-        .output()
-        .expect("heaptrack_print (from heaptrack) is needed for --heaptrack");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    println!("largest allocation sites at the peak (heaptrack; size over all clients, calls):");
-    while let Some(line) = lines.next() {
-        if line.contains("peak memory consumed over") {
-            let site = lines.next().unwrap_or_default();
-            // The first caller below the allocation function, for sites that are the
-            // allocator itself (a task cell, a reserve).
-            let caller = lines
-                .by_ref()
-                .take(4)
-                .find(|l| l.starts_with("    ") && !l.trim_start().starts_with("in "))
-                .unwrap_or_default();
-            println!("  {line}\n    {site}\n      <- {}", caller.trim());
-        }
+        .args(["-F", &stacks])
+        .stdout(Stdio::null())
+        .status();
+    let text = match status {
+        Ok(s) if s.success() => std::fs::read_to_string(&stacks).unwrap_or_default(),
+        _ => return eprintln!("heaptrack_print (from heaptrack) is needed for --heaptrack"),
+    };
+    let mut sites: std::collections::HashMap<String, u64> = Default::default();
+    for line in text.lines() {
+        let Some((stack, bytes)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let bytes: u64 = bytes.parse().unwrap_or(0);
+        let site = stack
+            .split(';')
+            .rev()
+            .map(|f| f.split(" (").next().unwrap_or(f))
+            .map(|f| f.rsplit_once("::h").map_or(f, |(name, _)| name))
+            .find(|f| !f.is_empty() && !plumbing(f))
+            .unwrap_or("(unknown)");
+        *sites.entry(site.to_string()).or_default() += bytes;
+    }
+    let mut sites: Vec<_> = sites.into_iter().collect();
+    sites.sort_by_key(|s| std::cmp::Reverse(s.1));
+    println!("largest allocation sites at the heap's peak (heaptrack), per client:");
+    for (site, bytes) in sites.into_iter().take(count) {
+        let site: String = site.chars().take(140).collect();
+        println!(
+            "  {:7.2} KiB  {site}",
+            bytes as f64 / 1024.0 / clients as f64
+        );
     }
 }
 
@@ -372,7 +418,7 @@ fn main() {
                 .map(String::from),
         );
         if heaptrack {
-            top_sites(&format!("{recording}.zst"), 25);
+            top_sites(&recording, n, 25);
         }
     }
     println!("memory benchmark summary (target: <= 40 KiB per client at 10,000, <= 16 threads):");
