@@ -162,9 +162,10 @@ impl Events {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(ev),
             _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(ev);
-                self.chunks.push(chunk);
+                // Grown as it fills (to CHUNK at most, a power of two): most answers carry a
+                // handful of events, and a full chunk up front was 32 KiB a client while its
+                // events were handled (issue 18).
+                self.chunks.push(vec![ev]);
             }
         }
     }

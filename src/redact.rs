@@ -55,7 +55,7 @@ struct Entry {
 
 impl Entry {
     fn new(secret: &str, kept: Kept) -> Entry {
-        let mut forms = vec![
+        let mut forms: Vec<Zeroizing<String>> = [
             secret.to_string(),
             percent_encoded(secret, true, true),
             percent_encoded(secret, false, true),
@@ -63,12 +63,17 @@ impl Entry {
             percent_encoded(secret, false, false),
             // What form_urlencoded (and so our own token request) puts on the wire.
             url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
-        ];
-        forms.sort();
-        forms.dedup();
+        ]
+        .into_iter()
+        .map(Zeroizing::new)
+        .collect();
+        forms.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        // Duplicates are wiped as they go; most secrets have one or two distinct forms.
+        forms.dedup_by(|a, b| a.as_str() == b.as_str());
+        forms.shrink_to_fit();
         Entry {
             secret: Zeroizing::new(secret.to_string()),
-            forms: forms.into_iter().map(Zeroizing::new).collect(),
+            forms,
             kept,
         }
     }
@@ -97,7 +102,12 @@ fn is_unreserved(b: u8) -> bool {
 /// `secret` percent-encoded with `%XX` escapes in the given hex case; `space_plus` writes a
 /// space as `+`, as HTML forms do.
 fn percent_encoded(secret: &str, upper: bool, space_plus: bool) -> String {
-    let mut out = String::with_capacity(secret.len() * 3);
+    let kept = |b: u8| is_unreserved(b) || (space_plus && matches!(b, b'*' | b' '));
+    // Exactly the room the form takes: every client keeps a few of these per token for as
+    // long as it holds it (three times the token was ~2.7 KiB a client), and growing the
+    // string instead would leave unwiped copies behind.
+    let len = secret.bytes().map(|b| if kept(b) { 1 } else { 3 }).sum();
+    let mut out = String::with_capacity(len);
     for &b in secret.as_bytes() {
         if is_unreserved(b) || (space_plus && b == b'*') {
             out.push(b as char);

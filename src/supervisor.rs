@@ -65,7 +65,9 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
             (true, Some(iv)) => {
                 let due = *next_report.get_or_insert(now + iv);
                 if now >= due {
-                    let _ = inner.report_activity().await;
+                    // Each step boxed: the task sleeps between them, and should hold only its
+                    // few locals while it does, not the room of its largest step (~5 KiB).
+                    let _ = Box::pin(inner.report_activity()).await;
                     next_report = Some(Instant::now() + iv);
                 }
             }
@@ -73,7 +75,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
         }
         if let Some((origin, url, generation, at)) = inner.next_renewal() {
             if Instant::now() >= at && Instant::now() >= renew_not_before {
-                match inner.renew_now(&origin, &url, generation).await {
+                match Box::pin(inner.renew_now(&origin, &url, generation)).await {
                     Ok(()) => renew_failures = 0,
                     Err(e) => {
                         renew_failures += 1;
@@ -86,7 +88,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                 }
             }
         }
-        inner.keep_subscription().await;
+        Box::pin(inner.keep_subscription()).await;
         inner.announce_expiring_tokens();
         // Wake for whichever is due first, at least once a second to notice a new phase.
         let mut wake = Instant::now() + Duration::from_secs(1);

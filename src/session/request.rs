@@ -112,8 +112,12 @@ impl Session {
                             diagnostics: reply.diagnostics(),
                         });
                     }
-                    self.authenticate(&token_ex, opts, &origin, &reply, &challenge, generation)
-                        .await?;
+                    // Boxed, as the renewal in `token_for`: a parked P-GET sits in this
+                    // future for minutes, and should not carry the room of a grant it rarely runs.
+                    Box::pin(
+                        self.authenticate(&token_ex, opts, &origin, &reply, &challenge, generation),
+                    )
+                    .await?;
                     fresh_token = true;
                 }
                 500 if !fresh_token
@@ -196,8 +200,7 @@ impl Session {
         let held = self.state().tokens.grant_for(origin, now);
         match held {
             Some(((auth, generation), Some((token_url, grant)))) => {
-                if self
-                    .renew(ex, origin, &token_url, generation, grant)
+                if Box::pin(self.renew(ex, origin, &token_url, generation, grant))
                     .await
                     .is_ok()
                 {
