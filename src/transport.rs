@@ -3,7 +3,7 @@
 //! UCWA error bodies.
 //!
 //! No authentication or retry logic lives here (see `session`); this is the only place that
-//! touches reqwest (and, in `dedicated`, hyper), so error mapping is uniform. Two rules of the Security section live here:
+//! touches reqwest (and, in `dedicated` and `kept`, hyper), so error mapping is uniform. Two rules of the Security section live here:
 //! every body is read incrementally up to a cap (`max_body_bytes`), and server-provided text
 //! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
@@ -24,7 +24,9 @@ use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
 
 mod dedicated;
+mod kept;
 pub use dedicated::Dedicated;
+pub use kept::Kept;
 
 /// How many characters of a server's message an error quotes.
 const MAX_QUOTED: usize = 300;
@@ -172,6 +174,9 @@ pub struct Exchange<'a> {
     /// connection.
     pub ca: Option<&'a CaBundle>,
     pub proxy: &'a ProxyChoice,
+    /// A connection of the caller's own that this exchange's requests go on instead of the
+    /// pool (the event channel's, see [`Kept`]).
+    pub kept: Option<&'a Kept>,
 }
 
 impl<'a> Exchange<'a> {
@@ -192,6 +197,7 @@ impl<'a> Exchange<'a> {
             secrets,
             ca: opts.ca.as_deref(),
             proxy: &opts.proxy,
+            kept: None,
         })
     }
 
@@ -199,6 +205,14 @@ impl<'a> Exchange<'a> {
     pub fn with_timeout(&self, timeout: Duration) -> Exchange<'a> {
         Exchange {
             timeout,
+            ..self.clone()
+        }
+    }
+
+    /// The same exchange, sending on `kept` instead of the pool.
+    pub fn on(&self, kept: &'a Kept) -> Exchange<'a> {
+        Exchange {
+            kept: Some(kept),
             ..self.clone()
         }
     }
@@ -213,6 +227,11 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
+        if let Some(kept) = self.kept {
+            return kept
+                .send(self, step, method, url, authorization, &body)
+                .await;
+        }
         let content_type = body.content_type();
         let accept = body.accept();
         let is_post_like = method != Method::GET;

@@ -27,6 +27,12 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 /// A connection opened for one handshake; closed when dropped.
 pub struct Dedicated<'a> {
     ex: &'a Exchange<'a>,
+    conn: Conn,
+}
+
+/// One open HTTP/1.1 connection to an origin, without the exchange that opened it: a
+/// handshake's [`Dedicated`] and the event channel's [`super::Kept`] both hold one.
+pub(super) struct Conn {
     sender: SendRequest<Full<Bytes>>,
     /// Drives the connection; aborted (the socket closed) when this is dropped.
     driver: tokio::task::JoinHandle<()>,
@@ -34,7 +40,7 @@ pub struct Dedicated<'a> {
     via_proxy: Option<Option<String>>,
 }
 
-impl Drop for Dedicated<'_> {
+impl Drop for Conn {
     fn drop(&mut self) {
         self.driver.abort();
     }
@@ -58,25 +64,74 @@ impl<'a> Dedicated<'a> {
     /// Opens a connection to `url`'s origin (through the proxy the exchange's choice names for
     /// it), within the exchange's timeout.
     pub async fn open(ex: &'a Exchange<'a>, step: Step, url: &Url) -> Result<Dedicated<'a>, Error> {
+        let conn = Conn::open(ex, step, url, "the Windows sign-in", None).await?;
+        Ok(Dedicated { ex, conn })
+    }
+
+    /// POSTs `body` to `url` on this connection and reads the whole answer (within the cap).
+    /// The connection stays open for the next leg unless the server closes it.
+    pub async fn send(
+        &mut self,
+        step: Step,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
+        let ex = self.ex;
+        let req = self
+            .conn
+            .request(ex, step, Method::POST, url, authorization, body)?;
+        ex.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
+            .await
+            .map_err(|_| Error::Timeout {
+                step,
+                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                path: url.path().to_string(),
+            })?
+    }
+}
+
+impl Conn {
+    /// Opens a connection to `url`'s origin (through the proxy the exchange's choice names for
+    /// it), within the exchange's timeout; `purpose` names it in a timeout's message. With
+    /// `read_size`, the connection reads in chunks of that size, so an idle one keeps no more
+    /// read room than that.
+    pub(super) async fn open(
+        ex: &Exchange<'_>,
+        step: Step,
+        url: &Url,
+        purpose: &str,
+        read_size: Option<usize>,
+    ) -> Result<Conn, Error> {
         let opened = tokio::time::timeout(ex.timeout, Self::connect(ex, step, url)).await;
         let (io, via_proxy) = opened.map_err(|_| Error::Timeout {
             step,
-            detail: "connecting for the Windows sign-in timed out".into(),
+            detail: format!("connecting for {purpose} timed out"),
             path: url.path().to_string(),
         })??;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
-                .await
-                .map_err(|e| network(step, url, format!("HTTP handshake failed: {e}")))?;
+        let mut builder = hyper::client::conn::http1::Builder::new();
+        if read_size.is_some() {
+            builder.read_buf_exact_size(read_size);
+        }
+        let (sender, conn) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| network(step, url, format!("HTTP handshake failed: {e}")))?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Dedicated {
-            ex,
+        Ok(Conn {
             sender,
             driver,
             via_proxy,
         })
+    }
+
+    /// Whether the connection can no longer carry a request (the server closed it).
+    pub(super) fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
 
     async fn connect(
@@ -140,33 +195,13 @@ impl<'a> Dedicated<'a> {
         Ok((io, proxy.map(|p| proxy_authorization(&p))))
     }
 
-    /// POSTs `body` to `url` on this connection and reads the whole answer (within the cap).
-    /// The connection stays open for the next leg unless the server closes it.
-    pub async fn send(
-        &mut self,
-        step: Step,
-        url: &Url,
-        authorization: Option<&str>,
-        body: &Body,
-    ) -> Result<Reply, Error> {
-        let ex = self.ex;
-        let req = self.request(step, url, authorization, body)?;
-        ex.counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::time::timeout(ex.timeout, self.exchange(step, url, req))
-            .await
-            .map_err(|_| Error::Timeout {
-                step,
-                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
-                path: url.path().to_string(),
-            })?
-    }
-
-    /// The POST request: in origin form, or in absolute form with the proxy's credentials when
+    /// The request: in origin form, or in absolute form with the proxy's credentials when
     /// plain http goes through a proxy; the credentials marked sensitive.
-    fn request(
+    pub(super) fn request(
         &self,
+        ex: &Exchange<'_>,
         step: Step,
+        method: Method,
         url: &Url,
         authorization: Option<&str>,
         body: &Body,
@@ -184,13 +219,13 @@ impl<'a> Dedicated<'a> {
         };
         let bad = |_| network(step, url, "a request header could not be built".into());
         let mut req = hyper::Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(target)
             .header(HOST, HeaderValue::from_str(&host).map_err(bad)?)
             .header(ACCEPT, body.accept())
             .header(
                 USER_AGENT,
-                HeaderValue::from_str(self.ex.user_agent).map_err(bad)?,
+                HeaderValue::from_str(ex.user_agent).map_err(bad)?,
             );
         if let Some(ct) = body.content_type() {
             req = req.header(CONTENT_TYPE, ct);
@@ -210,13 +245,13 @@ impl<'a> Dedicated<'a> {
     }
 
     /// Sends `req` once the connection is ready and reads the answer, up to the body cap.
-    async fn exchange(
+    pub(super) async fn exchange(
         &mut self,
+        ex: &Exchange<'_>,
         step: Step,
         url: &Url,
         req: hyper::Request<Full<Bytes>>,
     ) -> Result<Reply, Error> {
-        let ex = self.ex;
         self.sender
             .ready()
             .await
