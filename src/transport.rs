@@ -3,7 +3,7 @@
 //! UCWA error bodies.
 //!
 //! No authentication or retry logic lives here (see `session`); this is the only place that
-//! touches reqwest (and, in `dedicated` and `kept`, hyper), so error mapping is uniform. Two rules of the Security section live here:
+//! touches reqwest (and, in `dedicated`, hyper), so error mapping is uniform. Two rules of the Security section live here:
 //! every body is read incrementally up to a cap (`max_body_bytes`), and server-provided text
 //! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
@@ -24,9 +24,7 @@ use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
 
 mod dedicated;
-mod kept;
-pub use dedicated::Dedicated;
-pub use kept::Kept;
+pub use dedicated::{Dedicated, Kept};
 
 /// How many characters of a server's message an error quotes.
 const MAX_QUOTED: usize = 300;

@@ -4,8 +4,13 @@
 //! the first is still being returned to its pool). Same trust (platform store plus `ca_file`),
 //! same proxy choice, same body cap, timeout and request count as every other exchange; an
 //! https request through a proxy goes through a `CONNECT` tunnel, as reqwest does it.
+//!
+//! The event channel keeps such a connection too ([`Kept`]), across its P-GETs, opened again
+//! when it breaks: a P-GET is parked for minutes, and on the pooled client each parked one also
+//! held the pool's per-request machinery and a full-size read buffer (about 10 KiB a client).
 
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -17,6 +22,7 @@ use url::Url;
 
 use super::{body_too_large, Body, Exchange, Reply};
 use crate::error::{Error, Step};
+use crate::proxy::ProxyChoice;
 
 /// The longest answer head a proxy may send to `CONNECT`.
 const MAX_CONNECT_HEAD: usize = 16 * 1024;
@@ -31,8 +37,8 @@ pub struct Dedicated<'a> {
 }
 
 /// One open HTTP/1.1 connection to an origin, without the exchange that opened it: a
-/// handshake's [`Dedicated`] and the event channel's [`super::Kept`] both hold one.
-pub(super) struct Conn {
+/// handshake's [`Dedicated`] and the event channel's [`Kept`] both hold one.
+struct Conn {
     sender: SendRequest<Full<Bytes>>,
     /// Drives the connection; aborted (the socket closed) when this is dropped.
     driver: tokio::task::JoinHandle<()>,
@@ -98,7 +104,7 @@ impl Conn {
     /// it), within the exchange's timeout; `purpose` names it in a timeout's message. With
     /// `read_size`, the connection reads in chunks of that size, so an idle one keeps no more
     /// read room than that.
-    pub(super) async fn open(
+    async fn open(
         ex: &Exchange<'_>,
         step: Step,
         url: &Url,
@@ -130,7 +136,7 @@ impl Conn {
     }
 
     /// Whether the connection can no longer carry a request (the server closed it).
-    pub(super) fn is_closed(&self) -> bool {
+    fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
 
@@ -197,7 +203,7 @@ impl Conn {
 
     /// The request: in origin form, or in absolute form with the proxy's credentials when
     /// plain http goes through a proxy; the credentials marked sensitive.
-    pub(super) fn request(
+    fn request(
         &self,
         ex: &Exchange<'_>,
         step: Step,
@@ -245,7 +251,7 @@ impl Conn {
     }
 
     /// Sends `req` once the connection is ready and reads the answer, up to the body cap.
-    pub(super) async fn exchange(
+    async fn exchange(
         &mut self,
         ex: &Exchange<'_>,
         step: Step,
@@ -346,5 +352,79 @@ async fn tunnel(
             "the HTTP proxy refused the CONNECT (407 Proxy Authentication Required): check the credentials of the proxy option".into(),
         )),
         s => Err(network(step, url, format!("the HTTP proxy refused the CONNECT ({s})"))),
+    }
+}
+
+/// The kept connection reads in chunks of this size: an event answer is small, and an idle
+/// connection keeps no more read room than this (8 KiB by default).
+const READ_SIZE: usize = 1024;
+
+/// The connection of one event channel, while it is open; closed when dropped.
+#[derive(Default)]
+pub struct Kept {
+    /// The origin and proxy choice it was opened for, and the connection; taken out while a
+    /// request is on it, put back once its answer is read whole.
+    open: Mutex<Option<(String, ProxyChoice, Conn)>>,
+}
+
+impl Kept {
+    /// Sends one request on the kept connection (opening one when there is none for this
+    /// origin, or it closed) and reads the whole answer, within the exchange's timeout. A
+    /// connection that was kept and fails before an answer is replaced once: every request
+    /// sent here (a P-GET) is safe to repeat, as on the pooled client.
+    pub(super) async fn send(
+        &self,
+        ex: &Exchange<'_>,
+        step: Step,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
+        let origin = url.origin().ascii_serialization();
+        let attempts = async {
+            let mut replaced = false;
+            loop {
+                let held = self.take(&origin, ex.proxy);
+                let reused = held.is_some();
+                let mut conn = match held {
+                    Some(conn) => conn,
+                    None => Conn::open(ex, step, url, "the event channel", Some(READ_SIZE)).await?,
+                };
+                let req = conn.request(ex, step, method.clone(), url, authorization, body)?;
+                ex.counter
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match conn.exchange(ex, step, url, req).await {
+                    Ok(reply) => {
+                        self.put(origin, ex.proxy.clone(), conn);
+                        return Ok(reply);
+                    }
+                    Err(Error::Network { .. }) if reused && !replaced => replaced = true,
+                    // Dropping the connection closes it: whatever is left of the answer is
+                    // never read.
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        tokio::time::timeout(ex.timeout, attempts)
+            .await
+            .map_err(|_| Error::Timeout {
+                step,
+                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                path: url.path().to_string(),
+            })?
+    }
+
+    /// The open connection, if it is for this origin and proxy choice and still usable; any
+    /// other is dropped (closed).
+    fn take(&self, origin: &str, proxy: &ProxyChoice) -> Option<Conn> {
+        let held = self.open.lock().unwrap_or_else(|p| p.into_inner()).take();
+        held.and_then(|(o, p, conn)| {
+            (o == origin && p == *proxy && !conn.is_closed()).then_some(conn)
+        })
+    }
+
+    fn put(&self, origin: String, proxy: ProxyChoice, conn: Conn) {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some((origin, proxy, conn));
     }
 }
