@@ -207,10 +207,10 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    /// The same exchange, sending on `kept` instead of the pool.
-    pub fn on(&self, kept: &'a Kept) -> Exchange<'a> {
+    /// The same exchange, sending on `kept` (when given) instead of the pool.
+    pub fn on(&self, kept: Option<&'a Kept>) -> Exchange<'a> {
         Exchange {
-            kept: Some(kept),
+            kept,
             ..self.clone()
         }
     }

@@ -115,10 +115,7 @@ impl Session {
         // Token requests keep the ordinary timeout even when this call waits longer (a P-GET),
         // and go through the pool.
         let token_ex = pooled.with_timeout(opts.timeout);
-        let ex = match kept {
-            Some(kept) => pooled.on(kept),
-            None => pooled,
-        };
+        let ex = pooled.on(kept);
         let mut fresh_token = false;
         let mut waits = 0;
         loop {
