@@ -116,6 +116,12 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T, Error>>) -> Result
     result
 }
 
+/// The most idle connections a pool keeps to one server. The event channels park on
+/// connections of their own (`transport::Kept`), so the pool carries only short requests; a
+/// burst of them (10,000 clients made available at once) would otherwise leave as many idle
+/// connections behind for the idle timeout, ~16 KiB each.
+const MAX_IDLE_PER_HOST: usize = 16;
+
 /// The most a CA file may hold.
 pub(crate) const MAX_CA_FILE: u64 = 1024 * 1024;
 
@@ -210,6 +216,7 @@ pub(crate) fn http_client(
         .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
         .connect_timeout(Duration::from_secs(15));
     if let Some(bundle) = ca {
         for cert in &bundle.certs {

@@ -24,7 +24,7 @@ use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
 
 mod dedicated;
-pub use dedicated::Dedicated;
+pub use dedicated::{Dedicated, Kept};
 
 /// How many characters of a server's message an error quotes.
 const MAX_QUOTED: usize = 300;
@@ -172,6 +172,9 @@ pub struct Exchange<'a> {
     /// connection.
     pub ca: Option<&'a CaBundle>,
     pub proxy: &'a ProxyChoice,
+    /// A connection of the caller's own that this exchange's requests go on instead of the
+    /// pool (the event channel's, see [`Kept`]).
+    pub kept: Option<&'a Kept>,
 }
 
 impl<'a> Exchange<'a> {
@@ -192,6 +195,7 @@ impl<'a> Exchange<'a> {
             secrets,
             ca: opts.ca.as_deref(),
             proxy: &opts.proxy,
+            kept: None,
         })
     }
 
@@ -199,6 +203,14 @@ impl<'a> Exchange<'a> {
     pub fn with_timeout(&self, timeout: Duration) -> Exchange<'a> {
         Exchange {
             timeout,
+            ..self.clone()
+        }
+    }
+
+    /// The same exchange, sending on `kept` (when given) instead of the pool.
+    pub fn on(&self, kept: Option<&'a Kept>) -> Exchange<'a> {
+        Exchange {
+            kept,
             ..self.clone()
         }
     }
@@ -213,6 +225,11 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
+        if let Some(kept) = self.kept {
+            return kept
+                .send(self, step, method, url, authorization, &body)
+                .await;
+        }
         let content_type = body.content_type();
         let accept = body.accept();
         let is_post_like = method != Method::GET;

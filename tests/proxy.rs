@@ -37,6 +37,45 @@ fn an_explicit_proxy_carries_every_request_and_the_flow_works() {
 }
 
 #[test]
+fn the_event_channel_keeps_one_connection_of_its_own_for_its_p_gets() {
+    let sim = start(fast_config());
+    let c = client(&sim);
+    c.set_option("proxy", &sim.proxy_url()).unwrap();
+    c.sign_in(ALICE, ALICE_PW).unwrap();
+    c.make_me_available(Availability::Unspecified).unwrap();
+    // The proxy numbers its client connections, so it sees which one each request came on.
+    // Each change's event is followed up by GETs in the background while the next P-GET is
+    // parked: on a shared pool, the two take turns on the same connections.
+    let is_pget = |target: &str| target.contains("ack=");
+    let pgets = || {
+        sim.proxy_log()
+            .iter()
+            .filter(|e| is_pget(&e.target))
+            .count()
+    };
+    for availability in [Availability::Busy, Availability::Away, Availability::Online] {
+        let before = pgets();
+        c.set_availability(availability).unwrap();
+        let parked = eventually(Duration::from_secs(10), || pgets() >= before + 2);
+        assert!(parked, "the channel re-parks: {:?}", sim.proxy_log());
+    }
+    let seen = sim.proxy_log();
+    let pgets: Vec<_> = seen.iter().filter(|e| is_pget(&e.target)).collect();
+    let conn = pgets[0].conn;
+    assert!(
+        pgets.iter().all(|e| e.conn == conn),
+        "every P-GET on one connection: {pgets:?}"
+    );
+    assert!(
+        seen.iter()
+            .filter(|e| !is_pget(&e.target))
+            .all(|e| e.conn != conn),
+        "nothing else on the channel's connection: {seen:?}"
+    );
+    assert!(seen.iter().any(|e| !is_pget(&e.target)));
+}
+
+#[test]
 fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
     let (sim, ca) = tls_sim("proxy-connect");
     sim.proxy_require_credentials(Some(("agent", "pr0xy-pass")));

@@ -16,7 +16,7 @@ use crate::error::{Error, Result, Step};
 use crate::options::Options;
 use crate::pacing;
 use crate::security;
-use crate::transport::{server_error, Body, Exchange, Reply};
+use crate::transport::{server_error, Body, Exchange, Kept, Reply};
 
 /// How many Retry-After waits one call honours before it gives up.
 const MAX_RETRY_AFTER: u32 = 2;
@@ -77,11 +77,45 @@ impl Session {
         opts: &Options,
         timeout: Duration,
     ) -> Result<Reply> {
+        self.call_on(step, method, url, payload, opts, timeout, None)
+            .await
+    }
+
+    /// [`Session::call_with`] on a connection of the caller's own (the event channel's)
+    /// instead of the pool; token requests still go through the pool.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_kept(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+        opts: &Options,
+        timeout: Duration,
+        kept: &Kept,
+    ) -> Result<Reply> {
+        self.call_on(step, method, url, payload, opts, timeout, Some(kept))
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_on(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        payload: Payload,
+        opts: &Options,
+        timeout: Duration,
+        kept: Option<&Kept>,
+    ) -> Result<Reply> {
         security::check_transport(step, url)?;
         let origin = security::origin(url);
-        let ex = self.exchange(opts, timeout)?;
-        // Token requests keep the ordinary timeout even when this call waits longer (a P-GET).
-        let token_ex = ex.with_timeout(opts.timeout);
+        let pooled = self.exchange(opts, timeout)?;
+        // Token requests keep the ordinary timeout even when this call waits longer (a P-GET),
+        // and go through the pool.
+        let token_ex = pooled.with_timeout(opts.timeout);
+        let ex = pooled.on(kept);
         let mut fresh_token = false;
         let mut waits = 0;
         loop {

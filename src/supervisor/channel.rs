@@ -18,7 +18,7 @@ use crate::options::Options;
 use crate::pacing::{self, EventPacer, Health, LADDER};
 use crate::resources::App;
 use crate::session::{Payload, Recovery, Session};
-use crate::transport::Reply;
+use crate::transport::{Kept, Reply};
 
 pub(super) async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watch::Receiver<bool>) {
     let mut channel = Channel::default();
@@ -42,7 +42,7 @@ pub(super) async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watc
         let (result, held) = tokio::select! {
             // The P-GET boxed, like the handling: the task then keeps only what a parked P-GET
             // holds, not the room of every other step of the loop (~19 KiB a client before).
-            (r, ()) = async { tokio::join!(Box::pin(park(&inner, &url, &opts)), handled) } => r,
+            (r, ()) = async { tokio::join!(Box::pin(park(&inner, &url, &opts, &channel.conn)), handled) } => r,
             _ = stop.changed() => break,
         };
         if !current(&inner, session) {
@@ -66,6 +66,8 @@ struct Channel {
     cursor: Option<(u64, Url)>,
     health: Health,
     pacer: EventPacer,
+    /// The connection its P-GETs go on, kept for the channel's life.
+    conn: Kept,
 }
 
 impl Channel {
@@ -99,9 +101,14 @@ impl Channel {
     }
 }
 
-/// One P-GET on `url` (with the requested `timeout` unless the link names one), bounded by
+/// One P-GET on `url`, on the channel's own connection `conn` (with the requested `timeout` unless the link names one), bounded by
 /// that timeout plus the call timeout; returns its result and how long it was held.
-async fn park(inner: &Session, url: &Url, opts: &Options) -> (Result<Reply>, Duration) {
+async fn park(
+    inner: &Session,
+    url: &Url,
+    opts: &Options,
+    conn: &Kept,
+) -> (Result<Reply>, Duration) {
     let requested = Duration::from_secs(opts.event_timeout_s as u64);
     let mut pget = url.clone();
     if !pget
@@ -114,13 +121,14 @@ async fn park(inner: &Session, url: &Url, opts: &Options) -> (Result<Reply>, Dur
     let started = Instant::now();
     let limit = requested + opts.timeout;
     let r = inner
-        .call_with(
+        .call_kept(
             Step::Events,
             Method::GET,
             &pget,
             Payload::Empty,
             opts,
             limit,
+            conn,
         )
         .await;
     (r, started.elapsed())

@@ -4,8 +4,13 @@
 //! the first is still being returned to its pool). Same trust (platform store plus `ca_file`),
 //! same proxy choice, same body cap, timeout and request count as every other exchange; an
 //! https request through a proxy goes through a `CONNECT` tunnel, as reqwest does it.
+//!
+//! The event channel keeps such a connection too ([`Kept`]), across its P-GETs, opened again
+//! when it breaks: a P-GET is parked for minutes, and on the pooled client each parked one also
+//! held the pool's per-request machinery and a full-size read buffer (about 10 KiB a client).
 
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -17,6 +22,7 @@ use url::Url;
 
 use super::{body_too_large, Body, Exchange, Reply};
 use crate::error::{Error, Step};
+use crate::proxy::ProxyChoice;
 
 /// The longest answer head a proxy may send to `CONNECT`.
 const MAX_CONNECT_HEAD: usize = 16 * 1024;
@@ -27,6 +33,12 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 /// A connection opened for one handshake; closed when dropped.
 pub struct Dedicated<'a> {
     ex: &'a Exchange<'a>,
+    conn: Conn,
+}
+
+/// One open HTTP/1.1 connection to an origin, without the exchange that opened it: a
+/// handshake's [`Dedicated`] and the event channel's [`Kept`] both hold one.
+struct Conn {
     sender: SendRequest<Full<Bytes>>,
     /// Drives the connection; aborted (the socket closed) when this is dropped.
     driver: tokio::task::JoinHandle<()>,
@@ -34,7 +46,7 @@ pub struct Dedicated<'a> {
     via_proxy: Option<Option<String>>,
 }
 
-impl Drop for Dedicated<'_> {
+impl Drop for Conn {
     fn drop(&mut self) {
         self.driver.abort();
     }
@@ -58,25 +70,74 @@ impl<'a> Dedicated<'a> {
     /// Opens a connection to `url`'s origin (through the proxy the exchange's choice names for
     /// it), within the exchange's timeout.
     pub async fn open(ex: &'a Exchange<'a>, step: Step, url: &Url) -> Result<Dedicated<'a>, Error> {
+        let conn = Conn::open(ex, step, url, "the Windows sign-in", None).await?;
+        Ok(Dedicated { ex, conn })
+    }
+
+    /// POSTs `body` to `url` on this connection and reads the whole answer (within the cap).
+    /// The connection stays open for the next leg unless the server closes it.
+    pub async fn send(
+        &mut self,
+        step: Step,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
+        let ex = self.ex;
+        let req = self
+            .conn
+            .request(ex, step, Method::POST, url, authorization, body)?;
+        ex.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
+            .await
+            .map_err(|_| Error::Timeout {
+                step,
+                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                path: url.path().to_string(),
+            })?
+    }
+}
+
+impl Conn {
+    /// Opens a connection to `url`'s origin (through the proxy the exchange's choice names for
+    /// it), within the exchange's timeout; `purpose` names it in a timeout's message. With
+    /// `read_size`, the connection reads in chunks of that size, so an idle one keeps no more
+    /// read room than that.
+    async fn open(
+        ex: &Exchange<'_>,
+        step: Step,
+        url: &Url,
+        purpose: &str,
+        read_size: Option<usize>,
+    ) -> Result<Conn, Error> {
         let opened = tokio::time::timeout(ex.timeout, Self::connect(ex, step, url)).await;
         let (io, via_proxy) = opened.map_err(|_| Error::Timeout {
             step,
-            detail: "connecting for the Windows sign-in timed out".into(),
+            detail: format!("connecting for {purpose} timed out"),
             path: url.path().to_string(),
         })??;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
-                .await
-                .map_err(|e| network(step, url, format!("HTTP handshake failed: {e}")))?;
+        let mut builder = hyper::client::conn::http1::Builder::new();
+        if read_size.is_some() {
+            builder.read_buf_exact_size(read_size);
+        }
+        let (sender, conn) = builder
+            .handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| network(step, url, format!("HTTP handshake failed: {e}")))?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Dedicated {
-            ex,
+        Ok(Conn {
             sender,
             driver,
             via_proxy,
         })
+    }
+
+    /// Whether the connection can no longer carry a request (the server closed it).
+    fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
 
     async fn connect(
@@ -140,33 +201,13 @@ impl<'a> Dedicated<'a> {
         Ok((io, proxy.map(|p| proxy_authorization(&p))))
     }
 
-    /// POSTs `body` to `url` on this connection and reads the whole answer (within the cap).
-    /// The connection stays open for the next leg unless the server closes it.
-    pub async fn send(
-        &mut self,
-        step: Step,
-        url: &Url,
-        authorization: Option<&str>,
-        body: &Body,
-    ) -> Result<Reply, Error> {
-        let ex = self.ex;
-        let req = self.request(step, url, authorization, body)?;
-        ex.counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::time::timeout(ex.timeout, self.exchange(step, url, req))
-            .await
-            .map_err(|_| Error::Timeout {
-                step,
-                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
-                path: url.path().to_string(),
-            })?
-    }
-
-    /// The POST request: in origin form, or in absolute form with the proxy's credentials when
+    /// The request: in origin form, or in absolute form with the proxy's credentials when
     /// plain http goes through a proxy; the credentials marked sensitive.
     fn request(
         &self,
+        ex: &Exchange<'_>,
         step: Step,
+        method: Method,
         url: &Url,
         authorization: Option<&str>,
         body: &Body,
@@ -184,13 +225,13 @@ impl<'a> Dedicated<'a> {
         };
         let bad = |_| network(step, url, "a request header could not be built".into());
         let mut req = hyper::Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(target)
             .header(HOST, HeaderValue::from_str(&host).map_err(bad)?)
             .header(ACCEPT, body.accept())
             .header(
                 USER_AGENT,
-                HeaderValue::from_str(self.ex.user_agent).map_err(bad)?,
+                HeaderValue::from_str(ex.user_agent).map_err(bad)?,
             );
         if let Some(ct) = body.content_type() {
             req = req.header(CONTENT_TYPE, ct);
@@ -212,11 +253,11 @@ impl<'a> Dedicated<'a> {
     /// Sends `req` once the connection is ready and reads the answer, up to the body cap.
     async fn exchange(
         &mut self,
+        ex: &Exchange<'_>,
         step: Step,
         url: &Url,
         req: hyper::Request<Full<Bytes>>,
     ) -> Result<Reply, Error> {
-        let ex = self.ex;
         self.sender
             .ready()
             .await
@@ -311,5 +352,79 @@ async fn tunnel(
             "the HTTP proxy refused the CONNECT (407 Proxy Authentication Required): check the credentials of the proxy option".into(),
         )),
         s => Err(network(step, url, format!("the HTTP proxy refused the CONNECT ({s})"))),
+    }
+}
+
+/// The kept connection reads in chunks of this size: an event answer is small, and an idle
+/// connection keeps no more read room than this (8 KiB by default).
+const READ_SIZE: usize = 1024;
+
+/// The connection of one event channel, while it is open; closed when dropped.
+#[derive(Default)]
+pub struct Kept {
+    /// The origin and proxy choice it was opened for, and the connection; taken out while a
+    /// request is on it, put back once its answer is read whole.
+    open: Mutex<Option<(String, ProxyChoice, Conn)>>,
+}
+
+impl Kept {
+    /// Sends one request on the kept connection (opening one when there is none for this
+    /// origin, or it closed) and reads the whole answer, within the exchange's timeout. A
+    /// connection that was kept and fails before an answer is replaced once: every request
+    /// sent here (a P-GET) is safe to repeat, as on the pooled client.
+    pub(super) async fn send(
+        &self,
+        ex: &Exchange<'_>,
+        step: Step,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
+        let origin = url.origin().ascii_serialization();
+        let attempts = async {
+            let mut replaced = false;
+            loop {
+                let held = self.take(&origin, ex.proxy);
+                let reused = held.is_some();
+                let mut conn = match held {
+                    Some(conn) => conn,
+                    None => Conn::open(ex, step, url, "the event channel", Some(READ_SIZE)).await?,
+                };
+                let req = conn.request(ex, step, method.clone(), url, authorization, body)?;
+                ex.counter
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match conn.exchange(ex, step, url, req).await {
+                    Ok(reply) => {
+                        self.put(origin, ex.proxy.clone(), conn);
+                        return Ok(reply);
+                    }
+                    Err(Error::Network { .. }) if reused && !replaced => replaced = true,
+                    // Dropping the connection closes it: whatever is left of the answer is
+                    // never read.
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        tokio::time::timeout(ex.timeout, attempts)
+            .await
+            .map_err(|_| Error::Timeout {
+                step,
+                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                path: url.path().to_string(),
+            })?
+    }
+
+    /// The open connection, if it is for this origin and proxy choice and still usable; any
+    /// other is dropped (closed).
+    fn take(&self, origin: &str, proxy: &ProxyChoice) -> Option<Conn> {
+        let held = self.open.lock().unwrap_or_else(|p| p.into_inner()).take();
+        held.and_then(|(o, p, conn)| {
+            (o == origin && p == *proxy && !conn.is_closed()).then_some(conn)
+        })
+    }
+
+    fn put(&self, origin: String, proxy: ProxyChoice, conn: Conn) {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some((origin, proxy, conn));
     }
 }
