@@ -27,8 +27,10 @@
 //! The parts: `options` (command line and schedule), `world` (settings, fault kinds, the shared
 //! state), `hosts` (sign-in and the host threads), `injector` (the fault windows), `sampler`
 //! (the simulator's truth and the request figures), `leave` (the end of every client) and
-//! `report` (memory, the report and the checks).
+//! `report` (memory, the report and the checks), `heap` (the live heap by owner, for the
+//! attribution of memory growth).
 
+mod heap;
 mod hosts;
 mod injector;
 mod leave;
@@ -49,6 +51,10 @@ use options::{Options, Plan};
 use report::{snapshot, Figures, Rss};
 use sampler::Stats;
 use world::{World, EVENT_TIMEOUT_S, KEEPALIVE_S, KINDS, TICK, TIMEOUT_MS};
+
+/// Counts the live heap by owner, for the attribution of the process's growth (`heap`).
+#[global_allocator]
+static ALLOCATOR: heap::ByOwner = heap::ByOwner;
 
 fn main() {
     let opts = Options::from_args();
@@ -211,6 +217,7 @@ fn end_figures(world: &World, counts_at_start: &[u64]) -> Figures {
         .map(|u| u.applications.len().saturating_sub(1))
         .sum();
     let (rss_end, lib_threads_end) = snapshot("end of run (clients still up)");
+    let heap_end = heap::live();
     let request_totals: Vec<u64> = world
         .clients
         .iter()
@@ -236,6 +243,8 @@ fn end_figures(world: &World, counts_at_start: &[u64]) -> Figures {
             base: 0,
             start: 0,
             warm: world.rss_warm.load(Ordering::Relaxed),
+            heap_warm: *world.heap_warm.lock().unwrap(),
+            heap_end,
             end: rss_end,
             after: 0,
         },

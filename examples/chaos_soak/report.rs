@@ -42,8 +42,9 @@ pub(crate) fn threads() -> (usize, usize, usize) {
 pub(crate) fn snapshot(label: &str) -> (u64, usize) {
     let (s, h, l) = threads();
     let rss = status_field("VmRSS:");
+    let [hl, hs, hh] = crate::heap::live().map(|b| b / 1024);
     println!(
-        "  {label:<34} RSS {rss:>7} KiB; threads {:>3} (library {l}, simulator {s}, harness {h})",
+        "  {label:<34} RSS {rss:>7} KiB; threads {:>3} (library {l}, simulator {s}, harness {h}); live heap {hl} KiB library threads, {hs} KiB simulator, {hh} KiB host threads",
         s + h + l
     );
     (rss, l)
@@ -62,6 +63,9 @@ pub(crate) struct Rss {
     pub(crate) base: u64,
     pub(crate) start: u64,
     pub(crate) warm: u64,
+    /// The live heap by owner at `warm`, and at `end`.
+    pub(crate) heap_warm: [isize; 3],
+    pub(crate) heap_end: [isize; 3],
     pub(crate) end: u64,
     pub(crate) after: u64,
 }
@@ -276,11 +280,26 @@ fn print_rss(f: &Figures) {
         warm: rss_warm,
         end: rss_end,
         after: rss_after,
+        heap_warm,
+        heap_end,
     } = f.rss;
     let (lib_threads_start, lib_threads_end) = f.lib_threads;
     println!(
         "RSS: {rss_base} KiB simulator only, {rss_start} KiB after sign-in, {rss_warm} KiB 15 s in (hosts and sampler running), {rss_end} KiB at the end ({:+.1} % since 15 s in), {rss_after} KiB after every client left; library threads {lib_threads_start} -> {lib_threads_end} [goal flat]",
         (rss_end as f64 - rss_warm as f64) * 100.0 / rss_warm.max(1) as f64
+    );
+    // What of that growth is live heap, and whose; the rest is the allocator's retention.
+    let grown: Vec<String> = crate::heap::OWNERS
+        .iter()
+        .zip(heap_warm.iter().zip(heap_end.iter()))
+        .map(|(who, (w, e))| format!("{who} {:+} KiB", (e - w) / 1024))
+        .collect();
+    let heap_growth = (heap_end.iter().sum::<isize>() - heap_warm.iter().sum::<isize>()) / 1024;
+    println!(
+        "RSS growth since 15 s in: {:+} KiB, of which live heap {heap_growth:+} KiB ({}), the allocator's retention {:+} KiB",
+        rss_end as isize - rss_warm as isize,
+        grown.join(", "),
+        rss_end as isize - rss_warm as isize - heap_growth
     );
 }
 

@@ -156,6 +156,7 @@ impl Sampler {
         let healthy_count = truth.healthy.iter().filter(|h| **h).count();
         world.healthy_now.store(healthy_count, Ordering::SeqCst);
         if t >= 15.0 && world.rss_warm.load(Ordering::Relaxed) == 0 {
+            *world.heap_warm.lock().unwrap() = crate::heap::live();
             world
                 .rss_warm
                 .store(status_field("VmRSS:"), Ordering::Relaxed);

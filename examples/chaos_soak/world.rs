@@ -132,6 +132,8 @@ pub(crate) struct World {
     pub(crate) desired: Vec<AtomicU8>,
     /// RSS (KiB) 15 s into the soak, once every harness thread runs: the baseline for "flat".
     pub(crate) rss_warm: AtomicU64,
+    /// The live heap by owner (`heap::OWNERS`) at the same moment.
+    pub(crate) heap_warm: Mutex<[isize; 3]>,
     /// Whether the client's host is inside a call right now.
     pub(crate) in_call: Vec<AtomicBool>,
     pub(crate) windows: Mutex<Vec<Window>>,
@@ -185,6 +187,7 @@ impl World {
             desired: (0..n).map(|_| AtomicU8::new(0)).collect(),
             in_call: (0..n).map(|_| AtomicBool::new(false)).collect(),
             rss_warm: AtomicU64::new(0),
+            heap_warm: Mutex::new([0; 3]),
             windows: Mutex::new(Vec::new()),
             t0: Instant::now(),
             stop_hosts: AtomicBool::new(false),
