@@ -96,7 +96,7 @@ impl Channel {
         self.cursor = Some((generation, set.next));
         self.health.succeeded(held);
         self.pacer.answered(held, set.had_events, requested);
-        inner.connection.channel_answered(&inner.events);
+        inner.connection.recovered(&inner.events);
         set.events
     }
 }
@@ -158,7 +158,7 @@ async fn climb_ladder(
         _ => {}
     }
     let failures = health.fail();
-    inner.connection.channel_failed(&inner.events, e.clone());
+    inner.connection.recovering(&inner.events, e.clone());
     let mut wait = health.delay();
     let budget = match step {
         Recovery::RecreateApplication => inner.recreation_wait(),
@@ -176,8 +176,7 @@ async fn climb_ladder(
     };
     // A recovery step that "succeeded" proves nothing until the channel holds: the failure
     // count stays, so a server that loses every new application at once is met at the
-    // backoff pace, not in a loop (and the host hears Recovered only once the channel
-    // answers).
+    // backoff pace, not in a loop.
     match result {
         Ok(()) => {}
         Err(e) if Recovery::for_error(&e) == Recovery::EndSession => {
