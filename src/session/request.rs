@@ -64,25 +64,13 @@ impl Session {
         payload: Payload,
     ) -> Result<Reply> {
         let opts = self.options();
-        self.call_with(step, method, url, payload, &opts, opts.timeout)
+        self.call_on(step, method, url, payload, &opts, opts.timeout, None)
             .await
     }
 
-    pub async fn call_with(
-        &self,
-        step: Step,
-        method: Method,
-        url: &Url,
-        payload: Payload,
-        opts: &Options,
-        timeout: Duration,
-    ) -> Result<Reply> {
-        self.call_on(step, method, url, payload, opts, timeout, None)
-            .await
-    }
-
-    /// [`Session::call_with`] on a connection of the caller's own (the event channel's)
-    /// instead of the pool; token requests still go through the pool.
+    /// [`Session::call`] with the caller's options and time bound, on a connection of the
+    /// caller's own (the event channel's) instead of the pool; token requests still go through
+    /// the pool.
     #[allow(clippy::too_many_arguments)]
     pub async fn call_kept(
         &self,
