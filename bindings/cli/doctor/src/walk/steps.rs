@@ -254,15 +254,15 @@ impl Doctor<'_> {
     fn after_sign_in(&mut self) {
         let trace = Trace::read(&self.transcript);
         let grants = trace.grants();
-        if let Some((url, life, scope)) = grants.first() {
+        for (url, life, scope) in &grants {
+            let origin = url.origin().ascii_serialization();
+            let scope = scope.as_deref().unwrap_or("-");
             self.r.ok(
                 "sign-in",
-                &format!(
-                    "token from {}: lifetime {life} s, scope {}",
-                    url.host_str().unwrap_or(""),
-                    scope.as_deref().unwrap_or("-")
-                ),
+                &format!("token from {origin}: lifetime {life} s, scope {scope}"),
             );
+        }
+        if let Some((_, life, _)) = grants.first() {
             if self.obs.token_lifetime.is_none() {
                 self.obs.token_lifetime = Some(*life);
             }
@@ -289,7 +289,7 @@ impl Doctor<'_> {
         self.obs.pool2_apps_user =
             Some(redirect.is_none() && user_origin.is_some() && user_origin != app_origin);
         if let Some((url, status, _, resource)) = &app {
-            let host = url.host_str().unwrap_or("");
+            let host = url.origin().ascii_serialization();
             let change = if redirect.is_some() {
                 " (pool change: the user resource redirected there)"
             } else if self.obs.pool2_apps_user == Some(true) {
