@@ -43,6 +43,70 @@ impl Http {
     }
 }
 
+/// What the server's certificate says (read without trusting it: no credential is sent).
+pub struct Certificate {
+    pub subject: String,
+    pub names: Vec<String>,
+    pub issuer: String,
+    pub self_issued: bool,
+    pub not_after: String,
+    pub days_left: i64,
+}
+
+/// The certificate `url`'s server presents, trusted or not.
+pub async fn certificate(url: &Url, timeout: Duration) -> Result<Certificate, String> {
+    let inspect = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        // Only to read the certificate of a server the real checks do not trust: this client
+        // sends nothing but an anonymous GET of the discovery root.
+        .danger_accept_invalid_certs(true)
+        .tls_info(true)
+        .build()
+        .map_err(|e| chain(&e))?;
+    let resp = inspect
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| chain(&e))?;
+    let der = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate())
+        .ok_or("the server presented no certificate")?
+        .to_vec();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| format!("unreadable certificate: {e}"))?;
+    let names = match cert.subject_alternative_name() {
+        Ok(Some(san)) => san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(ip) => match ip.len() {
+                    4 => Some(std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let not_after = cert.validity().not_after;
+    Ok(Certificate {
+        subject: cert.subject().to_string(),
+        names,
+        issuer: cert.issuer().to_string(),
+        self_issued: cert.subject() == cert.issuer(),
+        not_after: not_after.to_string(),
+        days_left: (not_after.timestamp() - now).div_euclid(86_400),
+    })
+}
+
 /// One answer, read whole.
 pub struct Answer {
     pub status: u16,

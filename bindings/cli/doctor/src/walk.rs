@@ -155,7 +155,11 @@ impl<'a> Doctor<'a> {
                     let tls = e.to_ascii_lowercase().contains("certificate");
                     self.r.info("discovery", &format!("{url} failed: {e}"));
                     if tls {
-                        let advice = for_text(&e, Some(ucwa::Status::Tls), &self.cx());
+                        let issuer = self.show_certificate(url).map(|c| c.issuer);
+                        let mut advice = for_text(&e, Some(ucwa::Status::Tls), &self.cx());
+                        if let Some(i) = issuer {
+                            advice.fix = format!("{} (the CA to export: {i})", advice.fix);
+                        }
                         self.r.fail(
                             "TLS",
                             &format!("the certificate of {} is not trusted", self.host),
@@ -210,6 +214,35 @@ impl<'a> Doctor<'a> {
         Some(found.user)
     }
 
+    /// Prints what the server's certificate says: names, issuer, expiry.
+    fn show_certificate(&mut self, url: &Url) -> Option<probe::Certificate> {
+        let c = match self.rt.block_on(probe::certificate(url, self.a.timeout)) {
+            Ok(c) => c,
+            Err(e) => {
+                self.r
+                    .info("TLS", &format!("the certificate could not be read: {e}"));
+                return None;
+            }
+        };
+        let own = if c.self_issued { " (self-signed)" } else { "" };
+        self.r.info(
+            "TLS",
+            &format!(
+                "certificate {}; names: {}; issued by {}{own}; valid until {} ({} days)",
+                c.subject,
+                c.names.join(", "),
+                c.issuer,
+                c.not_after,
+                c.days_left
+            ),
+        );
+        if c.days_left < 30 && c.days_left >= 0 {
+            self.r
+                .info("TLS", "the certificate expires within 30 days: renew it");
+        }
+        Some(c)
+    }
+
     /// Whether the platform store alone trusts the server, or only with `--ca-file`.
     fn tls_trust(&mut self, url: &Url) {
         if url.scheme() != "https" {
@@ -219,6 +252,7 @@ impl<'a> Doctor<'a> {
             );
             return;
         }
+        self.show_certificate(url);
         let platform = self
             .rt
             .block_on(probe::send(self.http.platform.get(url.clone())));

@@ -289,6 +289,12 @@ fn each_failure_class_names_its_cause_and_fix() {
             let (s, _) = start("--tls");
             let run = doctor(&s, None, &dir("failures-e"), ALICE_PW, &[]);
             assert_fails(&run, "TLS", "internal CA", "pass --ca-file");
+            assert!(
+                run.out.contains("the CA to export: CN=ucwa-sim test CA"),
+                "{}",
+                run.out
+            );
+            assert!(run.out.contains("names: 127.0.0.1"), "{}", run.out);
         });
         scope.spawn(|| {
             let (s, _) = start("--modern-auth");
