@@ -297,6 +297,52 @@ fn each_failure_class_names_its_cause_and_fix() {
             assert!(run.out.contains("names: 127.0.0.1"), "{}", run.out);
         });
         scope.spawn(|| {
+            // A reverse proxy that holds every P-GET past the wait: nothing comes back.
+            let (s, _) = start("");
+            s.inject_fault(ucwa_sim::Fault {
+                route: Some("events".into()),
+                path_contains: None,
+                method: None,
+                count: 0,
+                action: ucwa_sim::FaultAction::Delay { ms: 20_000 },
+            });
+            let run = doctor(
+                &s,
+                None,
+                &dir("failures-g"),
+                ALICE_PW,
+                &["--max-wait-s", "2"],
+            );
+            assert_fails(
+                &run,
+                "event channel",
+                "buffers or cuts long requests",
+                "unbuffered",
+            );
+            assert!(run.out.contains("[ok]   sign-out"), "{}", run.out);
+        });
+        scope.spawn(|| {
+            let (s, _) = start("");
+            s.inject_fault(ucwa_sim::Fault {
+                route: Some("application".into()),
+                path_contains: None,
+                method: Some("DELETE".into()),
+                count: 0,
+                action: ucwa_sim::FaultAction::Respond {
+                    status: 500,
+                    headers: vec![],
+                    body: String::new(),
+                },
+            });
+            let run = doctor(&s, None, &dir("failures-h"), ALICE_PW, &["--quick"]);
+            assert_fails(
+                &run,
+                "sign-out",
+                "not deleted",
+                "expires on the server by itself",
+            );
+        });
+        scope.spawn(|| {
             let (s, _) = start("--modern-auth");
             let run = doctor(&s, None, &dir("failures-f"), ALICE_PW, &[]);
             assert_fails(
@@ -307,7 +353,7 @@ fn each_failure_class_names_its_cause_and_fix() {
             );
         });
     });
-    for sub in ["", "-a", "-b", "-c", "-e", "-f"] {
+    for sub in ["", "-a", "-b", "-c", "-e", "-f", "-g", "-h"] {
         let _ = std::fs::remove_dir_all(dir(&format!("failures{sub}")));
     }
 }
