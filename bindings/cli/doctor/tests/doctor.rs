@@ -142,6 +142,9 @@ fn check_combo(i: usize, c: &Combo) -> Result<(), String> {
     let mut extra: Vec<&str> = c.doctor.to_vec();
     extra.extend(["--transcript", &t]);
     let (s, ca) = sim(&words(c.sim), &d);
+    // A note and location of the user's own, which the doctor must put back.
+    s.set_note_elsewhere(ALICE, Some("Back at 3"));
+    s.set_location_elsewhere(ALICE, Some("Building 7"));
     let before = s.user(ALICE).unwrap();
     let run = doctor(&s, ca.as_deref(), &d, ALICE_PW, &extra);
     let ctx = format!("combo {:?}:\n{}{}", c.sim, run.out, run.err);
@@ -157,6 +160,7 @@ fn check_combo(i: usize, c: &Combo) -> Result<(), String> {
     if !after.applications.is_empty()
         || after.note != before.note
         || after.location != before.location
+        || after.availability != before.availability
     {
         return Err(format!("left behind: {after:?} (before {before:?}): {ctx}"));
     }
