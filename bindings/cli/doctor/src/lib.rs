@@ -3,7 +3,7 @@
 //! explains each failure in an administrator's words, and prints the server's profile as a
 //! `ucwa-sim` command line.
 //!
-//! Modules: `args` (the command line), `walk` (the steps), `probe` (the raw requests),
+//! Modules: `args` (the command line), `walk` (the steps: `steps` up to sign-in and after it, `session` between), `probe` (the raw requests),
 //! `observe` (what the transcript shows), `profile` (the `ucwa-sim` line), `advice` (cause and
 //! fix of a failure), `report` (the checklist, scrubbed of secrets).
 

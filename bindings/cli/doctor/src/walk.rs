@@ -62,6 +62,15 @@ pub fn run(a: &Args, pw: &str, out: &mut dyn Write, err: &mut dyn Write) -> i32 
     };
     let temp = std::env::temp_dir().join(format!("ucwa-doctor-{}.jsonl", uuid::Uuid::new_v4()));
     let transcript = a.transcript.clone().unwrap_or(temp);
+    // A fresh file: the library appends, and the observations read this run's lines only.
+    if let Err(e) = std::fs::write(&transcript, "") {
+        let _ = writeln!(
+            err,
+            "ucwa-doctor: --transcript {}: {e}",
+            transcript.display()
+        );
+        return 2;
+    }
     let mut d = Doctor {
         a,
         pw,
@@ -271,4 +280,5 @@ impl<'a> Doctor<'a> {
     }
 }
 
+mod session;
 mod steps;

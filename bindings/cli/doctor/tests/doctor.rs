@@ -493,6 +493,16 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
             "--max-wait-s",
             "0",
         ],
+        vec![
+            "--server",
+            "x",
+            "--user",
+            "u",
+            "--password-env",
+            "V",
+            "--transcript",
+            "/nonexistent-dir/t",
+        ],
     ] {
         let o = std::process::Command::new(bin)
             .args(&bad)
