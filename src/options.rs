@@ -292,6 +292,7 @@ impl Options {
     /// The sink for option `transcript`: the file opened now (so a bad path is refused here),
     /// with the client's number kept across changes; empty turns the transcript off.
     fn transcript_sink(&self, key: &str, value: &str) -> Result<Option<Sink>, Error> {
+        header_safe(key, value)?;
         if value.trim().is_empty() {
             return Ok(None);
         }
@@ -408,6 +409,7 @@ mod tests {
             ("ca_file", "/"),
             ("transcript", "/nonexistent/dir/t.jsonl"),
             ("transcript", "/"),
+            ("transcript", "t\u{1}.jsonl"),
             ("user_agent", "demo\r\nX-Injected: 1"),
             ("culture", "en-US\n"),
             ("endpoint_id", "a\u{0}b"),
