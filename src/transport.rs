@@ -61,6 +61,15 @@ impl Body {
         }
     }
 
+    /// How many bytes it sends.
+    fn len(&self) -> usize {
+        match self {
+            Body::Empty => 0,
+            Body::Json(b) | Body::Batch(_, b) => b.len(),
+            Body::Form(f) => f.len(),
+        }
+    }
+
     /// The bytes to send (shared, not copied, except a form's, which lives in wiped memory).
     fn bytes(&self) -> bytes::Bytes {
         match self {
@@ -225,11 +234,31 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        if let Some(kept) = self.kept {
-            return kept
-                .send(self, step, method, url, authorization, &body)
-                .await;
-        }
+        let started = std::time::Instant::now();
+        let sent = body.len();
+        let reply = match self.kept {
+            Some(kept) => {
+                kept.send(self, step, method.clone(), url, authorization, &body)
+                    .await
+            }
+            None => {
+                self.send_pooled(step, method.clone(), url, authorization, body)
+                    .await
+            }
+        };
+        let on = if self.kept.is_some() { "kept" } else { "pool" };
+        log_exchange(self, step, &method, url, (started, sent, on), &reply);
+        reply
+    }
+
+    async fn send_pooled(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: Body,
+    ) -> Result<Reply, Error> {
         let content_type = body.content_type();
         let accept = body.accept();
         let is_post_like = method != Method::GET;
@@ -305,6 +334,57 @@ impl<'a> Exchange<'a> {
     }
 }
 
+/// `url` as a log record or an error shows it: scheme, host, port and path, never the query
+/// (event links carry the user's identity and state in theirs).
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown.to_string()
+}
+
+/// The record of one completed exchange (answered or failed), at debug: what a person
+/// debugging a deployment reads first. `how` is when it started, the bytes sent, and the
+/// connection it went on (`pool`, `kept`, `dedicated`).
+pub(crate) fn log_exchange(
+    ex: &Exchange<'_>,
+    step: Step,
+    method: &Method,
+    url: &Url,
+    how: (std::time::Instant, usize, &str),
+    result: &Result<Reply, Error>,
+) {
+    let (started, sent, on) = how;
+    crate::log::ucwa_log!(Debug, ex.secrets, "{}", {
+        let ms = started.elapsed().as_millis();
+        let proxy = ex.proxy.proxy_for(url).map(|p| shown_url(&p));
+        let via = format!(
+            "tls={} proxy={} conn={on} sent={sent}B",
+            if url.scheme() == "https" { "yes" } else { "no" },
+            proxy.as_deref().unwrap_or("none"),
+        );
+        match result {
+            Ok(r) => format!(
+                "{method} {} ({step}): {} in {ms} ms, {}B {} encoding={}{}; {via}",
+                shown_url(url),
+                r.status,
+                r.body.len(),
+                r.header("content-type").unwrap_or("-"),
+                r.header("content-encoding").unwrap_or("identity"),
+                r.diagnostics()
+                    .map(|d| format!(", X-Ms-Diagnostics: {d}"))
+                    .unwrap_or_default(),
+            ),
+            Err(e) => format!(
+                "{method} {} ({step}): failed after {ms} ms: {e}; {via}",
+                shown_url(url)
+            ),
+        }
+    });
+}
+
 /// Checks that an HTTP client can be built for these options (their CA bundle and proxy), so
 /// a bad `ca_file` or `proxy` is refused where the host set it.
 pub fn check_tls(opts: &Options) -> Result<(), Error> {
@@ -334,11 +414,18 @@ fn error_chain(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// A transport failure as an error that names where it happened (scheme, host, port and path,
+/// never the query) and, for the failures a user can fix, what to do.
 fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {
     let path = url.path().to_string();
     let chain = error_chain(&e);
     let lower = chain.to_ascii_lowercase();
-    let detail = chain.replace(url.as_str(), "");
+    let shown = shown_url(url);
+    let mut detail = chain.replace(url.as_str(), &shown);
+    if !detail.contains(&shown) {
+        detail = format!("{shown}: {detail}");
+    }
+    let host = url.host_str().unwrap_or_default();
     if e.is_timeout() || lower.contains("timed out") {
         Error::Timeout { step, detail, path }
     } else if lower.contains("certificate")
@@ -346,8 +433,21 @@ fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {
         || lower.contains("handshake")
         || lower.contains("invalidcontenttype")
     {
+        if lower.contains("unknownissuer") || lower.contains("invalid peer certificate") {
+            detail.push_str(&format!(
+                "; the certificate of {host} is not trusted: if your pool uses an internal CA, set the option ca_file to that CA's PEM file (ucwa-doctor: --ca-file)"
+            ));
+        }
         Error::Tls { step, detail, path }
     } else {
+        if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            detail.push_str(&format!("; the name {host} does not resolve"));
+        } else if lower.contains("connection refused") {
+            detail.push_str(&format!(
+                "; nothing listens on {host} port {}",
+                url.port_or_known_default().unwrap_or(0)
+            ));
+        }
         Error::Network { step, detail, path }
     }
 }

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::Session;
 use crate::auth::{self, Challenge, Identity, UsableGrant};
 use crate::error::{Error, Result, Step};
+use crate::log::ucwa_log;
 use crate::options::Options;
 use crate::pacing;
 use crate::security;
@@ -134,6 +135,17 @@ impl Session {
                             diagnostics: reply.diagnostics(),
                         });
                     }
+                    ucwa_log!(
+                        Info,
+                        &self.secrets,
+                        "{step}: 401 from {}: {}",
+                        crate::transport::shown_url(url),
+                        if authorization.is_some() {
+                            "token refused or expired, getting a new one"
+                        } else {
+                            "challenged, signing in"
+                        }
+                    );
                     // Boxed, as the renewal in `token_for`: a parked P-GET sits in this
                     // future for minutes, and should not carry the room of a grant it rarely runs.
                     Box::pin(
@@ -150,6 +162,7 @@ impl Session {
                 {
                     // "The web ticket is invalid": a token from another pool. Drop it; the
                     // next attempt meets this pool's own challenge.
+                    ucwa_log!(Info, &self.secrets, "{step}: 500 28032 (a token of another pool) from {origin}: token dropped, asking again");
                     self.state().tokens.drop_grant(&origin, generation);
                 }
                 429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
@@ -158,6 +171,7 @@ impl Session {
                         .unwrap_or_default()
                         .min(opts.retry_after_max);
                     waits += 1;
+                    ucwa_log!(Warn, &self.secrets, "{step}: {} with Retry-After from {}: retry {waits} of {MAX_RETRY_AFTER} in {:.1} s (capped by retry_after_max_s)", reply.status, crate::transport::shown_url(url), wait.as_secs_f64());
                     tokio::time::sleep(wait).await;
                 }
                 _ => return Err(server_error(step, &reply)),
@@ -272,7 +286,11 @@ impl Session {
                 .check_challenge(challenged_url, Some(&token_url))?;
             st.tokens.signs_in_as_current_user()
         };
-        match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
+        let chosen = auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user);
+        ucwa_log!(Info, &self.secrets, "grant for {origin}: {} (option grant={:?}, offered {:?}, current user: {current_user}); token endpoint {}",
+            match &chosen { Ok(g) => format!("{g:?}"), Err(_) => "none usable".into() },
+            opts.grant, challenge.grant_types, crate::transport::shown_url(&token_url));
+        match chosen {
             Ok(grant) => {
                 self.renew(ex, origin, &token_url, seen_generation, grant)
                     .await

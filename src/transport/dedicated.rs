@@ -55,9 +55,21 @@ impl Drop for Conn {
 fn network(step: Step, url: &Url, detail: String) -> Error {
     Error::Network {
         step,
-        detail,
+        detail: format!("{}: {detail}", super::shown_url(url)),
         path: url.path().to_string(),
     }
+}
+
+/// A failed handshake, naming the URL and, for an untrusted certificate, the option to fix it.
+fn tls_detail(url: &Url, e: &str) -> String {
+    let mut detail = format!("{}: TLS handshake failed: {e}", super::shown_url(url));
+    if e.contains("UnknownIssuer") || e.contains("invalid peer certificate") {
+        detail.push_str(&format!(
+            "; the certificate of {} is not trusted: if your pool uses an internal CA, set the option ca_file to that CA's PEM file (ucwa-doctor: --ca-file)",
+            url.host_str().unwrap_or_default()
+        ));
+    }
+    detail
 }
 
 /// `Basic` credentials of a proxy URL's user information, if it has any.
@@ -84,18 +96,24 @@ impl<'a> Dedicated<'a> {
         body: &Body,
     ) -> Result<Reply, Error> {
         let ex = self.ex;
+        let started = std::time::Instant::now();
         let req = self
             .conn
             .request(ex, step, Method::POST, url, authorization, body)?;
         ex.counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
+        let reply = tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
             .await
-            .map_err(|_| Error::Timeout {
-                step,
-                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
-                path: url.path().to_string(),
-            })?
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    step,
+                    detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                    path: url.path().to_string(),
+                })
+            });
+        let how = (started, body.len(), "dedicated");
+        super::log_exchange(ex, step, &Method::POST, url, how, &reply);
+        reply
     }
 }
 
@@ -193,7 +211,7 @@ impl Conn {
                 .await
                 .map_err(|e| Error::Tls {
                     step,
-                    detail: format!("TLS handshake failed: {e}"),
+                    detail: tls_detail(url, &e.to_string()),
                     path: url.path().to_string(),
                 })?;
             return Ok((Box::pin(tls), None));

@@ -27,7 +27,11 @@ pub extern "C" fn ucwa_client_new(
         let server = arg(server, "server")?;
         require_out(out_client, "out_client")?;
         let c = Client::new(server)?;
-        write_out(out_client, c.into_handle());
+        let log = c.clone();
+        let handle = c.into_handle();
+        // Records then name the client as the host knows it: `(uint64_t)(uintptr_t)client`.
+        log.set_log_id(handle as usize as u64);
+        write_out(out_client, handle);
         Ok(())
     })
 }
