@@ -272,6 +272,12 @@ typedef struct ucwa_error ucwa_error;
  */
 typedef struct ucwa_event ucwa_event;
 
+/**
+ * One log record. Opaque; read it with the ucwa_log_record_* accessors and free it with
+ * ucwa_log_record_free.
+ */
+typedef struct ucwa_log_record ucwa_log_record;
+
 
 
 
@@ -812,6 +818,83 @@ ucwa_error *ucwa_event_reason(const ucwa_event *event);
  * NULL, an already-freed or a garbage handle: no-op.
  */
 void ucwa_event_free(ucwa_event *event);
+
+/**
+ * Sets the level of the records kept for ucwa_log_next (a ucwa_log_level value; OFF, the
+ * default, keeps none). Independent of the UCWA_LOG environment variable, which writes a
+ * readable log to stderr or UCWA_LOG_FILE on its own. Records are process-wide: every
+ * client's go to the same buffer, each naming its client (ucwa_log_record_client).
+ *
+ * Records never hold a secret (password, token, cookie, NTLM/Negotiate data, proxy
+ * credentials); user names and SIP URIs appear as pseudonyms (`~1a2b3c`) unless
+ * ucwa_log_show_identity(1) or UCWA_LOG_IDENTITY=1.
+ *
+ * Errors: INVALID_ARGUMENT (a level over UCWA_LOG_LEVEL_TRACE).
+ */
+ucwa_status ucwa_log_set_level(uint32_t level, ucwa_error **out_error);
+
+/**
+ * Shows user names and SIP URIs in log records (show != 0) instead of stable pseudonyms
+ * (show == 0, the default unless UCWA_LOG_IDENTITY=1). Applies to records made afterwards.
+ */
+void ucwa_log_show_identity(uint32_t show);
+
+/**
+ * Waits up to timeout_ms for the next log record (0 = just look).
+ *
+ * - out_record: required; on success receives an owned record (free with
+ *   ucwa_log_record_free), or NULL when none arrived in time.
+ *
+ * At most 4096 unread records are kept; past that the oldest are dropped, counted by
+ * ucwa_log_dropped, and the next record taken is a WARN (target "ucwa::log") that says how
+ * many were lost. Each record goes to one caller.
+ *
+ * Errors: INVALID_ARGUMENT (out_record is NULL).
+ */
+ucwa_status ucwa_log_next(uint32_t timeout_ms,
+                          ucwa_log_record **out_record,
+                          ucwa_error **out_error);
+
+/**
+ * How many records were dropped since the process started because the buffer was full.
+ */
+uint64_t ucwa_log_dropped(void);
+
+/**
+ * The record's level (a ucwa_log_level value); UCWA_LOG_LEVEL_OFF (0) for an invalid handle.
+ */
+uint32_t ucwa_log_record_level(const ucwa_log_record *record);
+
+/**
+ * When the record was made, in milliseconds since the Unix epoch (UTC); 0 for an invalid
+ * handle.
+ */
+uint64_t ucwa_log_record_time_ms(const ucwa_log_record *record);
+
+/**
+ * The client the record is about: the value of its ucwa_client handle
+ * (`(uint64_t)(uintptr_t)client`), or 0 for a record of no client (such as the note of
+ * dropped records) and for an invalid handle.
+ */
+uint64_t ucwa_log_record_client(const ucwa_log_record *record);
+
+/**
+ * The part of the library that made the record, e.g. "ucwa::transport". Returns a borrowed
+ * string, valid until ucwa_log_record_free(record); NULL for an invalid handle.
+ */
+const char *ucwa_log_record_target(const ucwa_log_record *record);
+
+/**
+ * The record's text, one line (at most 4096 bytes). Returns a borrowed string, valid until
+ * ucwa_log_record_free(record); NULL for an invalid handle.
+ */
+const char *ucwa_log_record_message(const ucwa_log_record *record);
+
+/**
+ * Frees a record; its borrowed strings die with it.
+ * NULL, an already-freed or a garbage handle: no-op.
+ */
+void ucwa_log_record_free(ucwa_log_record *record);
 
 /**
  * Frees a string this library returned as owned (e.g. from ucwa_get_note).

@@ -14,7 +14,7 @@
 mod buffer;
 mod writer;
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,8 +78,6 @@ static MAX: AtomicU8 = AtomicU8::new(0);
 /// The writer's and the buffer's own levels; `MAX` is their maximum.
 static WRITER_LEVEL: AtomicU8 = AtomicU8::new(0);
 static BUFFER_LEVEL: AtomicU8 = AtomicU8::new(0);
-/// Whether user names and SIP URIs appear as they are instead of as pseudonyms.
-static SHOW_IDENTITY: AtomicBool = AtomicBool::new(false);
 
 fn update_max() {
     let m = WRITER_LEVEL
@@ -97,12 +95,12 @@ pub fn enabled(level: Level) -> bool {
 /// Shows user names and SIP URIs in records (and in any text the scrubber redacts) instead of
 /// stable pseudonyms. Off unless the host opts in (`UCWA_LOG_IDENTITY=1` or this call).
 pub fn show_identity(show: bool) {
-    SHOW_IDENTITY.store(show, Ordering::Relaxed);
+    crate::redact::set_identity_shown(show);
 }
 
 /// Whether identity is shown (see [`show_identity`]).
 pub fn identity_shown() -> bool {
-    SHOW_IDENTITY.load(Ordering::Relaxed)
+    crate::redact::identity_shown()
 }
 
 /// Milliseconds since the Unix epoch, as records carry their time.

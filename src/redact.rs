@@ -23,17 +23,29 @@
 //! Log records (and any other text meant for people, such as a transcript) go through
 //! [`Secrets::redact`]: the secrets above, anything shaped like a credential (`identity`'s
 //! patterns), and the user's identity — user names, SIP URIs and addresses, the `key` of event
-//! links — as stable short pseudonyms unless the host opted in (`log::show_identity`). The
+//! links — as stable short pseudonyms unless the host opted in (`UCWA_LOG_IDENTITY=1`, `ucwa_log_show_identity`). The
 //! scrubber also carries the client's log id, so a record knows whose it is.
 
 mod identity;
 
 use std::cmp::Reverse;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use zeroize::Zeroizing;
+
+/// Whether user names and SIP URIs are shown as they are (the host opted in) instead of as
+/// pseudonyms; process-wide, like the log switch that sets it.
+static SHOW_IDENTITY: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn set_identity_shown(show: bool) {
+    SHOW_IDENTITY.store(show, Ordering::Relaxed);
+}
+
+pub(crate) fn identity_shown() -> bool {
+    SHOW_IDENTITY.load(Ordering::Relaxed)
+}
 
 /// What a secret is replaced with.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -201,7 +213,7 @@ impl Secrets {
     /// (`log::show_identity`), user names, SIP URIs, addresses and event-link keys replaced by
     /// stable short pseudonyms (`~1a2b3c`).
     pub fn redact(&self, text: &str) -> String {
-        self.redact_with(text, crate::log::identity_shown())
+        self.redact_with(text, identity_shown())
     }
 
     /// [`Secrets::redact`] with the identity choice given.

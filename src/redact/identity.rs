@@ -122,10 +122,12 @@ fn addresses_out(text: &str) -> String {
             start -= 1;
         }
         // `sip%3Aalice%40…`: the encoded colon is not part of the user.
-        if start >= 1 && b[start - 1] == b'%' && b.len() > start + 2 {
-            if b[start..start + 2].eq_ignore_ascii_case(b"3a") && start + 2 < i {
-                start += 2;
-            }
+        if start >= 1
+            && b[start - 1] == b'%'
+            && start + 2 < i
+            && b[start..start + 2].eq_ignore_ascii_case(b"3a")
+        {
+            start += 2;
         }
         let domain_ok = b.get(i + sep).is_some_and(|c| c.is_ascii_alphanumeric());
         if start < i && domain_ok {

@@ -17,7 +17,7 @@ use crate::log::ucwa_log;
 use crate::options::Options;
 use crate::pacing;
 use crate::security;
-use crate::transport::{server_error, Body, Exchange, Kept, Reply};
+use crate::transport::{server_error, shown_url, Body, Exchange, Kept, Reply};
 
 /// How many Retry-After waits one call honours before it gives up.
 const MAX_RETRY_AFTER: u32 = 2;
@@ -135,17 +135,6 @@ impl Session {
                             diagnostics: reply.diagnostics(),
                         });
                     }
-                    ucwa_log!(
-                        Info,
-                        &self.secrets,
-                        "{step}: 401 from {}: {}",
-                        crate::transport::shown_url(url),
-                        if authorization.is_some() {
-                            "token refused or expired, getting a new one"
-                        } else {
-                            "challenged, signing in"
-                        }
-                    );
                     // Boxed, as the renewal in `token_for`: a parked P-GET sits in this
                     // future for minutes, and should not carry the room of a grant it rarely runs.
                     Box::pin(
@@ -162,8 +151,7 @@ impl Session {
                 {
                     // "The web ticket is invalid": a token from another pool. Drop it; the
                     // next attempt meets this pool's own challenge.
-                    ucwa_log!(Info, &self.secrets, "{step}: 500 28032 (a token of another pool) from {origin}: token dropped, asking again");
-                    self.state().tokens.drop_grant(&origin, generation);
+                    self.drop_foreign_token(step, &origin, generation);
                 }
                 429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
                     let wait = reply
@@ -171,12 +159,19 @@ impl Session {
                         .unwrap_or_default()
                         .min(opts.retry_after_max);
                     waits += 1;
-                    ucwa_log!(Warn, &self.secrets, "{step}: {} with Retry-After from {}: retry {waits} of {MAX_RETRY_AFTER} in {:.1} s (capped by retry_after_max_s)", reply.status, crate::transport::shown_url(url), wait.as_secs_f64());
+                    let (status, at) = (reply.status, shown_url(url));
+                    ucwa_log!(Warn, &self.secrets, "{step}: {status} from {at}, Retry-After: retry {waits} of {MAX_RETRY_AFTER} in {wait:?}");
                     tokio::time::sleep(wait).await;
                 }
                 _ => return Err(server_error(step, &reply)),
             }
         }
+    }
+
+    /// Forgets a token that another pool issued (500 with X-Ms-Diagnostics 28032).
+    fn drop_foreign_token(&self, step: Step, origin: &str, generation: u64) {
+        ucwa_log!(Info, &self.secrets, "{step}: 500 28032 (a token of another pool) from {origin}: token dropped, asking again");
+        self.state().tokens.drop_grant(origin, generation);
     }
 
     /// What a 401 to `url` asks for: the `MsRtcOAuth` challenge to answer, or the error that
@@ -190,6 +185,16 @@ impl Session {
         reply: &Reply,
         sent: Option<u64>,
     ) -> Result<Challenge> {
+        let why = match sent {
+            Some(_) => "token refused or expired, getting a new one",
+            None => "challenged, signing in",
+        };
+        ucwa_log!(
+            Info,
+            &self.secrets,
+            "{step}: 401 from {}: {why}",
+            shown_url(url)
+        );
         let offered = auth::parse_challenge(&reply.headers);
         let authorization_uri = offered
             .bearer
@@ -289,7 +294,7 @@ impl Session {
         let chosen = auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user);
         ucwa_log!(Info, &self.secrets, "grant for {origin}: {} (option grant={:?}, offered {:?}, current user: {current_user}); token endpoint {}",
             match &chosen { Ok(g) => format!("{g:?}"), Err(_) => "none usable".into() },
-            opts.grant, challenge.grant_types, crate::transport::shown_url(&token_url));
+            opts.grant, challenge.grant_types, shown_url(&token_url));
         match chosen {
             Ok(grant) => {
                 self.renew(ex, origin, &token_url, seen_generation, grant)
