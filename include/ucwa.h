@@ -255,6 +255,48 @@ typedef uint32_t ucwa_connection_state;
 #endif // __cplusplus
 
 /**
+ * How severe a log record is; also the level set with ucwa_log_set_level (a record is kept
+ * when its level is at most the level set).
+ */
+enum ucwa_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No records (the default); as a record's level: an invalid handle.
+   */
+  UCWA_LOG_LEVEL_OFF = 0,
+  /**
+   * A call or the keep-alive failed in a way the host will see.
+   */
+  UCWA_LOG_LEVEL_ERROR = 1,
+  /**
+   * Something went wrong and was handled: a retry, a recovery, a connection lost.
+   */
+  UCWA_LOG_LEVEL_WARN = 2,
+  /**
+   * The steps of a session: discovery, sign-in, the grant chosen, state changes.
+   */
+  UCWA_LOG_LEVEL_INFO = 3,
+  /**
+   * Every HTTP exchange and every decision the library takes on its own.
+   */
+  UCWA_LOG_LEVEL_DEBUG = 4,
+  /**
+   * Everything, including each event received and each timer.
+   */
+  UCWA_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ucwa_log_level ucwa_log_level;
+#else
+typedef uint32_t ucwa_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A client for one user on one server. Opaque: create it with ucwa_client_new, free it with
  * ucwa_client_free. Every function may be called on it from any thread, concurrently.
  */

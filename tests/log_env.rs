@@ -28,7 +28,7 @@ fn ucwa_log_writes_readable_records_to_ucwa_log_file() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains(" DEBUG ucwa::transport ") && l.contains("POST ")),
+            .any(|l| l.contains(" DEBUG ucwa::transport::logged ") && l.contains("POST ")),
         "{written}"
     );
     assert!(

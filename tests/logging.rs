@@ -45,7 +45,7 @@ fn text(records: &[Record]) -> String {
 fn exchanges(records: &[Record]) -> Vec<&Record> {
     records
         .iter()
-        .filter(|r| r.target == "ucwa::transport")
+        .filter(|r| r.target == "ucwa::transport::logged")
         .filter(|r| {
             ["GET ", "POST ", "PUT ", "DELETE "]
                 .iter()

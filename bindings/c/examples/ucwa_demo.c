@@ -11,6 +11,10 @@
  *                                  the environment variable VAR and never printed
  *   --sim PATH                     the simulator to start (else $UCWA_SIM, else found next to
  *                                  this program or in the workspace's target/debug)
+ *   --verbose                      prints the library's log records (debug level) on stderr,
+ *                                  pulled with ucwa_log_next between the steps. Without it the
+ *                                  demo makes no logging call: UCWA_LOG=debug in its
+ *                                  environment still gives a log (the zero-code switch).
  *
  * Exit status: 0 when every step succeeded, 1 when a step failed, 2 on a usage error.
  */
@@ -72,6 +76,29 @@ static const char *status_name(uint32_t status)
     return status < sizeof names / sizeof names[0] ? names[status] : "UCWA_ERROR_UNKNOWN";
 }
 
+/* ----- the library's log (--verbose) ---------------------------------------------------- */
+
+static int verbose;
+
+/* Prints every log record waiting, one a line on stderr; the library never calls back into
+ * the host, so the demo pulls them when it has a moment (after each step). */
+static void print_log(void)
+{
+    static const char *const levels[] = { "OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
+    if (!verbose) {
+        return;
+    }
+    ucwa_log_record *r = NULL;
+    while (ucwa_log_next(0, &r, NULL) == UCWA_OK && r) {
+        uint32_t level = ucwa_log_record_level(r);
+        fprintf(stderr, "  log %-5s %s client=%llu: %s\n", level < 6 ? levels[level] : "?",
+                ucwa_log_record_target(r), (unsigned long long)ucwa_log_record_client(r),
+                ucwa_log_record_message(r));
+        ucwa_log_record_free(r);
+    }
+    fflush(stderr);
+}
+
 /* ----- steps ---------------------------------------------------------------------------- */
 
 static int step_no;
@@ -90,6 +117,7 @@ static void step_begin(const char *fmt, const char *arg)
  * are evaluated unspecified, so `err` could be read before the call wrote it. */
 static int step_end(uint32_t status, ucwa_error *err)
 {
+    print_log();
     if (status == UCWA_OK) {
         printf("ok\n");
         return 1;
@@ -285,6 +313,7 @@ static int run_flow(const settings *cfg)
     }
     /* After a failure this also signs out (bounded), so the server keeps no stale endpoint. */
     ucwa_client_free(client);
+    print_log();
     return ok;
 }
 
@@ -294,6 +323,7 @@ static void usage(FILE *to)
             "usage: ucwa_demo [--sim PATH]\n"
             "       ucwa_demo --server URL --user NAME --password-env VAR\n"
             "                 [--availability NAME] [--note TEXT] [--location TEXT] [--ca-file FILE]\n"
+            "       add --verbose to print the library's log records (debug) on stderr\n"
             "\n"
             "Without --server, starts the bundled ucwa-sim and signs in as " SIM_USER ".\n"
             "NAME for --availability: Online, Busy, DoNotDisturb, BeRightBack, Away, OffWork\n"
@@ -313,6 +343,14 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--verbose") == 0) {
+            verbose = 1;
+            if (ucwa_log_set_level(UCWA_LOG_LEVEL_DEBUG, NULL) != UCWA_OK) {
+                fprintf(stderr, "ucwa_demo: the log level could not be set\n");
+                return 2;
+            }
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "ucwa_demo: %s needs a value\n", a);

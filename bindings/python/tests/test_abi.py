@@ -21,7 +21,12 @@ from conftest import PYTHON_DIR, WORKSPACE
 
 HEADER = WORKSPACE / "include" / "ucwa.h"
 
-_OPAQUE = {"ucwa_client": _ffi.ucwa_client, "ucwa_error": _ffi.ucwa_error, "ucwa_event": _ffi.ucwa_event}
+_OPAQUE = {
+    "ucwa_client": _ffi.ucwa_client,
+    "ucwa_error": _ffi.ucwa_error,
+    "ucwa_event": _ffi.ucwa_event,
+    "ucwa_log_record": _ffi.ucwa_log_record,
+}
 _SCALAR = {
     "uint32_t": c_uint32,
     "uint16_t": c_uint16,
@@ -134,6 +139,7 @@ def _header_enum(name: str) -> dict[str, int]:
         ("ucwa_availability", "UCWA_AVAILABILITY_", ucwa.Availability),
         ("ucwa_event_kind", "UCWA_EVENT_KIND_", ucwa.EventKind),
         ("ucwa_connection_state", "UCWA_CONNECTION_STATE_", ucwa.ConnectionState),
+        ("ucwa_log_level", "UCWA_LOG_LEVEL_", ucwa.LogLevel),
     ],
 )
 def test_python_enums_equal_the_header(c_enum: str, prefix: str, py_enum) -> None:

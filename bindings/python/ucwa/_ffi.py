@@ -42,7 +42,12 @@ class ucwa_event(ctypes.Structure):
     """Opaque ``ucwa_event``."""
 
 
+class ucwa_log_record(ctypes.Structure):
+    """Opaque ``ucwa_log_record``."""
+
+
 ClientP = POINTER(ucwa_client)
+LogRecordP = POINTER(ucwa_log_record)
 ErrorP = POINTER(ucwa_error)
 EventP = POINTER(ucwa_event)
 
@@ -124,6 +129,16 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_event_reason": (ErrorP, [EventP]),
     "ucwa_event_free": (None, [EventP]),
     "ucwa_string_free": (None, [c_void_p]),
+    "ucwa_log_set_level": (_status, [c_uint32, POINTER(ErrorP)]),
+    "ucwa_log_show_identity": (None, [c_uint32]),
+    "ucwa_log_next": (_status, [c_uint32, POINTER(LogRecordP), POINTER(ErrorP)]),
+    "ucwa_log_dropped": (c_uint64, []),
+    "ucwa_log_record_level": (c_uint32, [LogRecordP]),
+    "ucwa_log_record_time_ms": (c_uint64, [LogRecordP]),
+    "ucwa_log_record_client": (c_uint64, [LogRecordP]),
+    "ucwa_log_record_target": (c_void_p, [LogRecordP]),
+    "ucwa_log_record_message": (c_void_p, [LogRecordP]),
+    "ucwa_log_record_free": (None, [LogRecordP]),
 }
 
 
