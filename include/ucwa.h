@@ -354,6 +354,12 @@ const char *ucwa_status_str(uint32_t status);
  *   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
  * - out_client: receives the new handle on success; free it with ucwa_client_free.
  *
+ * The first client made in the process reads the logging switch from the environment:
+ * UCWA_LOG=error|warn|info|debug|trace writes a readable log, one record a line, to stderr
+ * or to the file UCWA_LOG_FILE names; UCWA_LOG_IDENTITY=1 shows user names and SIP URIs
+ * instead of pseudonyms. Without UCWA_LOG the library writes nothing. Records name the
+ * client by its handle's value (see ucwa_log_record_client).
+ *
  * Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
  */
 ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_error **out_error);
