@@ -289,7 +289,10 @@ impl<'a> Exchange<'a> {
                 // answer; one retry opens a fresh connection. Every request this library sends
                 // is safe to repeat (setters, activity reports, application creation with a
                 // stable endpointId, DELETE).
-                Err(e) if attempt == 1 && is_stale_connection(&e) => continue,
+                Err(e) if attempt == 1 && is_stale_connection(&e) => {
+                    crate::log::ucwa_log!(Debug, self.secrets, "{step}: the pooled connection was closed by the server while idle; sending again on a new one");
+                    continue;
+                }
                 Err(e) => return Err(transport_error(step, url, e)),
             };
             let status = resp.status().as_u16();

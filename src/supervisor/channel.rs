@@ -191,6 +191,7 @@ async fn climb_ladder(
             // The budget is spent: the host hears Lost now, and the channel retries at the
             // slow pace until the budget frees up.
             wait = wait.max(budget_wait.min(pacing::MAX_BACKOFF));
+            ucwa_log!(Warn, inner.log(), "recovery held back: {} applications recreated within {} s already; next try in {} s", pacing::RECREATIONS, pacing::RECREATION_WINDOW.as_secs(), wait.as_secs());
             inner.connection.lost(&inner.events, e.clone());
             Err(e)
         }

@@ -417,7 +417,14 @@ impl Kept {
                         self.put(origin, ex.proxy.clone(), conn);
                         return Ok(reply);
                     }
-                    Err(Error::Network { .. }) if reused && !replaced => replaced = true,
+                    Err(Error::Network { .. }) if reused && !replaced => {
+                        crate::log::ucwa_log!(
+                            Debug,
+                            ex.secrets,
+                            "{step}: the event channel's connection was closed; opening a new one"
+                        );
+                        replaced = true
+                    }
                     // Dropping the connection closes it: whatever is left of the answer is
                     // never read.
                     Err(e) => return Err(e),
