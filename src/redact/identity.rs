@@ -17,6 +17,9 @@ use super::REDACTED;
 pub(crate) const MAX_KNOWN: usize = 16;
 /// A known name shorter than this is not searched for alone (it would match inside words).
 const MIN_KNOWN_LEN: usize = 3;
+/// The shortest text after a scheme name that is taken for a credential (an NTLM NEGOTIATE
+/// message is 40 base64 characters, a web ticket hundreds).
+const MIN_BLOB: usize = 12;
 
 /// The stable pseudonym of `name` in this process.
 pub(crate) fn pseudonym(name: &str) -> String {
@@ -201,16 +204,25 @@ fn redacted(_: &str) -> String {
     REDACTED.to_string()
 }
 
+/// After an `Authorization` scheme's name: a credential is a long run of token characters;
+/// a word (`NTLM for the Windows grant`, in an error that names the scheme) stays.
+fn blob(value: &str) -> String {
+    if value.len() >= MIN_BLOB {
+        REDACTED.to_string()
+    } else {
+        value.to_string()
+    }
+}
+
 /// Anything shaped like a credential replaced by `[redacted]`, whether or not the scrubber
 /// ever held it: the blob after an `Authorization` scheme, a `cwt=` token, a form's password
 /// or token fields, a JSON token field, a cookie header's value.
 pub(crate) fn credentials_out(text: &str) -> String {
     let mut out = text.to_string();
+    for marker in ["bearer ", "negotiate ", "ntlm ", "basic "] {
+        out = replace_after(&out, marker, ends_token, blob);
+    }
     for marker in [
-        "bearer ",
-        "negotiate ",
-        "ntlm ",
-        "basic ",
         "cwt=",
         "password=",
         "access_token=",
@@ -263,5 +275,7 @@ mod tests {
         );
         assert!(!out.contains("AAEB") && !out.contains("TlRM") && !out.contains("hunter2"));
         assert!(!out.contains("s=1") && out.ends_with("\nok"), "{out}");
+        let words = "the pool offers neither Negotiate nor NTLM for the Windows grant";
+        assert_eq!(credentials_out(words), words);
     }
 }
