@@ -3,7 +3,8 @@
  * with level, time, target, client and message, never holding the password or the user's
  * name; levels past TRACE and garbage records refused or read as neutral; and the zero-code
  * switch in an unmodified host: the demo under UCWA_LOG=debug logs to stderr (or to
- * UCWA_LOG_FILE), without it writes no record, and with --verbose prints them itself.
+ * UCWA_LOG_FILE), without it (or with a value it does not understand, which it says once)
+ * writes no record, and with --verbose prints them itself.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -135,6 +136,12 @@ static void the_unmodified_demo_logs_under_ucwa_log_and_is_silent_without(void)
     free(to_file_err);
     free(off);
     free(in_file);
+    /* A value it does not understand: said once, logging off, the host unharmed. */
+    CHECK(run_demo("UCWA_LOG=verbose", "", err3) == 0);
+    char *bad = slurp(err3);
+    CHECK(bad && strstr(bad, "ucwa: UCWA_LOG=\"verbose\" is not one of error, warn, info, debug, trace or off"));
+    CHECK(bad && !strstr(bad, "ucwa::"));
+    free(bad);
     /* --verbose: the demo pulls the records itself. */
     CHECK(run_demo("", "--verbose", err3) == 0);
     char *verbose = slurp(err3);
