@@ -25,16 +25,21 @@ fn workspace_version() -> String {
         .lines()
         .find(|l| l.starts_with("version = "))
         .expect("[workspace.package] sets version");
-    line["version = ".len()..].trim().trim_matches('"').to_string()
+    line["version = ".len()..]
+        .trim()
+        .trim_matches('"')
+        .to_string()
 }
 
-/// The value of the first line of `text` that starts with `prefix`, up to `end`.
+/// The text after the first occurrence of `prefix` in `text`, up to the next `end`.
 fn after<'a>(text: &'a str, prefix: &str, end: &str, what: &str) -> &'a str {
     let at = text
         .find(prefix)
         .unwrap_or_else(|| panic!("{what}: no `{prefix}`"));
     let rest = &text[at + prefix.len()..];
-    &rest[..rest.find(end).unwrap_or_else(|| panic!("{what}: unterminated"))]
+    &rest[..rest
+        .find(end)
+        .unwrap_or_else(|| panic!("{what}: unterminated"))]
 }
 
 #[test]
@@ -67,7 +72,9 @@ fn every_crate_of_the_workspace_inherits_the_version() {
             .unwrap_or_else(|| panic!("{m}: no [package]"));
         let package = package.split("\n[").next().unwrap();
         assert!(
-            package.lines().any(|l| l.trim() == "version.workspace = true"),
+            package
+                .lines()
+                .any(|l| l.trim() == "version.workspace = true"),
             "{m}: [package] must say `version.workspace = true` (the version is set once, in the \
              workspace Cargo.toml)"
         );
