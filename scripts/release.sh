@@ -77,8 +77,15 @@ done
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 rel=$target_dir/release
-echo "release: cargo build --release ${packages[*]}"
-cargo build --release "${packages[@]}"
+# The library and the simulator alone first, as the README's "Build from source" builds them (so
+# that command finds them built: a build that also names the commands could unify other
+# features into shared dependencies and rebuild them), then the commands.
+echo "release: cargo build --release -p ucwa -p ucwa-sim"
+cargo build --release -p ucwa -p ucwa-sim
+if [ ${#packages[@]} -gt 4 ]; then
+  echo "release: cargo build --release ${packages[*]:4}"
+  cargo build --release "${packages[@]:4}"
+fi
 for f in libucwa.so libucwa.a "${commands[@]}"; do
   [ -f "$rel/$f" ] || { echo "release: $rel/$f was not built" >&2; exit 1; }
 done
@@ -102,12 +109,19 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The libraries the static library needs at link time on Windows (Linux's are in ucwa.pc.in):
-# the DLLs ucwa.dll imports, as import libraries (the api-ms-win-* API sets are linked by name
-# through raw-dylib and need none), plus what MinGW's std needs.
-win_libs_private=$(x86_64-w64-mingw32-objdump -p "$win_out/ucwa.dll" |
-  awk '/DLL Name:/ {print tolower($3)}' | grep -v '^api-ms-win-' | sed 's/\.dll$//' | sort -u |
-  sed 's/^/-l/' | tr '\n' ' ')
-win_libs_private="${win_libs_private}-lgcc_eh -lpthread"
+# the DLLs ucwa.dll imports that MinGW-w64 has an import library for (Rust's std links the
+# others, such as the api-ms-win-* API sets and bcryptprimitives, by name through raw-dylib,
+# which needs none), plus what MinGW's std needs. scripts/test-release.sh links a program
+# statically with it and runs it under Wine.
+mingw_lib=$(dirname "$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)")
+win_libs_private=""
+for dll in $(x86_64-w64-mingw32-objdump -p "$win_out/ucwa.dll" |
+             awk '/DLL Name:/ {print tolower($3)}' | sed 's/\.dll$//' | sort -u); do
+  if [ -f "/usr/x86_64-w64-mingw32/lib/lib$dll.a" ] || [ -f "$mingw_lib/lib$dll.a" ]; then
+    win_libs_private="$win_libs_private -l$dll"
+  fi
+done
+win_libs_private="${win_libs_private# } -lgcc_eh -l:libpthread.a"
 
 # sdk_common DIR [LIBS_PRIVATE]: header, pkg-config file, installers, docs, licences.
 sdk_common() {

@@ -249,6 +249,17 @@ windows_zip_and_wheel_dll_run_a_pkg_config_program_under_wine() {
   url=$(start_sim "$win_wine" "$d/bin/ucwa-sim.exe" --listen 127.0.0.1:0)
   "$win_wine" run-zip/example.exe "$url" | tr -d '\r' | tee zip.txt
   grep -q "ucwa $version" zip.txt && grep -q "availability 2" zip.txt || fail "example.exe with the zip's DLL"
+  # Static: the zip installed without the DLL, the program linked with `pkg-config --static`;
+  # it needs no ucwa.dll and no MinGW runtime DLL.
+  sh "$d/install.sh" --static "$work/wstatic" >/dev/null
+  [ ! -e "$work/wstatic/lib/libucwa.dll.a" ] && [ ! -e "$work/wstatic/bin/ucwa.dll" ] || fail "a static install carries the DLL"
+  x86_64-w64-mingw32-gcc example.c -o static.exe \
+    $(PKG_CONFIG_LIBDIR="$work/wstatic/lib/pkgconfig" pkg-config --static --cflags --libs ucwa)
+  imports=$(x86_64-w64-mingw32-objdump -p static.exe | awk '/DLL Name:/ {print tolower($3)}')
+  echo "static.exe imports: $(echo $imports)"
+  if echo "$imports" | grep -E '^(ucwa|libgcc|libwinpthread|libstdc)'; then fail "static.exe imports a non-system DLL"; fi
+  mkdir run-static && cp static.exe run-static/
+  "$win_wine" run-static/static.exe "$url" | tr -d '\r' | has "availability 2" || fail "the static example.exe failed"
   # The wheel: the same DLL as the zip's, and it runs the same program.
   (mkdir wheel && cd wheel && unzip -q "$win_wheel")
   cmp wheel/ucwa/_native/ucwa.dll "$d/bin/ucwa.dll" || fail "the wheel's DLL is not the zip's"
