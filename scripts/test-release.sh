@@ -24,7 +24,7 @@ filter=${1:-}
 version=$(awk '/^\[workspace.package\]/ {s=1; next} /^\[/ {s=0} s && /^version = / {gsub(/"/, "", $3); print $3}' Cargo.toml)
 major=${version%%.*}
 work=$(mktemp -d "${TMPDIR:-/tmp}/ucwa-release-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${UCWA_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 passed=0
 failed=0
@@ -320,7 +320,9 @@ readme_csharp_quick_start_runs_as_written() {
 }
 
 readme_build_from_source_runs_as_written() {
-  # HOME is this test's directory: the snippet installs into "$HOME/.local".
+  # HOME is this test's directory: the snippet installs into "$HOME/.local" (rustup and cargo
+  # keep their own homes).
+  export RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup} CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
   export HOME=$work/home
   mkdir -p "$HOME"
   (cd "$root" && bash -ec "$(snippet build-from-source)")
