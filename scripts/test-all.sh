@@ -99,7 +99,7 @@ if step windows-build bash scripts/build-windows.sh; then
   step windows-packages bash scripts/package-windows.sh || true
   # The release (README: "Build from source"): every artifact into dist/, reusing the Windows
   # build above, then each one installed the way its users install it and tested from there.
-  if step release bash scripts/release.sh; then
+  if step release-build bash scripts/release.sh; then
     run release bash scripts/test-release.sh
   else
     failed_suites+=("release tests (not run)")
