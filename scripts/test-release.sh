@@ -35,15 +35,18 @@ check() {
   [ -z "$filter" ] || [[ "$name" == *"$filter"* ]] || return 0
   local start=$SECONDS dir=$work/t/$name
   mkdir -p "$dir"
-  if (set -euo pipefail; work=$dir; pids=(); trap stop_started EXIT; cd "$dir" && "$name") \
+  if (set -euo pipefail; work=$dir; trap stop_started EXIT; cd "$dir" && "$name") \
       >"$dir.log" 2>&1; then
     passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"
   else
     failed=$((failed + 1)); echo "FAIL $name ($((SECONDS - start)) s)"; sed 's/^/    /' "$dir.log" | tail -n 40
   fi
 }
+# The process groups a test started (start_sim runs inside $(…), so a file, not a variable).
+started() { echo "$1" >> "$work/started"; }
 stop_started() {
-  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+  [ -f "$work/started" ] || return 0
+  while read -r p; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done < "$work/started"
 }
 fail() { echo "$*" >&2; exit 1; }
 # has PATTERN: grep that reads all its input (grep -q exits at the first match, and the writer
@@ -62,7 +65,7 @@ start_sim() {
   local out
   out=$(mktemp "$work/sim.XXXXXX")
   setsid "$@" >"$out" 2>&1 &
-  pids+=($!)
+  started $!
   for _ in $(seq 300); do
     if head -n1 "$out" | has '^http'; then head -n1 "$out" | tr -d '\r'; return 0; fi
     sleep 0.1
@@ -290,7 +293,7 @@ run_snippet() {
   printf 'set -e\n%s\n' "$body" > "$1.sh"
   setsid bash "$1.sh" > "$1.out" 2>&1 &
   local p=$!
-  pids+=($p)
+  started "$p"
   wait "$p"
   local rc=$?
   cat "$1.out"
@@ -343,7 +346,7 @@ demo_reports_its_version_and_signs_out_on_ctrl_c() {
   UCWA_PASSWORD=alice-password setsid "$demo" --server "$url" --user alice@contoso.com \
     --password-env UCWA_PASSWORD --stay > server.out 2>&1 &
   local p=$!
-  pids+=($p)
+  started "$p"
   for _ in $(seq 300); do grep -q "keeping the presence true" server.out && break; sleep 0.1; done
   sim_get "${url}_sim/users/alice@contoso.com" | has '"made_available":true' || fail "not available: $(cat server.out)"
   kill -INT -- "-$p"           # what a terminal's Ctrl-C does: the whole process group
@@ -359,7 +362,7 @@ demo_reports_its_version_and_signs_out_on_ctrl_c() {
   # serves the sign-out and is then stopped by the demo.
   setsid "$demo" --sim "$work/prefix/bin/ucwa-sim" --stay > sim.out 2>&1 &
   p=$!
-  pids+=($p)
+  started "$p"
   for _ in $(seq 300); do grep -q "keeping the presence true" sim.out && break; sleep 0.1; done
   kill -INT -- "-$p"
   rc=0
