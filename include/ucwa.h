@@ -23,6 +23,10 @@
 
 #include <stdint.h>
 #include <stddef.h>
+/* The library version this header belongs to (tests/version.rs checks it against Cargo.toml). */
+#define UCWA_VERSION_MAJOR 0
+#define UCWA_VERSION_MINOR 1
+#define UCWA_VERSION_PATCH 0
 #define UCWA_VERSION_STRING "0.1.0"
 
 
