@@ -23,6 +23,10 @@
 
 #include <stdint.h>
 #include <stddef.h>
+/* The library version this header belongs to (tests/version.rs checks it against Cargo.toml). */
+#define UCWA_VERSION_MAJOR 0
+#define UCWA_VERSION_MINOR 1
+#define UCWA_VERSION_PATCH 0
 #define UCWA_VERSION_STRING "0.1.0"
 
 
@@ -255,6 +259,48 @@ typedef uint32_t ucwa_connection_state;
 #endif // __cplusplus
 
 /**
+ * How severe a log record is; also the level set with ucwa_log_set_level (a record is kept
+ * when its level is at most the level set).
+ */
+enum ucwa_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No records (the default); as a record's level: an invalid handle.
+   */
+  UCWA_LOG_LEVEL_OFF = 0,
+  /**
+   * A call or the keep-alive failed in a way the host will see.
+   */
+  UCWA_LOG_LEVEL_ERROR = 1,
+  /**
+   * Something went wrong and was handled: a retry, a recovery, a connection lost.
+   */
+  UCWA_LOG_LEVEL_WARN = 2,
+  /**
+   * The steps of a session: discovery, sign-in, the grant chosen, state changes.
+   */
+  UCWA_LOG_LEVEL_INFO = 3,
+  /**
+   * Every HTTP exchange and every decision the library takes on its own.
+   */
+  UCWA_LOG_LEVEL_DEBUG = 4,
+  /**
+   * Everything, including each event received and each timer.
+   */
+  UCWA_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ucwa_log_level ucwa_log_level;
+#else
+typedef uint32_t ucwa_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A client for one user on one server. Opaque: create it with ucwa_client_new, free it with
  * ucwa_client_free. Every function may be called on it from any thread, concurrently.
  */
@@ -271,6 +317,12 @@ typedef struct ucwa_error ucwa_error;
  * accessors and free it with ucwa_event_free.
  */
 typedef struct ucwa_event ucwa_event;
+
+/**
+ * One log record. Opaque; read it with the ucwa_log_record_* accessors and free it with
+ * ucwa_log_record_free.
+ */
+typedef struct ucwa_log_record ucwa_log_record;
 
 
 
@@ -305,6 +357,12 @@ const char *ucwa_status_str(uint32_t status);
  *   or a bare SIP domain ("contoso.com": lyncdiscoverinternal.<d>, then lyncdiscover.<d>,
  *   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
  * - out_client: receives the new handle on success; free it with ucwa_client_free.
+ *
+ * The first client made in the process reads the logging switch from the environment:
+ * UCWA_LOG=error|warn|info|debug|trace writes a readable log, one record a line, to stderr
+ * or to the file UCWA_LOG_FILE names; UCWA_LOG_IDENTITY=1 shows user names and SIP URIs
+ * instead of pseudonyms. Without UCWA_LOG the library writes nothing. Records name the
+ * client by its handle's value (see ucwa_log_record_client).
  *
  * Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
  */
@@ -817,6 +875,83 @@ ucwa_error *ucwa_event_reason(const ucwa_event *event);
  * NULL, an already-freed or a garbage handle: no-op.
  */
 void ucwa_event_free(ucwa_event *event);
+
+/**
+ * Sets the level of the records kept for ucwa_log_next (a ucwa_log_level value; OFF, the
+ * default, keeps none). Independent of the UCWA_LOG environment variable, which writes a
+ * readable log to stderr or UCWA_LOG_FILE on its own. Records are process-wide: every
+ * client's go to the same buffer, each naming its client (ucwa_log_record_client).
+ *
+ * Records never hold a secret (password, token, cookie, NTLM/Negotiate data, proxy
+ * credentials); user names and SIP URIs appear as pseudonyms (`~1a2b3c`) unless
+ * ucwa_log_show_identity(1) or UCWA_LOG_IDENTITY=1.
+ *
+ * Errors: INVALID_ARGUMENT (a level over UCWA_LOG_LEVEL_TRACE).
+ */
+ucwa_status ucwa_log_set_level(uint32_t level, ucwa_error **out_error);
+
+/**
+ * Shows user names and SIP URIs in log records (show != 0) instead of stable pseudonyms
+ * (show == 0, the default unless UCWA_LOG_IDENTITY=1). Applies to records made afterwards.
+ */
+void ucwa_log_show_identity(uint32_t show);
+
+/**
+ * Waits up to timeout_ms for the next log record (0 = just look).
+ *
+ * - out_record: required; on success receives an owned record (free with
+ *   ucwa_log_record_free), or NULL when none arrived in time.
+ *
+ * At most 4096 unread records are kept; past that the oldest are dropped, counted by
+ * ucwa_log_dropped, and the next record taken is a WARN (target "ucwa::log") that says how
+ * many were lost. Each record goes to one caller.
+ *
+ * Errors: INVALID_ARGUMENT (out_record is NULL).
+ */
+ucwa_status ucwa_log_next(uint32_t timeout_ms,
+                          ucwa_log_record **out_record,
+                          ucwa_error **out_error);
+
+/**
+ * How many records were dropped since the process started because the buffer was full.
+ */
+uint64_t ucwa_log_dropped(void);
+
+/**
+ * The record's level (a ucwa_log_level value); UCWA_LOG_LEVEL_OFF (0) for an invalid handle.
+ */
+uint32_t ucwa_log_record_level(const ucwa_log_record *record);
+
+/**
+ * When the record was made, in milliseconds since the Unix epoch (UTC); 0 for an invalid
+ * handle.
+ */
+uint64_t ucwa_log_record_time_ms(const ucwa_log_record *record);
+
+/**
+ * The client the record is about: the value of its ucwa_client handle
+ * (`(uint64_t)(uintptr_t)client`), or 0 for a record of no client (such as the note of
+ * dropped records) and for an invalid handle.
+ */
+uint64_t ucwa_log_record_client(const ucwa_log_record *record);
+
+/**
+ * The part of the library that made the record, e.g. "ucwa::transport". Returns a borrowed
+ * string, valid until ucwa_log_record_free(record); NULL for an invalid handle.
+ */
+const char *ucwa_log_record_target(const ucwa_log_record *record);
+
+/**
+ * The record's text, one line (at most 4096 bytes). Returns a borrowed string, valid until
+ * ucwa_log_record_free(record); NULL for an invalid handle.
+ */
+const char *ucwa_log_record_message(const ucwa_log_record *record);
+
+/**
+ * Frees a record; its borrowed strings die with it.
+ * NULL, an already-freed or a garbage handle: no-op.
+ */
+void ucwa_log_record_free(ucwa_log_record *record);
 
 /**
  * Frees a string this library returned as owned (e.g. from ucwa_get_note).

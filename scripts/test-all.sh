@@ -4,7 +4,9 @@
 # suite (pytest), the C# suite (Mono), the short chaos soak (40 clients for a minute against
 # the simulator's fault injection, asserting only invariants that do not depend on machine
 # speed; see examples/chaos_soak/main.rs), and the Windows build (scripts/build-windows.sh: ucwa.dll,
-# ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh).
+# ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh),
+# and the release (scripts/release.sh into dist/) installed and tested as users install it
+# (scripts/test-release.sh).
 # Installs what it needs (you are root). Every suite runs even when an earlier one fails; the
 # last line totals them, and the exit code is non-zero if any suite failed or ran no test.
 set -uo pipefail
@@ -95,9 +97,16 @@ if step windows-build bash scripts/build-windows.sh; then
   run windows-rust bash scripts/test-windows.sh rust
   run windows-c bash scripts/test-windows.sh c
   step windows-packages bash scripts/package-windows.sh || true
+  # The release (README: "Build from source"): every artifact into dist/, reusing the Windows
+  # build above, then each one installed the way its users install it and tested from there.
+  if step release-build bash scripts/release.sh; then
+    run release bash scripts/test-release.sh
+  else
+    failed_suites+=("release tests (not run)")
+  fi
 else
   # Without a fresh build the Windows suites would test stale or missing artifacts.
-  failed_suites+=("windows-rust (not run)" "windows-c (not run)" "windows-packages (not run)")
+  failed_suites+=("windows-rust (not run)" "windows-c (not run)" "windows-packages (not run)" "release (not run)")
 fi
 
 echo "===== summary"

@@ -7,6 +7,8 @@
 #                                  the Linux ucwa-sim (through bindings/c/tests/sim-broker.py),
 #                                  then a sample of it and the demo against ucwa-sim.exe under
 #                                  wine; the last line totals them: "N passed, N failed"
+#   scripts/test-windows.sh prefix only creates the Wine prefix (scripts/test-release.sh runs
+#                                  the release's Windows programs in it)
 #
 # Run scripts/build-windows.sh first (test-all.sh does). Installs wine64 when missing. Wine
 # runs headless: console programs need no X server.
@@ -14,7 +16,7 @@ set -euo pipefail
 win_root=$(cd "$(dirname "$0")/.." && pwd)
 . "$win_root/scripts/windows/env.sh"
 cd "$win_root"
-what=${1:?usage: test-windows.sh rust|c}
+what=${1:?usage: test-windows.sh rust|c|prefix}
 
 if [ ! -x "$win_wine" ]; then
   echo "test-windows: installing wine64" >&2
@@ -38,6 +40,7 @@ if [ ! -f "$stand_in" ] || [ "$stand_in" -ot scripts/windows/processprng.c ]; th
 fi
 
 case "$what" in
+  prefix) echo "test-windows: Wine prefix $WINEPREFIX ready" ;;
   rust)
     # The library's suites only: ucwa-sim's own tests start it as a Linux-style child process
     # and signal it, which is what its Linux suite is for.
@@ -88,5 +91,5 @@ case "$what" in
     echo "$p passed, $f failed"
     [ "$rc_linux" = 0 ] && [ "$rc_exe" = 0 ] && [ "$f" = 0 ] && [ "$p" -gt 0 ]
     ;;
-  *) echo "usage: test-windows.sh rust|c" >&2; exit 2 ;;
+  *) echo "usage: test-windows.sh rust|c|prefix" >&2; exit 2 ;;
 esac

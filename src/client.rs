@@ -355,6 +355,18 @@ impl Client {
         self.inner.request_count()
     }
 
+    /// The id this client's log records carry (field `client` of its `tracing` events,
+    /// [`crate::log::Record::client`]): a process-unique number, or, for a client made through
+    /// the C ABI, its handle's value.
+    pub fn log_id(&self) -> u64 {
+        self.inner.log_id()
+    }
+
+    /// Gives the client's records another id (the C ABI uses the handle's value).
+    pub(crate) fn set_log_id(&self, id: u64) {
+        self.inner.set_log_id(id);
+    }
+
     /// Stops background work and signs out within a bounded time. Idempotent.
     pub fn close(&self) {
         close(&self.inner);

@@ -9,15 +9,26 @@ use std::sync::Mutex;
 
 use crate::error::Error;
 use crate::events::EventQueue;
+use crate::log::ucwa_log;
+use crate::redact::Secrets;
 use crate::types::{ConnectionState, Event};
 
 /// One client's connection state machine; `None` before the first sign-in.
 #[derive(Default)]
 pub struct Connection {
     state: Mutex<Option<ConnectionState>>,
+    /// The client's scrubber, for the record of each transition.
+    log: Secrets,
 }
 
 impl Connection {
+    pub fn new(log: Secrets) -> Connection {
+        Connection {
+            state: Mutex::default(),
+            log,
+        }
+    }
+
     /// A session began: Connected, whatever the previous session ended in.
     pub fn connected(&self, events: &EventQueue) {
         self.enter(events, ConnectionState::Connected, None, |_| true);
@@ -63,6 +74,24 @@ impl Connection {
     ) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if allowed(*state) {
+            let level = match to {
+                ConnectionState::Lost => crate::log::Level::Error,
+                ConnectionState::Recovering => crate::log::Level::Warn,
+                _ => crate::log::Level::Info,
+            };
+            let why = reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            match level {
+                crate::log::Level::Error => {
+                    ucwa_log!(Error, &self.log, "connection {:?} -> {to:?}{why}", *state)
+                }
+                crate::log::Level::Warn => {
+                    ucwa_log!(Warn, &self.log, "connection {:?} -> {to:?}{why}", *state)
+                }
+                _ => ucwa_log!(Info, &self.log, "connection {:?} -> {to:?}{why}", *state),
+            }
             *state = Some(to);
             events.push(Event::ConnectionStateChanged { state: to, reason });
         }

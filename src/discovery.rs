@@ -6,8 +6,9 @@ use url::Url;
 
 use crate::error::{Error, Step};
 use crate::hal::Resource;
+use crate::log::ucwa_log;
 use crate::security::{self, TrustedHosts};
-use crate::transport::{server_error, Body, Exchange};
+use crate::transport::{server_error, shown_url, Body, Exchange};
 
 /// How many redirect hops discovery follows before it gives up.
 pub(crate) const MAX_HOPS: usize = 8;
@@ -52,14 +53,40 @@ pub async fn discover(
     candidates: &[Url],
     trusted: &TrustedHosts,
 ) -> Result<Url, Error> {
-    let mut last = None;
+    let mut last: Option<Error> = None;
+    let mut tried = Vec::new();
     for c in candidates {
+        ucwa_log!(Info, ex.secrets, "discovery: trying {}", shown_url(c));
         match discover_one(ex, c, trusted).await {
-            Ok(u) => return Ok(u),
-            Err(e) => last = Some(e),
+            Ok(u) => {
+                ucwa_log!(
+                    Info,
+                    ex.secrets,
+                    "discovery: user resource {} (from {})",
+                    shown_url(&u),
+                    shown_url(c)
+                );
+                return Ok(u);
+            }
+            Err(e) => {
+                ucwa_log!(Warn, ex.secrets, "discovery: {} failed: {e}", shown_url(c));
+                if let Some(before) = last.take() {
+                    tried.push(format!(
+                        "{} ({before})",
+                        shown_url(&candidates[tried.len()])
+                    ));
+                }
+                last = Some(e);
+            }
         }
     }
-    Err(last.unwrap_or_else(|| Error::InvalidArgument("no discovery URL to try".into())))
+    let last = last.unwrap_or_else(|| Error::InvalidArgument("no discovery URL to try".into()));
+    // A bare domain tries the internal name first: say so, or a user reading only the external
+    // name's failure would not know the internal one failed too.
+    Err(match tried.is_empty() {
+        true => last,
+        false => last.with_note(&format!("tried first: {}", tried.join("; "))),
+    })
 }
 
 async fn discover_one(
@@ -73,6 +100,13 @@ async fn discover_one(
         let reply = ex
             .send(Step::Discovery, Method::GET, &url, None, Body::Empty)
             .await?;
+        ucwa_log!(
+            Debug,
+            ex.secrets,
+            "discovery hop: {} answered {}",
+            shown_url(&url),
+            reply.status
+        );
         if (300..400).contains(&reply.status) {
             let loc = reply
                 .header("location")

@@ -209,6 +209,31 @@ impl Error {
         }
     }
 
+    /// The same error with `note` added to what it says (e.g. what else was tried); errors
+    /// that carry no free text stay as they are.
+    pub(crate) fn with_note(mut self, note: &str) -> Error {
+        match &mut self {
+            Error::Network { detail, .. }
+            | Error::Timeout { detail, .. }
+            | Error::Tls { detail, .. }
+            | Error::Protocol { detail, .. }
+            | Error::Authentication { detail, .. }
+            | Error::Insecure { detail, .. } => {
+                detail.push_str("; ");
+                detail.push_str(note);
+            }
+            Error::Server(s) => {
+                let m = s.message.get_or_insert_with(String::new);
+                if !m.is_empty() {
+                    m.push_str("; ");
+                }
+                m.push_str(note);
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// The HTTP status of the response behind this error, if there was one.
     pub fn http_status(&self) -> Option<u16> {
         match self {

@@ -16,7 +16,10 @@
 //!   its events, shared by the synchronous calls' recovery and the supervisor;
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
-//! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
+//! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text, and
+//!   secrets and identity out of log records);
+//! - [`log`]: diagnostics (`tracing` events, the `UCWA_LOG` switch, the records the C ABI
+//!   pulls);
 //! - `transcript` (every HTTP exchange as a redacted JSON line, option `transcript`);
 //! - `events` (the queue of events the host pulls) and `proxy` (which proxy carries a request);
 //! - `engine`: the process-wide runtime and HTTP clients;
@@ -32,6 +35,7 @@ pub mod error;
 // `sys` is safe Rust, and the compiler holds it to that.
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod log;
 pub mod options;
 pub mod types;
 

@@ -177,10 +177,7 @@ impl Default for Options {
             subscription_refresh: Duration::from_secs(300),
             proxy: ProxyChoice::System,
             grant: Grant::Auto,
-            transcript: Transcript::from_env().map(|file| Sink {
-                file,
-                client: crate::transcript::next_client_id(),
-            }),
+            transcript: Transcript::from_env().map(|file| Sink { file }),
         }
     }
 }
@@ -289,19 +286,15 @@ fn seconds(key: &str, value: &str, min: f64, max: f64) -> Result<Duration, Error
 }
 
 impl Options {
-    /// The sink for option `transcript`: the file opened now (so a bad path is refused here),
-    /// with the client's number kept across changes; empty turns the transcript off.
+    /// The sink for option `transcript`: the file opened now (so a bad path is refused here);
+    /// empty turns the transcript off.
     fn transcript_sink(&self, key: &str, value: &str) -> Result<Option<Sink>, Error> {
         header_safe(key, value)?;
         if value.trim().is_empty() {
             return Ok(None);
         }
         let file = Transcript::open(value).map_err(|why| bad(key, value, &why))?;
-        let client = self
-            .transcript
-            .as_ref()
-            .map_or_else(crate::transcript::next_client_id, |s| s.client);
-        Ok(Some(Sink { file, client }))
+        Ok(Some(Sink { file }))
     }
 
     /// Sets one option by key; an unknown key or a bad value changes nothing.

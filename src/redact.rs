@@ -19,12 +19,33 @@
 //! Sign-out forgets the session's secrets ([`Secrets::clear`]), free everything
 //! ([`Secrets::wipe`]). At most [`MAX_KEPT`] secrets no longer held are kept; past that, those
 //! that expire soonest go first.
+//!
+//! Log records (and any other text meant for people, such as a transcript) go through
+//! [`Secrets::redact`]: the secrets above, anything shaped like a credential (`identity`'s
+//! patterns), and the user's identity — user names, SIP URIs and addresses, the `key` of event
+//! links — as stable short pseudonyms unless the host opted in (`UCWA_LOG_IDENTITY=1`, `ucwa_log_show_identity`). The
+//! scrubber also carries the client's log id, so a record knows whose it is.
+
+mod identity;
 
 use std::cmp::Reverse;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use zeroize::Zeroizing;
+
+/// Whether user names and SIP URIs are shown as they are (the host opted in) instead of as
+/// pseudonyms; process-wide, like the log switch that sets it.
+static SHOW_IDENTITY: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn set_identity_shown(show: bool) {
+    SHOW_IDENTITY.store(show, Ordering::Relaxed);
+}
+
+pub(crate) fn identity_shown() -> bool {
+    SHOW_IDENTITY.load(Ordering::Relaxed)
+}
 
 /// What a secret is replaced with.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -83,10 +104,17 @@ impl Entry {
     }
 }
 
-/// The secrets of one client, shared by every exchange of its session. Cloning shares the
-/// same set.
+/// The secrets of one client, shared by every exchange of its session, with the names that
+/// identify its user and the client's log id. Cloning shares the same set.
 #[derive(Clone, Default)]
-pub struct Secrets(Arc<Mutex<Vec<Entry>>>);
+pub struct Secrets(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    entries: Mutex<Vec<Entry>>,
+    identities: Mutex<identity::Known>,
+    log_id: AtomicU64,
+}
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,7 +185,45 @@ fn session_entry<'l>(list: &'l mut [Entry], secret: &str) -> Option<&'l mut Entr
 
 impl Secrets {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn identities(&self) -> std::sync::MutexGuard<'_, identity::Known> {
+        self.0.identities.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The id the client's log records carry (0 until the client has one).
+    pub fn log_id(&self) -> u64 {
+        self.0.log_id.load(Ordering::Relaxed)
+    }
+
+    pub fn set_log_id(&self, id: u64) {
+        self.0.log_id.store(id, Ordering::Relaxed);
+    }
+
+    /// `name` identifies the user (the user name signed in with, the SIP URI the server gave):
+    /// [`Secrets::redact`] replaces it with its pseudonym wherever it appears, whatever its
+    /// shape. Kept until the client is freed, at most `identity::MAX_KNOWN`.
+    pub fn add_identity(&self, name: &str) {
+        self.identities().add(name);
+    }
+
+    /// Text for people (a log record, a transcript line): every known secret and anything
+    /// shaped like a credential replaced by `[redacted]`, and, unless identity is shown
+    /// (`log::show_identity`), user names, SIP URIs, addresses and event-link keys replaced by
+    /// stable short pseudonyms (`~1a2b3c`).
+    pub fn redact(&self, text: &str) -> String {
+        self.redact_with(text, identity_shown())
+    }
+
+    /// [`Secrets::redact`] with the identity choice given.
+    pub fn redact_with(&self, text: &str, show_identity: bool) -> String {
+        let scrubbed = identity::credentials_out(&self.scrub(text));
+        if show_identity {
+            scrubbed
+        } else {
+            self.identities().pseudonymize(&scrubbed)
+        }
     }
 
     /// The session holds exactly `held` now: each secret with the instant it stops working
@@ -226,9 +292,10 @@ impl Secrets {
         self.lock().retain(Entry::is_standing);
     }
 
-    /// Forgets every secret (the client is freed).
+    /// Forgets every secret and every identity (the client is freed).
     pub fn wipe(&self) {
         self.lock().clear();
+        *self.identities() = identity::Known::default();
     }
 
     /// `text` with every known secret replaced by `[redacted]`.

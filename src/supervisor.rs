@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::log::ucwa_log;
 use crate::pacing::{self, LADDER};
 use crate::session::{Session, Started};
 
@@ -57,6 +58,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
     let mut next_report: Option<Instant> = None;
     let mut renew_failures: u32 = 0;
     let mut renew_not_before = Instant::now();
+    let mut scheduled: Option<Instant> = None;
     while current(&inner, session) {
         let (available, _) = inner.availability_goal();
         let interval = inner.options().keepalive_interval;
@@ -67,6 +69,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                 if now >= due {
                     // Each step boxed: the task sleeps between them, and should hold only its
                     // few locals while it does, not the room of its largest step (~5 KiB).
+                    ucwa_log!(Trace, inner.log(), "keep-alive: reportMyActivity due");
                     let _ = Box::pin(inner.report_activity()).await;
                     next_report = Some(Instant::now() + iv);
                 }
@@ -74,12 +77,27 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
             _ => next_report = None,
         }
         if let Some((origin, url, generation, at)) = inner.next_renewal() {
+            if scheduled != Some(at) {
+                scheduled = Some(at);
+                let secs = at.saturating_duration_since(Instant::now()).as_secs();
+                ucwa_log!(
+                    Debug,
+                    inner.log(),
+                    "token renewal for {origin} scheduled in {secs} s"
+                );
+            }
             if Instant::now() >= at && Instant::now() >= renew_not_before {
+                ucwa_log!(
+                    Info,
+                    inner.log(),
+                    "token for {origin}: renewing before it expires"
+                );
                 match Box::pin(inner.renew_now(&origin, &url, generation)).await {
                     Ok(()) => renew_failures = 0,
                     Err(e) => {
                         renew_failures += 1;
                         renew_not_before = Instant::now() + pacing::backoff(renew_failures);
+                        ucwa_log!(Warn, inner.log(), "token renewal failed ({renew_failures} in a row): {e}; next try in {} s", pacing::backoff(renew_failures).as_secs());
                         let refused = e.status() == crate::Status::Authentication;
                         if renew_failures == LADDER || (refused && renew_failures == 1) {
                             inner.connection.lost(&inner.events, e);

@@ -2,16 +2,16 @@
 //! `transcript`, or `UCWA_TRANSCRIPT=path` for a host that sets no option), small and safe enough
 //! to attach to a bug report, and the input of `ucwa-doctor`'s server profile.
 //!
-//! What a line holds is decided here, in one place ([`Exchange::line`]): the URL without its
+//! What a line holds is decided here, in one place (`line`): the URL without its
 //! query, headers and bodies with every credential removed (by name: `Authorization`, cookies,
 //! NTLM/Negotiate blobs, `password`, `access_token`, …) and then through the session's scrubber
-//! ([`Secrets::scrub`]), which catches a secret the server echoes anywhere. A body is cut at
+//! ([`Secrets::redact`], as for log records), which catches a secret the server echoes anywhere
+//! and replaces user names and SIP URIs with pseudonyms unless identity is shown. A body is cut at
 //! [`MAX_BODY`] and the file stops at [`MAX_FILE`] with a last line saying so. Writing never
 //! fails a request: the first write error is reported once on stderr and the transcript stops.
 
 use std::fs::File;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,14 +43,6 @@ const SECRET_FIELDS: [&str; 7] = [
     "token",
     "assertion",
 ];
-
-/// Every client's transcript number, so the lines of interleaved clients can be told apart.
-static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
-
-/// A new client's number in transcripts.
-pub(crate) fn next_client_id() -> u64 {
-    NEXT_CLIENT.fetch_add(1, Ordering::Relaxed)
-}
 
 /// One transcript file, shared by every client that writes to it.
 pub(crate) struct Transcript {
@@ -150,11 +142,11 @@ impl Transcript {
     }
 }
 
-/// A client's view of a transcript: the file and the client's number.
+/// A client's transcript: the file it writes to (lines carry the client's log id, the one
+/// its log records carry, so both can be read side by side).
 #[derive(Clone, Debug)]
 pub(crate) struct Sink {
     pub file: Arc<Transcript>,
-    pub client: u64,
 }
 
 /// One request as the transport sent it.
@@ -184,13 +176,14 @@ impl Sink {
         took: Duration,
     ) {
         self.file
-            .write_line(line(self.client, secrets, sent, answer, took));
+            .write_line(line(secrets.log_id(), secrets, sent, answer, took));
     }
 }
 
-/// The one redaction of text that enters a transcript line: the session's secrets scrubbed.
+/// The one redaction of text that enters a transcript line, the same as a log record's:
+/// secrets and credential-shaped text out, identity pseudonymized unless shown.
 fn clean(secrets: &Secrets, text: &str) -> String {
-    secrets.scrub(text)
+    secrets.redact(text)
 }
 
 /// The line of one exchange, every field through [`clean`].

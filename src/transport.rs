@@ -25,7 +25,9 @@ use crate::redact::Secrets;
 use crate::transcript::Sink;
 
 mod dedicated;
+mod logged;
 pub use dedicated::{Dedicated, Kept};
+pub(crate) use logged::{log_exchange, shown_url};
 
 /// How many characters of a server's message an error quotes.
 const MAX_QUOTED: usize = 300;
@@ -68,6 +70,15 @@ impl Body {
             Body::Empty => &[],
             Body::Json(b) | Body::Batch(_, b) => b,
             Body::Form(f) => f.as_bytes(),
+        }
+    }
+
+    /// How many bytes it sends.
+    fn len(&self) -> usize {
+        match self {
+            Body::Empty => 0,
+            Body::Json(b) | Body::Batch(_, b) => b.len(),
+            Body::Form(f) => f.len(),
         }
     }
 
@@ -239,6 +250,7 @@ impl<'a> Exchange<'a> {
         body: Body,
     ) -> Result<Reply, Error> {
         let started = Instant::now();
+        let sent = body.len();
         let result = match self.kept {
             Some(kept) => {
                 kept.send(self, step, method.clone(), url, authorization, &body)
@@ -249,40 +261,10 @@ impl<'a> Exchange<'a> {
                     .await
             }
         };
+        let on = if self.kept.is_some() { "kept" } else { "pool" };
+        log_exchange(self, step, &method, url, (started, sent, on), &result);
         self.record(step, &method, url, authorization, &body, &result, started);
         result
-    }
-
-    /// Records a finished exchange (answered or not) in the transcript, when there is one.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record(
-        &self,
-        step: Step,
-        method: &Method,
-        url: &Url,
-        authorization: Option<&str>,
-        body: &Body,
-        result: &Result<Reply, Error>,
-        started: Instant,
-    ) {
-        let Some(sink) = self.transcript else {
-            return;
-        };
-        let answer = match result {
-            Ok(r) => Ok((r.status, &r.headers, r.body.as_slice())),
-            Err(e) => Err(e.to_string()),
-        };
-        let sent = crate::transcript::Sent {
-            purpose: step.to_string(),
-            method: method.as_str(),
-            url,
-            accept: body.accept(),
-            user_agent: self.user_agent,
-            content_type: body.content_type(),
-            authorization,
-            body: body.as_slice(),
-        };
-        sink.record(self.secrets, &sent, answer, started.elapsed());
     }
 
     /// [`Exchange::send`] on the pooled client.
@@ -322,7 +304,10 @@ impl<'a> Exchange<'a> {
                 // answer; one retry opens a fresh connection. Every request this library sends
                 // is safe to repeat (setters, activity reports, application creation with a
                 // stable endpointId, DELETE).
-                Err(e) if attempt == 1 && is_stale_connection(&e) => continue,
+                Err(e) if attempt == 1 && is_stale_connection(&e) => {
+                    crate::log::ucwa_log!(Debug, self.secrets, "{step}: the pooled connection was closed by the server while idle; sending again on a new one");
+                    continue;
+                }
                 Err(e) => return Err(transport_error(step, url, e)),
             };
             let status = resp.status().as_u16();
@@ -398,11 +383,18 @@ fn error_chain(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// A transport failure as an error that names where it happened (scheme, host, port and path,
+/// never the query) and, for the failures a user can fix, what to do.
 fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {
     let path = url.path().to_string();
     let chain = error_chain(&e);
     let lower = chain.to_ascii_lowercase();
-    let detail = chain.replace(url.as_str(), "");
+    let shown = shown_url(url);
+    let mut detail = chain.replace(url.as_str(), &shown);
+    if !detail.contains(&shown) {
+        detail = format!("{shown}: {detail}");
+    }
+    let host = url.host_str().unwrap_or_default();
     if e.is_timeout() || lower.contains("timed out") {
         Error::Timeout { step, detail, path }
     } else if lower.contains("certificate")
@@ -410,8 +402,21 @@ fn transport_error(step: Step, url: &Url, e: reqwest::Error) -> Error {
         || lower.contains("handshake")
         || lower.contains("invalidcontenttype")
     {
+        if lower.contains("unknownissuer") || lower.contains("invalid peer certificate") {
+            detail.push_str(&format!(
+                "; the certificate of {host} is not trusted: if your pool uses an internal CA, set the option ca_file to that CA's PEM file (ucwa-doctor: --ca-file)"
+            ));
+        }
         Error::Tls { step, detail, path }
     } else {
+        if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            detail.push_str(&format!("; the name {host} does not resolve"));
+        } else if lower.contains("connection refused") {
+            detail.push_str(&format!(
+                "; nothing listens on {host} port {}",
+                url.port_or_known_default().unwrap_or(0)
+            ));
+        }
         Error::Network { step, detail, path }
     }
 }

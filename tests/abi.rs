@@ -148,3 +148,31 @@ fn garbage_freed_and_null_handles_are_invalid_handle_never_a_crash() {
     ucwa_event_free(0x1234_5678 as *mut _);
     assert_eq!(ucwa_event_get_kind(std::ptr::null()), 0);
 }
+
+#[test]
+fn the_log_exports_refuse_bad_arguments_and_read_garbage_records_as_neutral() {
+    let mut err: *mut ucwa_error = std::ptr::null_mut();
+    assert_eq!(
+        ucwa_log_set_level(6, &mut err),
+        ucwa_status::UCWA_ERROR_INVALID_ARGUMENT
+    );
+    assert_eq!(ucwa_error_status(err), 1);
+    ucwa_error_free(err);
+    assert_eq!(
+        ucwa_log_next(0, std::ptr::null_mut(), std::ptr::null_mut()),
+        ucwa_status::UCWA_ERROR_INVALID_ARGUMENT
+    );
+    for garbage in [
+        std::ptr::null_mut(),
+        0xdead_beef_usize as *mut ucwa_log_record,
+    ] {
+        assert_eq!(ucwa_log_record_level(garbage), 0);
+        assert_eq!(ucwa_log_record_time_ms(garbage), 0);
+        assert_eq!(ucwa_log_record_client(garbage), 0);
+        assert!(ucwa_log_record_target(garbage).is_null());
+        assert!(ucwa_log_record_message(garbage).is_null());
+        ucwa_log_record_free(garbage);
+    }
+    ucwa_log_show_identity(0);
+    let _ = ucwa_log_dropped();
+}

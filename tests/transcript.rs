@@ -144,7 +144,12 @@ fn every_exchange_of_sign_in_presence_and_sign_out_is_a_line_without_secrets() {
         .iter()
         .any(|l| l["request"]["headers"]["authorization"][0] == "Bearer [redacted]"));
     let minted = sim.mint_token(ALICE, 60.0).unwrap().access_token;
-    assert_no_secret(&std::fs::read_to_string(&path).unwrap(), &[minted]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_no_secret(&text, &[minted]);
+    // Identity is not shown (UCWA_LOG_IDENTITY unset): the user's name only as a pseudonym.
+    for name in [ALICE, "alice%40contoso.com", "sip:alice"] {
+        assert!(!text.contains(name), "{name} in the transcript");
+    }
     let _ = std::fs::remove_file(&path);
 }
 

@@ -6,10 +6,12 @@
 #
 # Environment: UCWA_LIBRARY (path to libucwa.so) and UCWA_SIM (path to ucwa-sim) override the
 # workspace's target/debug artefacts; those are built with cargo only when missing.
+# UCWA_ASSEMBLY: test this Ucwa.dll instead of building one from Ucwa/*.cs; UCWA_TEST_BUILD:
+# the build directory (default bindings/csharp/build/test).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-build="$here/build/test"
+build="${UCWA_TEST_BUILD:-$here/build/test}"
 
 if ! command -v mcs >/dev/null 2>&1 || ! command -v mono >/dev/null 2>&1; then
   echo "installing mono-mcs and mono-runtime (mcs or mono missing)"
@@ -35,9 +37,16 @@ mkdir -p "$build/native"
 # lookup with LD_LIBRARY_PATH in child processes.
 ln -s "$lib" "$build/native/libucwa.so"
 
-# -warnaserror with -doc turns a public member without an XML doc comment (CS1591) into an error.
-mcs -target:library -langversion:7 -warn:4 -warnaserror -optimize+ \
-  -doc:"$build/Ucwa.xml" -out:"$build/Ucwa.dll" "$here"/Ucwa/*.cs
+if [ -n "${UCWA_ASSEMBLY:-}" ]; then
+  # The binding under test is a built one (scripts/test-release.sh: the .nupkg's
+  # lib/netstandard2.0/Ucwa.dll); only the tests are compiled here, against it.
+  [ -f "$UCWA_ASSEMBLY" ] || { echo "UCWA_ASSEMBLY=$UCWA_ASSEMBLY does not exist" >&2; exit 1; }
+  cp "$UCWA_ASSEMBLY" "$build/Ucwa.dll"
+else
+  # -warnaserror with -doc turns a public member without an XML doc comment (CS1591) into an error.
+  mcs -target:library -langversion:7 -warn:4 -warnaserror -optimize+ \
+    -doc:"$build/Ucwa.xml" -out:"$build/Ucwa.dll" "$here"/Ucwa/*.cs
+fi
 mcs -target:exe -langversion:7 -warn:4 -warnaserror \
   -r:"$build/Ucwa.dll" -out:"$build/Ucwa.Tests.exe" "$here"/Ucwa.Tests/*.cs
 

@@ -19,6 +19,7 @@ mod version;
 mod client;
 mod error;
 mod event;
+mod log;
 mod strings;
 #[cfg(test)]
 mod tests;
@@ -26,9 +27,11 @@ mod tests;
 pub use client::*;
 pub use error::*;
 pub use event::*;
+pub use log::*;
 pub use strings::ucwa_string_free;
 pub use version::*;
 
+use crate::log::Level;
 use crate::types::{Availability, ConnectionState, EventKind};
 use crate::Status;
 
@@ -198,4 +201,13 @@ abi_mirror!(ConnectionState => ucwa_connection_state {
     Recovering => UCWA_CONNECTION_STATE_RECOVERING,
     Recovered => UCWA_CONNECTION_STATE_RECOVERED,
     Lost => UCWA_CONNECTION_STATE_LOST,
+});
+
+abi_mirror!(Level => ucwa_log_level {
+    Off => UCWA_LOG_LEVEL_OFF,
+    Error => UCWA_LOG_LEVEL_ERROR,
+    Warn => UCWA_LOG_LEVEL_WARN,
+    Info => UCWA_LOG_LEVEL_INFO,
+    Debug => UCWA_LOG_LEVEL_DEBUG,
+    Trace => UCWA_LOG_LEVEL_TRACE,
 });

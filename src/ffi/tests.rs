@@ -1,6 +1,6 @@
 //! Unit tests of the C ABI that read the C strings it returns (and so need `unsafe`, which
 //! this crate allows only under `src/ffi/` and `src/sys/`): fixed numeric values and texts,
-//! and the messages of argument errors.
+//! and the messages of argument errors; a log record's strings.
 
 use std::ffi::CStr;
 
@@ -137,5 +137,67 @@ fn bad_arguments_are_invalid_argument_with_a_message() {
         ucwa_status::UCWA_OK
     );
     assert_eq!(n, 0);
+    ucwa_client_free(c);
+}
+
+#[test]
+fn a_log_record_names_its_client_by_handle_and_dies_with_its_free() {
+    let mut c: *mut ucwa_client = std::ptr::null_mut();
+    assert_eq!(
+        ucwa_client_new(
+            c"http://127.0.0.1:9/".as_ptr(),
+            &mut c,
+            std::ptr::null_mut()
+        ),
+        ucwa_status::UCWA_OK
+    );
+    assert_eq!(
+        ucwa_log_set_level(
+            ucwa_log_level::UCWA_LOG_LEVEL_INFO as u32,
+            std::ptr::null_mut()
+        ),
+        ucwa_status::UCWA_OK
+    );
+    let mut err: *mut ucwa_error = std::ptr::null_mut();
+    let status = ucwa_sign_in(c, c"alice@contoso.com".as_ptr(), c"pw".as_ptr(), &mut err);
+    assert_eq!(status, ucwa_status::UCWA_ERROR_NETWORK);
+    ucwa_error_free(err);
+    // Other tests' clients may log too: take records until this client's sign-in shows.
+    let mut found = std::ptr::null_mut();
+    for _ in 0..1000 {
+        let mut r: *mut ucwa_log_record = std::ptr::null_mut();
+        assert_eq!(
+            ucwa_log_next(100, &mut r, std::ptr::null_mut()),
+            ucwa_status::UCWA_OK
+        );
+        assert!(!r.is_null(), "a record comes");
+        if ucwa_log_record_client(r) == c as usize as u64 {
+            found = r;
+            break;
+        }
+        ucwa_log_record_free(r);
+    }
+    ucwa_log_set_level(0, std::ptr::null_mut());
+    assert!(!found.is_null());
+    assert_eq!(
+        ucwa_log_record_level(found),
+        ucwa_log_level::UCWA_LOG_LEVEL_INFO as u32
+    );
+    assert!(ucwa_log_record_time_ms(found) > 1_700_000_000_000);
+    // SAFETY: not NULL, NUL-terminated, valid until the record is freed.
+    let target = unsafe { CStr::from_ptr(ucwa_log_record_target(found)) };
+    assert!(target.to_str().unwrap().starts_with("ucwa::"));
+    // SAFETY: as above.
+    let message = unsafe { CStr::from_ptr(ucwa_log_record_message(found)) };
+    let message = message.to_str().unwrap();
+    assert!(message.starts_with("sign-in as ~"), "{message}");
+    assert!(!message.contains("alice"), "{message}");
+    ucwa_log_record_free(found);
+    ucwa_log_record_free(found);
+    assert_eq!(
+        ucwa_log_record_client(found),
+        0,
+        "a freed record reads as invalid"
+    );
     ucwa_client_free(c);
 }

@@ -143,6 +143,17 @@ impl Session {
     async fn sign_in_as(&self, username: &str, identity: Option<Identity>) -> Result<Started> {
         let username = username.trim();
         let domain = Self::sign_in_domain(username, identity.as_ref())?;
+        self.secrets.add_identity(username);
+        crate::log::ucwa_log!(
+            Info,
+            &self.secrets,
+            "sign-in as {username}, discovery from {}",
+            self.candidates
+                .iter()
+                .map(crate::transport::shown_url)
+                .collect::<Vec<_>>()
+                .join(" then ")
+        );
         let _life = self.lifecycle_lock.lock().await;
         let opts = self.options();
         {
@@ -188,6 +199,19 @@ impl Session {
             st.run.start(stop_tx)
         };
         self.events.set_idle(false);
+        crate::log::ucwa_log!(
+            Info,
+            &self.secrets,
+            "signed in: application {}",
+            crate::transport::shown_url(
+                &self
+                    .state()
+                    .app
+                    .app()
+                    .map(|a| a.self_url.clone())
+                    .unwrap_or(applications)
+            )
+        );
         self.connection.connected(&self.events);
         Ok(Started { session, stop })
     }
@@ -243,6 +267,15 @@ impl Session {
             },
             None => Ok(()),
         };
+        crate::log::ucwa_log!(
+            Info,
+            &self.secrets,
+            "signed out (DELETE application: {})",
+            match &result {
+                Ok(()) => "done".to_string(),
+                Err(e) => e.to_string(),
+            }
+        );
         self.state().forget(false);
         self.forget_subscriptions();
         self.secrets.clear();

@@ -104,6 +104,12 @@ impl State {
     }
 }
 
+/// A process-unique id for a client made in Rust (the C ABI replaces it with the handle).
+fn next_log_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 pub struct Session {
     candidates: Vec<Url>,
     /// Replaced whole on every change, so a call reads a consistent snapshot without copying.
@@ -136,11 +142,13 @@ pub struct Session {
 
 impl Session {
     pub fn new(server: &str) -> Result<Session> {
+        crate::log::init_from_env();
         let candidates = discovery::candidates(server)?;
         let events = EventQueue::default();
         events.set_idle(true);
         let options = Options::default();
         let secrets = Secrets::default();
+        secrets.set_log_id(next_log_id());
         secrets.set_standing(options.proxy.credentials().iter().map(|c| c.as_str()));
         Ok(Session {
             candidates,
@@ -155,10 +163,10 @@ impl Session {
             recovery_lock: Default::default(),
             lifecycle_lock: Default::default(),
             closed: AtomicBool::new(false),
+            connection: Connection::new(secrets.clone()),
             secrets,
             presence_posts: AtomicU32::new(0),
             events,
-            connection: Connection::default(),
             requests: AtomicU64::new(0),
             contacts: Mutex::default(),
             watched: Mutex::default(),
@@ -207,6 +215,20 @@ impl Session {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// The client's scrubber, which its log records go through and name it by.
+    pub fn log(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The id this client's log records carry.
+    pub fn log_id(&self) -> u64 {
+        self.secrets.log_id()
+    }
+
+    pub fn set_log_id(&self, id: u64) {
+        self.secrets.set_log_id(id);
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -220,6 +242,7 @@ impl Session {
     }
 
     pub fn emit(&self, event: Event) {
+        crate::log::ucwa_log!(Debug, &self.secrets, "event for the host: {event:?}");
         self.events.push(event);
     }
 

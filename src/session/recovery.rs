@@ -72,6 +72,7 @@ impl Session {
     /// Carries out the repairing steps of the table for an error seen on application
     /// `generation`. Steps that repair nothing (end, retake, none) are the caller's to take.
     pub async fn recover(&self, step: Recovery, generation: u64, cause: Error) -> Result<()> {
+        crate::log::ucwa_log!(Warn, &self.secrets, "recovery: {step:?} because {cause}");
         match step {
             Recovery::RecreateApplication => self.recover_application(generation, cause).await,
             Recovery::RestoreAvailability => self.restore_availability(generation, cause).await,

@@ -13,10 +13,11 @@ use zeroize::Zeroizing;
 use super::Session;
 use crate::auth::{self, Challenge, Identity, UsableGrant};
 use crate::error::{Error, Result, Step};
+use crate::log::ucwa_log;
 use crate::options::Options;
 use crate::pacing;
 use crate::security;
-use crate::transport::{server_error, Body, Exchange, Kept, Reply};
+use crate::transport::{server_error, shown_url, Body, Exchange, Kept, Reply};
 
 /// How many Retry-After waits one call honours before it gives up.
 const MAX_RETRY_AFTER: u32 = 2;
@@ -150,7 +151,7 @@ impl Session {
                 {
                     // "The web ticket is invalid": a token from another pool. Drop it; the
                     // next attempt meets this pool's own challenge.
-                    self.state().tokens.drop_grant(&origin, generation);
+                    self.drop_foreign_token(step, &origin, generation);
                 }
                 429 | 503 if waits < MAX_RETRY_AFTER && reply.retry_after().is_some() => {
                     let wait = reply
@@ -158,11 +159,19 @@ impl Session {
                         .unwrap_or_default()
                         .min(opts.retry_after_max);
                     waits += 1;
+                    let (status, at) = (reply.status, shown_url(url));
+                    ucwa_log!(Warn, &self.secrets, "{step}: {status} from {at}, Retry-After: retry {waits} of {MAX_RETRY_AFTER} in {wait:?}");
                     tokio::time::sleep(wait).await;
                 }
                 _ => return Err(server_error(step, &reply)),
             }
         }
+    }
+
+    /// Forgets a token that another pool issued (500 with X-Ms-Diagnostics 28032).
+    fn drop_foreign_token(&self, step: Step, origin: &str, generation: u64) {
+        ucwa_log!(Info, &self.secrets, "{step}: 500 28032 (a token of another pool) from {origin}: token dropped, asking again");
+        self.state().tokens.drop_grant(origin, generation);
     }
 
     /// What a 401 to `url` asks for: the `MsRtcOAuth` challenge to answer, or the error that
@@ -176,6 +185,16 @@ impl Session {
         reply: &Reply,
         sent: Option<u64>,
     ) -> Result<Challenge> {
+        let why = match sent {
+            Some(_) => "token refused or expired, getting a new one",
+            None => "challenged, signing in",
+        };
+        ucwa_log!(
+            Info,
+            &self.secrets,
+            "{step}: 401 from {}: {why}",
+            shown_url(url)
+        );
         let offered = auth::parse_challenge(&reply.headers);
         let authorization_uri = offered
             .bearer
@@ -272,7 +291,11 @@ impl Session {
                 .check_challenge(challenged_url, Some(&token_url))?;
             st.tokens.signs_in_as_current_user()
         };
-        match auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user) {
+        let chosen = auth::choose_grant(opts.grant, challenge.grant_types.as_deref(), current_user);
+        ucwa_log!(Info, &self.secrets, "grant for {origin}: {} (option grant={:?}, offered {:?}, current user: {current_user}); token endpoint {}",
+            match &chosen { Ok(g) => format!("{g:?}"), Err(_) => "none usable".into() },
+            opts.grant, challenge.grant_types, shown_url(&token_url));
+        match chosen {
             Ok(grant) => {
                 self.renew(ex, origin, &token_url, seen_generation, grant)
                     .await

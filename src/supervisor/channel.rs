@@ -14,6 +14,7 @@ use super::happened::handle_events;
 use super::{current, pause};
 use crate::error::{Error, Result, Step};
 use crate::event_set::{parse_event_set, EventSet, Events};
+use crate::log::ucwa_log;
 use crate::options::Options;
 use crate::pacing::{self, EventPacer, Health, LADDER};
 use crate::resources::App;
@@ -31,7 +32,16 @@ pub(super) async fn event_loop(inner: Arc<Session>, session: u64, mut stop: watc
         let (generation, url) = channel.target(&app);
         let opts = inner.options();
         let requested = Duration::from_secs(opts.event_timeout_s as u64);
-        if !pause(&mut stop, channel.pacer.delay(requested)).await {
+        let held_back = channel.pacer.delay(requested);
+        if !held_back.is_zero() {
+            ucwa_log!(
+                Debug,
+                inner.log(),
+                "pacing: next P-GET held back {} ms (the server answered the last ones at once)",
+                held_back.as_millis()
+            );
+        }
+        if !pause(&mut stop, held_back).await {
             break;
         }
         let handled = async {
@@ -93,6 +103,13 @@ impl Channel {
         held: Duration,
         requested: Duration,
     ) -> Events {
+        ucwa_log!(
+            Trace,
+            inner.log(),
+            "P-GET answered after {} ms, events: {}",
+            held.as_millis(),
+            set.had_events
+        );
         self.cursor = Some((generation, set.next));
         self.health.succeeded(held);
         self.pacer.answered(held, set.had_events, requested);
@@ -144,6 +161,11 @@ async fn climb_ladder(
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
     let step = Recovery::for_error(&e);
+    ucwa_log!(
+        Warn,
+        inner.log(),
+        "event channel failed: {e}; recovery step: {step:?}"
+    );
     match step {
         Recovery::EndSession => {
             inner.end_session(Some(e));
@@ -169,6 +191,7 @@ async fn climb_ladder(
             // The budget is spent: the host hears Lost now, and the channel retries at the
             // slow pace until the budget frees up.
             wait = wait.max(budget_wait.min(pacing::MAX_BACKOFF));
+            ucwa_log!(Warn, inner.log(), "recovery held back: {} applications recreated within {} s already; next try in {} s", pacing::RECREATIONS, pacing::RECREATION_WINDOW.as_secs(), wait.as_secs());
             inner.connection.lost(&inner.events, e.clone());
             Err(e)
         }
@@ -186,5 +209,11 @@ async fn climb_ladder(
         Err(e) if failures >= LADDER => inner.connection.lost(&inner.events, e),
         Err(_) => {}
     }
+    ucwa_log!(
+        Debug,
+        inner.log(),
+        "event channel: {failures} failures in a row, next P-GET in {} ms",
+        wait.as_millis()
+    );
     pause(stop, wait).await
 }

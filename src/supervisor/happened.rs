@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::error::{Error, Step};
 use crate::event_set::{Events, Happened, Part, Snapshot};
+use crate::log::ucwa_log;
 use crate::pacing::{ListRequests, MAX_CONTACT_FOLLOW_UPS, MAX_FOLLOW_UPS};
 use crate::resources::TextField;
 use crate::session::{contact_below, sip, Payload, Session};
@@ -24,6 +25,12 @@ use crate::types::{Availability, Event};
 pub(super) async fn handle_events(inner: &Arc<Session>, events: Events) {
     let mut turn = Turn::new(inner);
     for (target, happened) in events.resolved() {
+        ucwa_log!(
+            Debug,
+            inner.log(),
+            "event received: {happened:?} on {}",
+            crate::transport::shown_url(&target)
+        );
         match happened {
             Happened::SubscriptionUpdated => inner.subscription_event(&target, false),
             Happened::SubscriptionDeleted => inner.subscription_event(&target, true),

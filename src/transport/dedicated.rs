@@ -55,9 +55,21 @@ impl Drop for Conn {
 fn network(step: Step, url: &Url, detail: String) -> Error {
     Error::Network {
         step,
-        detail,
+        detail: format!("{}: {detail}", super::shown_url(url)),
         path: url.path().to_string(),
     }
+}
+
+/// A failed handshake, naming the URL and, for an untrusted certificate, the option to fix it.
+fn tls_detail(url: &Url, e: &str) -> String {
+    let mut detail = format!("{}: TLS handshake failed: {e}", super::shown_url(url));
+    if e.contains("UnknownIssuer") || e.contains("invalid peer certificate") {
+        detail.push_str(&format!(
+            "; the certificate of {} is not trusted: if your pool uses an internal CA, set the option ca_file to that CA's PEM file (ucwa-doctor: --ca-file)",
+            url.host_str().unwrap_or_default()
+        ));
+    }
+    detail
 }
 
 /// `Basic` credentials of a proxy URL's user information, if it has any.
@@ -85,39 +97,32 @@ impl<'a> Dedicated<'a> {
     ) -> Result<Reply, Error> {
         let ex = self.ex;
         let started = std::time::Instant::now();
-        let result = self.send_leg(step, url, authorization, body).await;
+        let req = self
+            .conn
+            .request(ex, step, Method::POST, url, authorization, body)?;
+        ex.counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let reply = tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Timeout {
+                    step,
+                    detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
+                    path: url.path().to_string(),
+                })
+            });
+        let how = (started, body.len(), "dedicated");
+        super::log_exchange(ex, step, &Method::POST, url, how, &reply);
         ex.record(
             step,
             &Method::POST,
             url,
             authorization,
             body,
-            &result,
+            &reply,
             started,
         );
-        result
-    }
-
-    async fn send_leg(
-        &mut self,
-        step: Step,
-        url: &Url,
-        authorization: Option<&str>,
-        body: &Body,
-    ) -> Result<Reply, Error> {
-        let ex = self.ex;
-        let req = self
-            .conn
-            .request(ex, step, Method::POST, url, authorization, body)?;
-        ex.counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::time::timeout(ex.timeout, self.conn.exchange(ex, step, url, req))
-            .await
-            .map_err(|_| Error::Timeout {
-                step,
-                detail: format!("no answer within {:.0} s", ex.timeout.as_secs_f64()),
-                path: url.path().to_string(),
-            })?
+        reply
     }
 }
 
@@ -215,7 +220,7 @@ impl Conn {
                 .await
                 .map_err(|e| Error::Tls {
                     step,
-                    detail: format!("TLS handshake failed: {e}"),
+                    detail: tls_detail(url, &e.to_string()),
                     path: url.path().to_string(),
                 })?;
             return Ok((Box::pin(tls), None));
@@ -421,7 +426,14 @@ impl Kept {
                         self.put(origin, ex.proxy.clone(), conn);
                         return Ok(reply);
                     }
-                    Err(Error::Network { .. }) if reused && !replaced => replaced = true,
+                    Err(Error::Network { .. }) if reused && !replaced => {
+                        crate::log::ucwa_log!(
+                            Debug,
+                            ex.secrets,
+                            "{step}: the event channel's connection was closed; opening a new one"
+                        );
+                        replaced = true
+                    }
                     // Dropping the connection closes it: whatever is left of the answer is
                     // never read.
                     Err(e) => return Err(e),

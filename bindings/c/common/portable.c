@@ -451,6 +451,9 @@ int portable_spawn(portable_proc *p, const char *const *argv, int flags, char *e
 #else
         (void)parent;
 #endif
+        if (flags & PORTABLE_OWN_GROUP) {
+            setpgid(0, 0);
+        }
         if (fds[1] >= 0) {
             dup2(fds[1], STDOUT_FILENO);
         }
@@ -651,7 +654,8 @@ int portable_start_sim(portable_proc *p, const char *const *argv, char *url, siz
         snprintf(err, err_len, "ucwa-sim not found at %s", argv[0]);
         return 0;
     } else {
-        int flags = PORTABLE_STDOUT_PIPE | (getenv("UCWA_SIM_STDERR") ? 0 : PORTABLE_STDERR_NULL);
+        int flags = PORTABLE_STDOUT_PIPE | PORTABLE_OWN_GROUP |
+                    (getenv("UCWA_SIM_STDERR") ? 0 : PORTABLE_STDERR_NULL);
         ok = portable_spawn(p, argv, flags, err, err_len);
     }
     if (!ok) {

@@ -45,6 +45,9 @@ typedef struct portable_proc {
 /* portable_spawn flags */
 #define PORTABLE_STDOUT_PIPE 1 /* the child's stdout is read with portable_read_line */
 #define PORTABLE_STDERR_NULL 2 /* the child's stderr is discarded */
+#define PORTABLE_OWN_GROUP 4   /* POSIX: the child leads a process group of its own, so a
+                                  terminal's Ctrl-C reaches us, not it (a simulator must outlive
+                                  our sign-out); Windows: no effect (Ctrl+C goes to the console) */
 
 /* Starts argv[0] (a path, not searched) with argv (NULL-terminated). 1 on success; 0 with a
  * message in err otherwise. */

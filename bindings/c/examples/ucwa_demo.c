@@ -11,12 +11,24 @@
  *                                  the environment variable VAR and never printed
  *   --sim PATH                     the simulator to start (else $UCWA_SIM, else found next to
  *                                  this program or in the workspace's target/debug)
+ *   --verbose                      prints the library's log records (debug level) on stderr,
+ *                                  pulled with ucwa_log_next between the steps. Without it the
+ *                                  demo makes no logging call: UCWA_LOG=debug in its
+ *                                  environment still gives a log (the zero-code switch).
+ *   --stay                         after the steps, keep the presence true (printing events)
+ *                                  until Ctrl-C or SIGTERM, then sign out
+ *   --version                      the demo's version and the loaded library's
  *
- * Exit status: 0 when every step succeeded, 1 when a step failed, 2 on a usage error.
+ * Ctrl-C (SIGINT) or SIGTERM during the steps or --stay signs out before exiting, so the server
+ * keeps no application behind; a second Ctrl-C exits at once.
+ *
+ * Exit status: 0 when every step succeeded, 1 when a step failed, 2 on a usage error, 130 when
+ * interrupted (after signing out).
  */
 #define _GNU_SOURCE
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +84,41 @@ static const char *status_name(uint32_t status)
     return status < sizeof names / sizeof names[0] ? names[status] : "UCWA_ERROR_UNKNOWN";
 }
 
+/* ----- the library's log (--verbose) ---------------------------------------------------- */
+
+static int verbose;
+
+/* Prints every log record waiting, one a line on stderr; the library never calls back into
+ * the host, so the demo pulls them when it has a moment (after each step). */
+static void print_log(void)
+{
+    static const char *const levels[] = { "OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE" };
+    if (!verbose) {
+        return;
+    }
+    ucwa_log_record *r = NULL;
+    while (ucwa_log_next(0, &r, NULL) == UCWA_OK && r) {
+        uint32_t level = ucwa_log_record_level(r);
+        fprintf(stderr, "  log %-5s %s client=%llu: %s\n", level < 6 ? levels[level] : "?",
+                ucwa_log_record_target(r), (unsigned long long)ucwa_log_record_client(r),
+                ucwa_log_record_message(r));
+        ucwa_log_record_free(r);
+    }
+    fflush(stderr);
+}
+
+/* ----- interruption --------------------------------------------------------------------- */
+
+/* Set by Ctrl-C / SIGTERM; the flow checks it between steps and signs out. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    interrupted = 1;
+    /* A second Ctrl-C ends the process at once (standard C: only the flag and signal()). */
+    signal(sig, SIG_DFL);
+}
+
 /* ----- steps ---------------------------------------------------------------------------- */
 
 static int step_no;
@@ -90,6 +137,7 @@ static void step_begin(const char *fmt, const char *arg)
  * are evaluated unspecified, so `err` could be read before the call wrote it. */
 static int step_end(uint32_t status, ucwa_error *err)
 {
+    print_log();
     if (status == UCWA_OK) {
         printf("ok\n");
         return 1;
@@ -198,7 +246,39 @@ typedef struct settings {
     const char *note;
     const char *location;
     const char *ca_file;
+    int stay;
 } settings;
+
+/* Prints each event until interrupted (--stay). 1 when interrupted, 0 when the event queue
+ * failed (signed out by the server, say). */
+static int stay(ucwa_client *client)
+{
+    printf("keeping the presence true; Ctrl-C signs out and exits\n");
+    fflush(stdout);
+    while (!interrupted) {
+        ucwa_event *ev = NULL;
+        ucwa_error *err = NULL;
+        uint32_t st = ucwa_client_next_event(client, 500, &ev, &err);
+        if (st != UCWA_OK) {
+            printf("waiting for events ... ");
+            return step_end(st, err);
+        }
+        if (!ev) {
+            continue;
+        }
+        uint32_t kind = ucwa_event_get_kind(ev);
+        if (kind == UCWA_EVENT_KIND_PRESENCE_CHANGED) {
+            printf("event: presence %s\n", availability_name(ucwa_event_availability(ev)));
+        } else if (kind == UCWA_EVENT_KIND_CONNECTION_STATE_CHANGED) {
+            printf("event: connection state %u\n", (unsigned)ucwa_event_connection_state(ev));
+        } else {
+            printf("event: kind %u\n", (unsigned)kind);
+        }
+        fflush(stdout);
+        ucwa_event_free(ev);
+    }
+    return 1;
+}
 
 static int run_flow(const settings *cfg)
 {
@@ -225,26 +305,26 @@ static int run_flow(const settings *cfg)
 
     step_begin("sign in as %s", cfg->user);
     st = ucwa_sign_in(client, cfg->user, cfg->password, &err);
-    ok = step_end(st, err);
+    ok = step_end(st, err) && !interrupted;
     if (ok) {
         step_begin("make me available%s", "");
         st = ucwa_make_me_available(client, UCWA_AVAILABILITY_UNSPECIFIED, &err);
-        ok = step_end(st, err);
+        ok = step_end(st, err) && !interrupted;
     }
     if (ok) {
         step_begin("set availability %s", availability_name(cfg->availability));
         st = ucwa_set_availability(client, cfg->availability, &err);
-        ok = step_end(st, err);
+        ok = step_end(st, err) && !interrupted;
     }
     if (ok && cfg->note) {
         step_begin("set note \"%s\"", cfg->note);
         st = ucwa_set_note(client, cfg->note, &err);
-        ok = step_end(st, err);
+        ok = step_end(st, err) && !interrupted;
     }
     if (ok && cfg->location) {
         step_begin("set location \"%s\"", cfg->location);
         st = ucwa_set_location(client, cfg->location, &err);
-        ok = step_end(st, err);
+        ok = step_end(st, err) && !interrupted;
     }
     if (ok) {
         uint32_t availability = 0;
@@ -274,10 +354,14 @@ static int run_flow(const settings *cfg)
         ucwa_string_free(note);
         ucwa_string_free(location);
     }
-    if (ok) {
-        step_begin("sign out%s", "");
+    if (ok && !interrupted && cfg->stay) {
+        ok = stay(client);
+    }
+    if (ok || interrupted) {
+        /* Interrupted after sign-in: sign out all the same, so no application stays behind. */
+        step_begin(interrupted ? "interrupted: sign out%s" : "sign out%s", "");
         st = ucwa_sign_out(client, &err);
-        ok = step_end(st, err);
+        ok = step_end(st, err) && !interrupted;
     }
     uint64_t requests = 0;
     if (ucwa_client_request_count(client, &requests, NULL) == UCWA_OK) {
@@ -285,19 +369,23 @@ static int run_flow(const settings *cfg)
     }
     /* After a failure this also signs out (bounded), so the server keeps no stale endpoint. */
     ucwa_client_free(client);
+    print_log();
     return ok;
 }
 
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: ucwa_demo [--sim PATH]\n"
+            "usage: ucwa_demo [--sim PATH] [--stay]\n"
             "       ucwa_demo --server URL --user NAME --password-env VAR\n"
-            "                 [--availability NAME] [--note TEXT] [--location TEXT] [--ca-file FILE]\n"
+            "                 [--availability NAME] [--note TEXT] [--location TEXT] [--ca-file FILE] [--stay]\n"
+            "       add --verbose to print the library's log records (debug) on stderr\n"
+            "       ucwa_demo --version | --help\n"
             "\n"
             "Without --server, starts the bundled ucwa-sim and signs in as " SIM_USER ".\n"
             "NAME for --availability: Online, Busy, DoNotDisturb, BeRightBack, Away, OffWork\n"
-            "(default Busy). The password is read from the environment variable VAR.\n");
+            "(default Busy). The password is read from the environment variable VAR.\n"
+            "--stay keeps the presence true until Ctrl-C; Ctrl-C at any step signs out first.\n");
 }
 
 int main(int argc, char **argv)
@@ -307,12 +395,32 @@ int main(int argc, char **argv)
     cfg.availability = UCWA_AVAILABILITY_BUSY;
     const char *password_env = NULL;
     const char *sim_path = NULL;
+    signal(SIGINT, on_interrupt);
+    signal(SIGTERM, on_interrupt);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--verbose") == 0) {
+            verbose = 1;
+            if (ucwa_log_set_level(UCWA_LOG_LEVEL_DEBUG, NULL) != UCWA_OK) {
+                fprintf(stderr, "ucwa_demo: the log level could not be set\n");
+                return 2;
+            }
+            continue;
+        }
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            /* The header this demo was compiled with, and the library it loaded. */
+            printf("ucwa_demo %s (library ucwa %s, ABI %u)\n", UCWA_VERSION_STRING, ucwa_version(),
+                   ucwa_abi_version());
+            return 0;
+        }
+        if (strcmp(a, "--stay") == 0) {
+            cfg.stay = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "ucwa_demo: %s needs a value\n", a);
@@ -365,7 +473,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "ucwa_demo: --sim and --server exclude each other\n");
             return 2;
         }
-        return run_flow(&cfg) ? 0 : 1;
+        int ok = run_flow(&cfg);
+        return interrupted ? 130 : ok ? 0 : 1;
     }
 
     /* Simulator mode: the bundled ucwa-sim and its demo user, unless told otherwise. */
@@ -400,6 +509,7 @@ int main(int argc, char **argv)
     cfg.server = sim.url;
     int ok = run_flow(&cfg);
     stop_sim(&sim);
-    printf("simulator stopped; %s\n", ok ? "all steps succeeded" : "a step failed");
-    return ok ? 0 : 1;
+    printf("simulator stopped; %s\n",
+           interrupted ? "interrupted" : ok ? "all steps succeeded" : "a step failed");
+    return interrupted ? 130 : ok ? 0 : 1;
 }

@@ -35,7 +35,10 @@ static const char *const covered[] = {
     "ucwa_subscribe_presence", "ucwa_unsubscribe_presence", "ucwa_event_contact",
     "ucwa_client_set_token", "ucwa_sign_in_with_tokens", "ucwa_error_auth_resource",
     "ucwa_error_authorization_uri", "ucwa_event_resource", "ucwa_event_authorization_uri",
-    "ucwa_sign_in_current_user",
+    "ucwa_sign_in_current_user", "ucwa_log_set_level", "ucwa_log_show_identity",
+    "ucwa_log_next", "ucwa_log_dropped", "ucwa_log_record_level", "ucwa_log_record_time_ms",
+    "ucwa_log_record_client", "ucwa_log_record_target", "ucwa_log_record_message",
+    "ucwa_log_record_free",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -522,6 +525,53 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
     ucwa_event_free(ev); /* double free: no-op */
 }
 
+static void expect_neutral_record(const ucwa_log_record *r)
+{
+    CHECK(ucwa_log_record_level(r) == UCWA_LOG_LEVEL_OFF);
+    CHECK(ucwa_log_record_time_ms(r) == 0);
+    CHECK(ucwa_log_record_client(r) == 0);
+    CHECK(ucwa_log_record_target(r) == NULL);
+    CHECK(ucwa_log_record_message(r) == NULL);
+}
+
+static void log_functions_refuse_bad_levels_and_read_bad_records_as_neutral(void)
+{
+    ucwa_error *err = NULL;
+    CHECK_STATUS(ucwa_log_set_level(6, &err), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK(ucwa_error_status(err) == UCWA_ERROR_INVALID_ARGUMENT);
+    ucwa_error_free(err);
+    CHECK_STATUS(ucwa_log_set_level(UINT32_MAX, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_log_next(0, NULL, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    ucwa_log_show_identity(UINT32_MAX); /* any non-zero value: shown */
+    ucwa_log_show_identity(0);
+    uint64_t dropped = ucwa_log_dropped();
+    CHECK(ucwa_log_dropped() >= dropped);
+    const ucwa_log_record *bad[] = { NULL, (const ucwa_log_record *)0x12345678,
+                                     (const ucwa_log_record *)0xdeadbeef };
+    for (size_t i = 0; i < 3; i++) {
+        expect_neutral_record(bad[i]);
+        ucwa_log_record_free((ucwa_log_record *)(uintptr_t)bad[i]);
+    }
+    /* A handle of another type is not a record. */
+    ucwa_client *c = NULL;
+    REQUIRE_OK(ucwa_client_new("http://127.0.0.1:9/", &c, &err), err);
+    expect_neutral_record((const ucwa_log_record *)(void *)c);
+    ucwa_log_record_free((ucwa_log_record *)(void *)c);
+    /* A real record (the sign-in attempt to a closed port), then freed twice. */
+    REQUIRE_STATUS(ucwa_log_set_level(UCWA_LOG_LEVEL_INFO, NULL), UCWA_OK);
+    CHECK_STATUS(ucwa_sign_in(c, "alice@contoso.com", "pw", NULL), UCWA_ERROR_NETWORK);
+    REQUIRE_STATUS(ucwa_log_set_level(UCWA_LOG_LEVEL_OFF, NULL), UCWA_OK);
+    ucwa_client_free(c);
+    ucwa_log_record *r = NULL;
+    REQUIRE_OK(ucwa_log_next(0, &r, &err), err);
+    REQUIRE(r);
+    CHECK(ucwa_log_record_level(r) != UCWA_LOG_LEVEL_OFF && ucwa_log_record_message(r) != NULL);
+    ucwa_log_record_free(r);
+    expect_neutral_record(r);
+    ucwa_log_record_free(r); /* double free: no-op */
+    ucwa_event_free((ucwa_event *)(void *)r); /* a record is not an event */
+}
+
 const test_case robustness_tests[] = {
     { "every_header_function_is_covered_by_the_robustness_tests", every_header_function_is_covered_by_the_robustness_tests },
     { "static_functions_answer_and_status_str_has_a_fallback", static_functions_answer_and_status_str_has_a_fallback },
@@ -535,5 +585,6 @@ const test_case robustness_tests[] = {
     { "failed_network_calls_leave_outputs_untouched", failed_network_calls_leave_outputs_untouched },
     { "string_free_ignores_null_garbage_foreign_and_freed_pointers", string_free_ignores_null_garbage_foreign_and_freed_pointers },
     { "event_accessors_give_neutral_values_for_bad_and_freed_handles", event_accessors_give_neutral_values_for_bad_and_freed_handles },
+    { "log_functions_refuse_bad_levels_and_read_bad_records_as_neutral", log_functions_refuse_bad_levels_and_read_bad_records_as_neutral },
     { NULL, NULL },
 };

@@ -60,6 +60,10 @@ namespace Ucwa.Tests
                 case "ucwa_status":
                 case "uint32_t": return new[] { "UInt32" };
                 case "uint16_t": return new[] { "UInt16" };
+                case "uint64_t": return new[] { "UInt64" };
+                case "ucwa_log_record *":
+                case "const ucwa_log_record *": return new[] { "LogRecordHandle", "IntPtr" };
+                case "ucwa_log_record * *": return new[] { "LogRecordHandle&" };
                 // A single out value, or an array of `count` slots (ucwa_get_contacts_presence).
                 case "uint32_t *": return new[] { "UInt32&", "UInt32[]" };
                 case "uint64_t *": return new[] { "UInt64&" };
@@ -155,6 +159,7 @@ namespace Ucwa.Tests
                 Tuple.Create("ucwa_availability", typeof(Availability), new[] { "UCWA_AVAILABILITY_" }),
                 Tuple.Create("ucwa_event_kind", typeof(UcwaEventKind), new[] { "UCWA_EVENT_KIND_" }),
                 Tuple.Create("ucwa_connection_state", typeof(ConnectionState), new[] { "UCWA_CONNECTION_STATE_" }),
+                Tuple.Create("ucwa_log_level", typeof(UcwaLogLevel), new[] { "UCWA_LOG_LEVEL_" }),
             };
             Assert.Equal(pairs.Length, header.Count, "enums in the header (a new one needs a C# twin here)");
             foreach (var pair in pairs)

@@ -144,27 +144,41 @@ namespace Ucwa.Tests
             process = Process.Start(psi);
             string first = null;
             var gotFirst = new ManualResetEvent(false);
-            // Read stdout and stderr on threads: a full pipe would block the simulator.
+            // Read stdout and stderr on threads: a full pipe would block the simulator. The
+            // readers are taken here, not through the field: Dispose may dispose the process
+            // while a thread still reads, and its reader then ends with an exception, not a crash
+            // of the whole run.
+            StreamReader stdout = process.StandardOutput;
+            StreamReader stderrReader = process.StandardError;
             var outThread = new Thread(() =>
             {
-                first = process.StandardOutput.ReadLine();
-                gotFirst.Set();
-                while (process.StandardOutput.ReadLine() != null) { }
+                try
+                {
+                    first = stdout.ReadLine();
+                    gotFirst.Set();
+                    while (stdout.ReadLine() != null) { }
+                }
+                catch (Exception e) when (e is IOException || e is ObjectDisposedException) { }
+                finally { gotFirst.Set(); }
             }) { IsBackground = true };
             outThread.Start();
             var errThread = new Thread(() =>
             {
-                string line;
-                while ((line = process.StandardError.ReadLine()) != null)
+                try
                 {
-                    lock (stderr)
+                    string line;
+                    while ((line = stderrReader.ReadLine()) != null)
                     {
-                        if (stderr.Length < 64 * 1024)
+                        lock (stderr)
                         {
-                            stderr.AppendLine(line);
+                            if (stderr.Length < 64 * 1024)
+                            {
+                                stderr.AppendLine(line);
+                            }
                         }
                     }
                 }
+                catch (Exception e) when (e is IOException || e is ObjectDisposedException) { }
             }) { IsBackground = true };
             errThread.Start();
             if (!gotFirst.WaitOne(TimeSpan.FromSeconds(20)) || first == null || !first.StartsWith("http"))

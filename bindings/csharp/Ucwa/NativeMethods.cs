@@ -167,5 +167,35 @@ namespace Ucwa
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void ucwa_string_free(IntPtr str);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_log_set_level(uint level, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void ucwa_log_show_identity(uint show);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_log_next(uint timeoutMs, out LogRecordHandle outRecord, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ulong ucwa_log_dropped();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_log_record_level(LogRecordHandle record);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ulong ucwa_log_record_time_ms(LogRecordHandle record);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ulong ucwa_log_record_client(LogRecordHandle record);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_log_record_target(LogRecordHandle record);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_log_record_message(LogRecordHandle record);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void ucwa_log_record_free(IntPtr record);
     }
 }

@@ -38,6 +38,20 @@ namespace Ucwa
         }
     }
 
+    /// <summary>Owns a native <c>ucwa_log_record</c>; its borrowed strings die with it.</summary>
+    internal sealed class LogRecordHandle : SafeHandle
+    {
+        public LogRecordHandle() : base(IntPtr.Zero, true) { }
+
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.ucwa_log_record_free(handle);
+            return true;
+        }
+    }
+
     /// <summary>Owns a native <c>ucwa_event</c>; its borrowed strings die with it.</summary>
     internal sealed class EventHandle : SafeHandle
     {

@@ -143,6 +143,18 @@ namespace Ucwa
             }
         }
 
+        /// <summary>The id this client's log records carry (<see cref="UcwaLogRecord.Client"/>): the
+        /// value of its native handle.</summary>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public ulong LogId
+        {
+            get
+            {
+                ThrowIfDisposed();
+                return (ulong)handle.DangerousGetHandle().ToInt64();
+            }
+        }
+
         /// <summary>How many HTTP requests this client has sent so far, background ones included.</summary>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
         public long RequestCount

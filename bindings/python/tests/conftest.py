@@ -27,9 +27,15 @@ HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE.parent
 WORKSPACE = PYTHON_DIR.parent.parent
 
-# Import the package from this source tree, not from whatever is installed, so the tests prove
-# the code next to them.
-sys.path.insert(0, str(PYTHON_DIR))
+#: UCWA_TEST_INSTALLED=1 (scripts/test-release.sh): the suite runs, from a copy outside the
+#: repository, against the package installed from a release wheel into a fresh virtual
+#: environment, and reads the header from the release's C archive (UCWA_HEADER).
+INSTALLED = os.environ.get("UCWA_TEST_INSTALLED") == "1"
+if not INSTALLED:
+    # Import the package from this source tree, not from whatever is installed, so the tests
+    # prove the code next to them.
+    sys.path.insert(0, str(PYTHON_DIR))
+HEADER = Path(os.environ.get("UCWA_HEADER") or WORKSPACE / "include" / "ucwa.h")
 
 ALICE = "alice@contoso.com"
 ALICE_PASSWORD = "alice-password"

@@ -17,11 +17,15 @@ import pytest
 
 import ucwa
 from ucwa import _ffi
-from conftest import PYTHON_DIR, WORKSPACE
+from conftest import HEADER, INSTALLED, PYTHON_DIR
 
-HEADER = WORKSPACE / "include" / "ucwa.h"
 
-_OPAQUE = {"ucwa_client": _ffi.ucwa_client, "ucwa_error": _ffi.ucwa_error, "ucwa_event": _ffi.ucwa_event}
+_OPAQUE = {
+    "ucwa_client": _ffi.ucwa_client,
+    "ucwa_error": _ffi.ucwa_error,
+    "ucwa_event": _ffi.ucwa_event,
+    "ucwa_log_record": _ffi.ucwa_log_record,
+}
 _SCALAR = {
     "uint32_t": c_uint32,
     "uint16_t": c_uint16,
@@ -134,6 +138,7 @@ def _header_enum(name: str) -> dict[str, int]:
         ("ucwa_availability", "UCWA_AVAILABILITY_", ucwa.Availability),
         ("ucwa_event_kind", "UCWA_EVENT_KIND_", ucwa.EventKind),
         ("ucwa_connection_state", "UCWA_CONNECTION_STATE_", ucwa.ConnectionState),
+        ("ucwa_log_level", "UCWA_LOG_LEVEL_", ucwa.LogLevel),
     ],
 )
 def test_python_enums_equal_the_header(c_enum: str, prefix: str, py_enum) -> None:
@@ -153,7 +158,10 @@ def _import_in_subprocess(env_library: str | None, cwd: Path) -> subprocess.Comp
     env.pop("UCWA_LIBRARY", None)
     if env_library is not None:
         env["UCWA_LIBRARY"] = env_library
-    env["PYTHONPATH"] = str(PYTHON_DIR)
+    if INSTALLED:
+        env.pop("PYTHONPATH", None)   # the installed package, as the suite itself imports it
+    else:
+        env["PYTHONPATH"] = str(PYTHON_DIR)
     return subprocess.run(
         [sys.executable, "-c", "import ucwa; print(ucwa.library_path)"],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=60,
@@ -201,3 +209,41 @@ def test_library_is_found_without_ucwa_library_in_a_source_checkout(tmp_path: Pa
     assert r.returncode == 0, r.stderr
     found = Path(r.stdout.strip())
     assert found.is_absolute() and found in _ffi.candidate_paths()
+
+
+def test_the_package_under_test_is_the_one_intended() -> None:
+    package = Path(ucwa.__file__).resolve().parent
+    if INSTALLED:
+        # From the wheel: the package in this interpreter's environment, with its own library.
+        assert Path(sys.prefix).resolve() in package.parents, (package, sys.prefix)
+        library = Path(ucwa.library_path)
+        assert library == package / "_native" / library.name, library
+    else:
+        assert package == PYTHON_DIR / "ucwa"
+
+
+def test_an_installed_copy_looks_only_inside_itself_for_the_library(tmp_path: Path) -> None:
+    # A copy of the package away from any checkout, without a shipped library: the error lists
+    # its own _native/ only, never directories guessed around the install location.
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    shutil.copytree(Path(ucwa.__file__).parent, site / "ucwa",
+                    ignore=shutil.ignore_patterns("_native", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k != "UCWA_LIBRARY"}
+    env["PYTHONPATH"] = str(site)
+    r = subprocess.run([sys.executable, "-c", "import ucwa"], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    listed = r.stderr.split("Looked in:")[1].split()
+    assert listed == [str(site / "ucwa" / "_native" / Path(ucwa.library_path).name)], r.stderr
+
+
+def test_a_relative_ucwa_library_is_resolved_against_the_current_directory(tmp_path: Path) -> None:
+    r = _import_in_subprocess("lib/libucwa.so", tmp_path)
+    assert r.returncode != 0
+    assert f"resolved against the current directory {tmp_path.resolve()}" in r.stderr, r.stderr
+    copy = tmp_path / "lib" / "libucwa.so"
+    copy.parent.mkdir()
+    shutil.copy(_ffi.library_path, copy)
+    r = _import_in_subprocess("lib/libucwa.so", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(copy.resolve())

@@ -12,6 +12,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import ucwa
 from conftest import PYTHON_DIR, Sim
 
 
@@ -26,10 +27,11 @@ def test_platform_wheel_ships_the_library_and_works_without_ucwa_library(
     assert r.returncode == 0, r.stderr[-3000:]
     wheel = Path(r.stdout.strip().splitlines()[-1])
     platform_tag = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    assert wheel.name == f"ucwa_presence-0.1.0-py3-none-{platform_tag}.whl"
+    version = ucwa.__version__
+    assert wheel.name == f"ucwa_presence-{version}-py3-none-{platform_tag}.whl"
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        wheel_meta = z.read("ucwa_presence-0.1.0.dist-info/WHEEL").decode()
+        wheel_meta = z.read(f"ucwa_presence-{version}.dist-info/WHEEL").decode()
     assert "ucwa/_native/libucwa.so" in names and "ucwa/py.typed" in names
     assert "Root-Is-Purelib: false" in wheel_meta
 

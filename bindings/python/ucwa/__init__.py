@@ -5,7 +5,7 @@ found through ``UCWA_LIBRARY``, else the copy a platform wheel ships in ``ucwa/_
 a workspace build (``target/debug``, ``target/release``); its ABI version is checked at import.
 
 This module owns the public names only; see ``_client`` (``Client``), ``_types`` (enums,
-``Presence``, events), ``_errors`` (exceptions) and ``_ffi`` (library loading, signatures).
+``Presence``, events), ``_errors`` (exceptions), ``_log`` (the library's log into ``logging``) and ``_ffi`` (library loading, signatures).
 """
 
 from __future__ import annotations
@@ -28,6 +28,16 @@ from ._errors import (
     UcwaTimeoutError,
 )
 from ._ffi import ABI_VERSION, LibraryNotFoundError
+from ._log import (
+    LogLevel,
+    LogRecord,
+    forward_logging,
+    log_records_dropped,
+    next_log_record,
+    set_log_level,
+    show_identity,
+    stop_forwarding_logging,
+)
 from ._types import (
     ApplicationRecreated,
     Availability,
@@ -90,6 +100,8 @@ __all__ = [
     "InvalidStateError",
     "LibraryNotFoundError",
     "LocationChanged",
+    "LogLevel",
+    "LogRecord",
     "NetworkError",
     "NoteChanged",
     "OptionValue",
@@ -105,7 +117,13 @@ __all__ = [
     "UcwaTimeoutError",
     "UnknownEvent",
     "abi_version",
+    "forward_logging",
+    "log_records_dropped",
+    "next_log_record",
     "library_path",
     "library_version",
+    "set_log_level",
+    "show_identity",
     "status_description",
+    "stop_forwarding_logging",
 ]

@@ -19,7 +19,7 @@ import weakref
 from ctypes import byref, c_char_p, c_uint32, c_uint64, c_void_p
 from typing import Iterable, Iterator, Optional, Union
 
-from . import _ffi
+from . import _ffi, _log
 from ._errors import InvalidArgumentError, InvalidHandleError, InvalidStateError, Status
 from ._ffi import lib
 from ._types import (
@@ -178,6 +178,7 @@ class Client:
     """
 
     def __init__(self, server: str, **options: OptionValue) -> None:
+        _log.forward_if_configured()
         handle = _ffi.ClientP()
         _ffi.call(lib.ucwa_client_new, _ffi.encode(server, "server"), byref(handle))
         self._server = server
@@ -199,6 +200,13 @@ class Client:
         if handle is None:
             raise InvalidHandleError("this ucwa.Client is closed", status=Status.INVALID_HANDLE)
         return handle
+
+    @property
+    def log_id(self) -> int:
+        """The id this client's log records carry (``LogRecord.client``, the ``ucwa_client``
+        attribute of its ``logging`` records): its handle's value; 0 once closed."""
+        handle = self._handle
+        return ctypes.cast(handle, c_void_p).value or 0 if handle is not None else 0
 
     @property
     def closed(self) -> bool:

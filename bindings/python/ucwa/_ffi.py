@@ -1,7 +1,7 @@
 """Loading libucwa and declaring its C ABI for ctypes.
 
 Owns: finding the shared library (``UCWA_LIBRARY``, then the copy shipped in ``ucwa/_native/``,
-then the workspace build), the ABI version check at import, ``argtypes``/``restype`` for every
+then, in a source checkout only, the workspace build), the ABI version check at import, ``argtypes``/``restype`` for every
 function of ``include/ucwa.h`` (table ``SIGNATURES``), reading borrowed and owned C strings, and
 ``call``/``raise_for``: the one place where a failed status and its native ``ucwa_error`` become
 a Python exception (and the native error is freed).
@@ -42,7 +42,12 @@ class ucwa_event(ctypes.Structure):
     """Opaque ``ucwa_event``."""
 
 
+class ucwa_log_record(ctypes.Structure):
+    """Opaque ``ucwa_log_record``."""
+
+
 ClientP = POINTER(ucwa_client)
+LogRecordP = POINTER(ucwa_log_record)
 ErrorP = POINTER(ucwa_error)
 EventP = POINTER(ucwa_event)
 
@@ -124,6 +129,16 @@ SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "ucwa_event_reason": (ErrorP, [EventP]),
     "ucwa_event_free": (None, [EventP]),
     "ucwa_string_free": (None, [c_void_p]),
+    "ucwa_log_set_level": (_status, [c_uint32, POINTER(ErrorP)]),
+    "ucwa_log_show_identity": (None, [c_uint32]),
+    "ucwa_log_next": (_status, [c_uint32, POINTER(LogRecordP), POINTER(ErrorP)]),
+    "ucwa_log_dropped": (c_uint64, []),
+    "ucwa_log_record_level": (c_uint32, [LogRecordP]),
+    "ucwa_log_record_time_ms": (c_uint64, [LogRecordP]),
+    "ucwa_log_record_client": (c_uint64, [LogRecordP]),
+    "ucwa_log_record_target": (c_void_p, [LogRecordP]),
+    "ucwa_log_record_message": (c_void_p, [LogRecordP]),
+    "ucwa_log_record_free": (None, [LogRecordP]),
 }
 
 
@@ -139,33 +154,51 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def _source_workspace() -> Optional[Path]:
+    """The repository this package is imported from, when it is (``bindings/python/ucwa`` in a
+    checkout with its workspace ``Cargo.toml``); None for an installed copy."""
+    pkg = _package_dir()
+    bindings = pkg.parent.parent
+    if pkg.parent.name != "python" or bindings.name != "bindings":
+        return None
+    workspace = bindings.parent
+    return workspace if (workspace / "Cargo.toml").is_file() else None
+
+
 def candidate_paths() -> list[Path]:
     """Where the library is looked for, in order (absolute paths; ``UCWA_LIBRARY`` is handled apart).
 
     1. ``ucwa/_native/<lib>``: the copy a platform wheel ships;
-    2. ``<workspace>/target/debug/<lib>`` and ``<workspace>/target/release/<lib>``, where the
-       workspace is three directories above this file (``bindings/python/ucwa`` → repo root), so a
-       source checkout works right after ``cargo build``.
+    2. only when this package is imported from a source checkout (``bindings/python/ucwa``
+       beside the workspace's ``Cargo.toml``): ``<workspace>/target/debug/<lib>`` and
+       ``<workspace>/target/release/<lib>``, so a checkout works right after ``cargo build``.
+       An installed copy does not guess at directories around its install location.
     """
     name = _library_file_name()
-    pkg = _package_dir()
-    workspace = pkg.parent.parent.parent
-    return [
-        pkg / "_native" / name,
-        workspace / "target" / "debug" / name,
-        workspace / "target" / "release" / name,
-    ]
+    paths = [_package_dir() / "_native" / name]
+    workspace = _source_workspace()
+    if workspace is not None:
+        paths += [workspace / "target" / "debug" / name, workspace / "target" / "release" / name]
+    return paths
 
 
 def find_library() -> Path:
-    """The absolute path of the libucwa to load (see ``candidate_paths``)."""
+    """The absolute path of the libucwa to load (see ``candidate_paths``).
+
+    ``UCWA_LIBRARY`` wins when set. A relative value is resolved against the current working
+    directory of the process at import time (as ``open`` would); the error says so when no file
+    is there.
+    """
     env = os.environ.get("UCWA_LIBRARY")
     if env:
         path = Path(env).expanduser().resolve()
         if not path.is_file():
             # An explicit choice that is wrong must not silently fall back to another library.
+            relative = "" if Path(env).expanduser().is_absolute() else (
+                f" (a relative path, resolved against the current directory {Path.cwd()})"
+            )
             raise LibraryNotFoundError(
-                f"UCWA_LIBRARY is set to {env!r}, but there is no file at {path}"
+                f"UCWA_LIBRARY is set to {env!r}{relative}, but there is no file at {path}"
             )
         return path
     tried = candidate_paths()
@@ -174,9 +207,9 @@ def find_library() -> Path:
             return path
     listing = "\n  ".join(str(p) for p in tried)
     raise LibraryNotFoundError(
-        "libucwa was not found. Set UCWA_LIBRARY to the path of the shared library, install a "
-        "platform wheel of this package, or build it with `cargo build -p ucwa` in the "
-        f"workspace. Looked in:\n  {listing}"
+        "libucwa was not found. Install a platform wheel of this package (it carries the "
+        "library), set UCWA_LIBRARY to the absolute path of libucwa, or, in a source checkout, "
+        f"build it with `cargo build -p ucwa`. Looked in:\n  {listing}"
     )
 
 

@@ -16,6 +16,12 @@ use crate::Client;
 ///   over https). Plain http is accepted only for loopback hosts (else UCWA_ERROR_INSECURE).
 /// - out_client: receives the new handle on success; free it with ucwa_client_free.
 ///
+/// The first client made in the process reads the logging switch from the environment:
+/// UCWA_LOG=error|warn|info|debug|trace writes a readable log, one record a line, to stderr
+/// or to the file UCWA_LOG_FILE names; UCWA_LOG_IDENTITY=1 shows user names and SIP URIs
+/// instead of pseudonyms. Without UCWA_LOG the library writes nothing. Records name the
+/// client by its handle's value (see ucwa_log_record_client).
+///
 /// Errors: INVALID_ARGUMENT (NULL, bad UTF-8, not a URL or domain), INSECURE.
 #[no_mangle]
 pub extern "C" fn ucwa_client_new(
@@ -27,7 +33,11 @@ pub extern "C" fn ucwa_client_new(
         let server = arg(server, "server")?;
         require_out(out_client, "out_client")?;
         let c = Client::new(server)?;
-        write_out(out_client, c.into_handle());
+        let log = c.clone();
+        let handle = c.into_handle();
+        // Records then name the client as the host knows it: `(uint64_t)(uintptr_t)client`.
+        log.set_log_id(handle as usize as u64);
+        write_out(out_client, handle);
         Ok(())
     })
 }
