@@ -20,6 +20,7 @@
 //!   secrets and identity out of log records);
 //! - [`log`]: diagnostics (`tracing` events, the `UCWA_LOG` switch, the records the C ABI
 //!   pulls);
+//! - `transcript` (every HTTP exchange as a redacted JSON line, option `transcript`);
 //! - `events` (the queue of events the host pulls) and `proxy` (which proxy carries a request);
 //! - `engine`: the process-wide runtime and HTTP clients;
 //! - [`error`], [`types`], [`options`]: the public value types;
@@ -57,6 +58,7 @@ mod supervisor;
 // Platform calls (on Windows, SSPI for the current user's sign-in) need `unsafe` too.
 #[allow(unsafe_code)]
 mod sys;
+mod transcript;
 mod transport;
 
 pub use client::Client;

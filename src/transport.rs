@@ -8,7 +8,7 @@
 //! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::Method;
@@ -22,6 +22,7 @@ use crate::hal::Resource;
 use crate::options::Options;
 use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
+use crate::transcript::Sink;
 
 mod dedicated;
 mod logged;
@@ -60,6 +61,15 @@ impl Body {
         match self {
             Body::Batch(..) => "multipart/batching",
             _ => "application/json",
+        }
+    }
+
+    /// The bytes as they are held, for the transcript (which removes the secret fields).
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Json(b) | Body::Batch(_, b) => b,
+            Body::Form(f) => f.as_bytes(),
         }
     }
 
@@ -186,6 +196,8 @@ pub struct Exchange<'a> {
     /// A connection of the caller's own that this exchange's requests go on instead of the
     /// pool (the event channel's, see [`Kept`]).
     pub kept: Option<&'a Kept>,
+    /// Where finished exchanges are recorded, when the client keeps a transcript.
+    pub transcript: Option<&'a Sink>,
 }
 
 impl<'a> Exchange<'a> {
@@ -207,6 +219,7 @@ impl<'a> Exchange<'a> {
             ca: opts.ca.as_deref(),
             proxy: &opts.proxy,
             kept: None,
+            transcript: opts.transcript.as_ref(),
         })
     }
 
@@ -236,30 +249,32 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let sent = body.len();
-        let reply = match self.kept {
+        let result = match self.kept {
             Some(kept) => {
                 kept.send(self, step, method.clone(), url, authorization, &body)
                     .await
             }
             None => {
-                self.send_pooled(step, method.clone(), url, authorization, body)
+                self.send_pooled(step, method.clone(), url, authorization, &body)
                     .await
             }
         };
         let on = if self.kept.is_some() { "kept" } else { "pool" };
-        log_exchange(self, step, &method, url, (started, sent, on), &reply);
-        reply
+        log_exchange(self, step, &method, url, (started, sent, on), &result);
+        self.record(step, &method, url, authorization, &body, &result, started);
+        result
     }
 
+    /// [`Exchange::send`] on the pooled client.
     async fn send_pooled(
         &self,
         step: Step,
         method: Method,
         url: &Url,
         authorization: Option<&str>,
-        body: Body,
+        body: &Body,
     ) -> Result<Reply, Error> {
         let content_type = body.content_type();
         let accept = body.accept();

@@ -113,6 +113,15 @@ impl<'a> Dedicated<'a> {
             });
         let how = (started, body.len(), "dedicated");
         super::log_exchange(ex, step, &Method::POST, url, how, &reply);
+        ex.record(
+            step,
+            &Method::POST,
+            url,
+            authorization,
+            body,
+            &reply,
+            started,
+        );
         reply
     }
 }

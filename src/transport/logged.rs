@@ -1,11 +1,11 @@
 //! What a person debugging a deployment reads first: one record per completed HTTP exchange
-//! (one call at each place an exchange completes), and the form in which records and errors
-//! show a URL.
+//! (one call at each place an exchange completes), its transcript line when the client keeps
+//! a transcript, and the form in which records and errors show a URL.
 
 use reqwest::Method;
 use url::Url;
 
-use super::{Exchange, Reply};
+use super::{Body, Exchange, Reply};
 use crate::error::{Error, Step};
 
 /// `url` as a log record or an error shows it: scheme, host, port and path, never the query
@@ -57,4 +57,38 @@ pub(crate) fn log_exchange(
             ),
         }
     });
+}
+
+impl Exchange<'_> {
+    /// Records a finished exchange (answered or not) in the transcript, when there is one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record(
+        &self,
+        step: Step,
+        method: &Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+        result: &Result<Reply, Error>,
+        started: std::time::Instant,
+    ) {
+        let Some(sink) = self.transcript else {
+            return;
+        };
+        let answer = match result {
+            Ok(r) => Ok((r.status, &r.headers, r.body.as_slice())),
+            Err(e) => Err(e.to_string()),
+        };
+        let sent = crate::transcript::Sent {
+            purpose: step.to_string(),
+            method: method.as_str(),
+            url,
+            accept: body.accept(),
+            user_agent: self.user_agent,
+            content_type: body.content_type(),
+            authorization,
+            body: body.as_slice(),
+        };
+        sink.record(self.secrets, &sent, answer, started.elapsed());
+    }
 }

@@ -177,7 +177,9 @@ namespace Ucwa
         /// presence subscription, 1..1200, default 300; see <see cref="SubscribePresence"/>),
         /// proxy (system, the default: the environment as curl reads it, loopback always
         /// direct; none; or http://[user:password@]host:port), grant (auto, password or
-        /// windows: the sign-in grant; see <see cref="UcwaGrant"/>).
+        /// windows: the sign-in grant; see <see cref="UcwaGrant"/>), transcript (a file to append
+        /// the redacted transcript of every HTTP exchange to, one JSON line each; empty = none;
+        /// without it the UCWA_TRANSCRIPT environment variable names one).
         /// Options that shape the application (user_agent, culture, endpoint_id, modalities)
         /// apply from the next sign-in or <see cref="MakeMeAvailable"/>; the others at once.
         /// </summary>
