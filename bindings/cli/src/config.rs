@@ -207,7 +207,7 @@ fn check_account(a: RawAccount) -> Result<AccountConfig, Vec<String>> {
         options.push(("grant".into(), g));
     }
     for (k, v) in &options {
-        if let Err(e) = ucwa::Client::new("127.0.0.1").and_then(|c| c.set_option(k, v)) {
+        if let Err(e) = ucwa::Client::new("contoso.com").and_then(|c| c.set_option(k, v)) {
             problems.push(format!("options.{k}: {e}"));
         }
     }

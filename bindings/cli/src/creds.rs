@@ -117,10 +117,17 @@ pub fn keyring_get(user: &str) -> Result<String, String> {
         .map_err(|e| keyring_error(user, &e))
 }
 
+/// Stores a password. A store that refuses (keyutils answers a refused link as "no entry",
+/// e.g. in a container without a persistent keyring) is reported as unavailable.
 pub fn keyring_set(user: &str, password: &str) -> Result<(), String> {
     keyring_entry(user)?
         .set_password(password)
-        .map_err(|e| keyring_error(user, &e))
+        .map_err(|e| match e {
+            keyring::Error::NoEntry => format!(
+                "the OS credential store refused to store the password (no usable keyring for this user here): use --password-env VAR or --password-file FILE (mode 0600) instead"
+            ),
+            e => keyring_error(user, &e),
+        })
 }
 
 pub fn keyring_delete(user: &str) -> Result<(), String> {

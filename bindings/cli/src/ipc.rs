@@ -207,8 +207,13 @@ mod unix {
     /// Sends one request to the service at `path`. `Ok(None)`: no service answers there (so
     /// the command acts directly); `Err`: a service is there but the exchange failed.
     pub fn ask(path: &Path, req: &Request) -> Result<Option<Value>, String> {
-        let Ok(mut stream) = UnixStream::connect(path) else {
-            return Ok(None);
+        use std::io::ErrorKind;
+        let mut stream = match UnixStream::connect(path) {
+            Ok(s) => s,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::ConnectionRefused) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(format!("control socket {}: {e}", path.display())),
         };
         let _ = stream.set_read_timeout(Some(ANSWER_WAIT));
         let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;

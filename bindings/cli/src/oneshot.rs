@@ -220,7 +220,7 @@ pub fn source(action: SourceAction) -> Result<(), String> {
 
 pub fn status(args: &StatusArgs) -> Result<(), String> {
     let path = ipc::socket_path(args.socket.as_deref());
-    let Some(answer) = ipc::ask(&path, &Request::Status)? else {
+    let Some(answer) = ipc::ask(&path, &Request::Status {})? else {
         return Err(format!(
             "no ucwa service is running (no answer on {})",
             path.display()

@@ -54,7 +54,7 @@ pub enum Request {
         name: String,
     },
     #[serde(rename = "status")]
-    Status,
+    Status {},
 }
 
 impl Request {
@@ -71,7 +71,7 @@ impl Request {
             | Request::ContactsGet { account, .. }
             | Request::SourceSet { account, .. }
             | Request::SourceClear { account, .. } => account.as_deref(),
-            Request::Status => None,
+            Request::Status {} => None,
         }
     }
 
@@ -90,7 +90,7 @@ impl Request {
 
     /// Whether the request needs makeMeAvailable first (everything but contacts).
     pub fn needs_available(&self) -> bool {
-        !matches!(self, Request::ContactsGet { .. } | Request::Status)
+        !matches!(self, Request::ContactsGet { .. } | Request::Status {})
     }
 }
 
@@ -125,7 +125,7 @@ pub fn apply(client: &Client, req: &Request) -> Result<Value, String> {
         Request::SourceSet { .. } | Request::SourceClear { .. } => {
             crate::sources::apply(client, req)
         }
-        Request::Status => Err("status is answered by the service only".into()),
+        Request::Status {} => Err("status is answered by the service only".into()),
     }
 }
 

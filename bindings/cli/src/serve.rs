@@ -49,7 +49,7 @@ fn remember(account: &Account, req: &Request) {
 
 /// One control request's answer: `{"ok":true,"result":…}` or `{"ok":false,"error":…}`.
 pub fn handle(accounts: &[Arc<Account>], req: Request) -> Value {
-    if req == Request::Status {
+    if matches!(req, Request::Status {}) {
         let all: Vec<Value> = accounts.iter().map(|a| a.status_json_full()).collect();
         return json!({"ok": true, "result": all});
     }
