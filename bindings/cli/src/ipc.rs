@@ -218,17 +218,21 @@ mod unix {
         let _ = stream.set_read_timeout(Some(ANSWER_WAIT));
         let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
         line.push('\n');
-        stream
-            .write_all(line.as_bytes())
-            .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+        // A service that refuses (another user) answers and closes before reading: the write
+        // may fail, and its answer is still the one to show.
+        let written = stream.write_all(line.as_bytes());
         let mut buf = Vec::new();
-        BufReader::new(&stream)
+        let read = BufReader::new(&stream)
             .take(16 * 1024 * 1024)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| format!("control socket {}: {e}", path.display()))?;
-        serde_json::from_slice(&buf)
-            .map(Some)
-            .map_err(|_| format!("the service on {} gave no answer", path.display()))
+            .read_until(b'\n', &mut buf);
+        if let Ok(v) = serde_json::from_slice(&buf) {
+            return Ok(Some(v));
+        }
+        let e = written
+            .err()
+            .or(read.err())
+            .map_or("no answer".to_string(), |e| e.to_string());
+        Err(format!("control socket {}: {e}", path.display()))
     }
 }
 

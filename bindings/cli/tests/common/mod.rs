@@ -196,3 +196,9 @@ pub fn raw_request(socket: &Path, bytes: &[u8]) -> String {
     let _ = BufReader::new(&s).read_line(&mut line);
     line
 }
+
+/// Whether the tests run as root (then another uid can be taken with setpriv).
+pub fn euid_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
