@@ -123,9 +123,7 @@ pub fn keyring_set(user: &str, password: &str) -> Result<(), String> {
     keyring_entry(user)?
         .set_password(password)
         .map_err(|e| match e {
-            keyring::Error::NoEntry => format!(
-                "the OS credential store refused to store the password (no usable keyring for this user here): use --password-env VAR or --password-file FILE (mode 0600) instead"
-            ),
+            keyring::Error::NoEntry => "the OS credential store refused to store the password (no usable keyring for this user here): use --password-env VAR or --password-file FILE (mode 0600) instead".to_string(),
             e => keyring_error(user, &e),
         })
 }

@@ -146,14 +146,14 @@ fn usage_errors_exit_2_and_failures_exit_1_with_one_line() {
         assert!(r.stdout.is_empty(), "{args:?}: usage errors go to stderr");
     }
     let r = run(
-        &mut ucwa(&dir, &sim).env("PW", "wrong"),
+        ucwa(&dir, &sim).env("PW", "wrong"),
         &["presence", "get", "--password-env", "PW"],
     );
     assert_eq!(r.code, 1);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.starts_with("ucwa: sign-in failed"), "{}", r.stderr);
     let r = run(
-        &mut ucwa(&dir, &sim).env_remove("UCWA_SERVER"),
+        ucwa(&dir, &sim).env_remove("UCWA_SERVER"),
         &["presence", "get"],
     );
     assert_eq!((r.code, r.stderr.lines().count()), (1, 1), "{}", r.stderr);
@@ -228,12 +228,12 @@ fn no_password_appears_in_any_output_even_at_trace_level() {
         ][..],
         &["note", "get", "--password-env", "PW"],
     ] {
-        let r = run(&mut ucwa(&dir, &sim).env("UCWA_LOG", "trace"), args);
+        let r = run(ucwa(&dir, &sim).env("UCWA_LOG", "trace"), args);
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(!r.stdout.contains(ALICE_PW) && !r.stderr.contains(ALICE_PW));
     }
     let r = run(
-        &mut ucwa(&dir, &sim).env("PW", "not-her-password"),
+        ucwa(&dir, &sim).env("PW", "not-her-password"),
         &["presence", "get", "--password-env", "PW", "-v"],
     );
     assert_eq!(r.code, 1);
