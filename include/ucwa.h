@@ -32,6 +32,21 @@
 #define UCWA_ABI_VERSION 1
 
 /**
+ * Most presence sources live on one client (ucwa_set_source_presence).
+ */
+#define UCWA_MAX_SOURCES 16
+
+/**
+ * Longest source name, in characters.
+ */
+#define UCWA_MAX_SOURCE_NAME 32
+
+/**
+ * Longest expiry of a source, the preferred availability or a timed note: 7 days, in seconds.
+ */
+#define UCWA_MAX_EXPIRY_S 604800
+
+/**
  * Most contacts one ucwa_get_contacts_presence, ucwa_subscribe_presence or
  * ucwa_unsubscribe_presence call may name (the library's own bound on what a host can make it
  * send; more is UCWA_ERROR_INVALID_ARGUMENT).
@@ -208,6 +223,14 @@ enum ucwa_event_kind
    * give it with ucwa_client_set_token.
    */
   UCWA_EVENT_KIND_TOKEN_NEEDED = 10,
+  /**
+   * The presence the library keeps changed (composed from the preferred choice, the
+   * sources and the host's note; see ucwa_set_source_presence): read
+   * ucwa_event_availability (UCWA_AVAILABILITY_UNSPECIFIED when nobody decides and the
+   * server's own state stands), ucwa_event_note (NULL: none), ucwa_event_source (the deciding
+   * source; NULL when the preferred choice or nobody decides) and ucwa_event_cause.
+   */
+  UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -251,6 +274,45 @@ enum ucwa_connection_state
 typedef enum ucwa_connection_state ucwa_connection_state;
 #else
 typedef uint32_t ucwa_connection_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Why the presence the library keeps changed (ucwa_event_cause).
+ */
+enum ucwa_presence_cause
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not an UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED event, or an invalid handle.
+   */
+  UCWA_PRESENCE_CAUSE_NONE = 0,
+  /**
+   * The host set a source, the preferred availability or the note (or makeMeAvailable
+   * took an availability).
+   */
+  UCWA_PRESENCE_CAUSE_SET = 1,
+  /**
+   * The host cleared a source, the preferred availability or the note.
+   */
+  UCWA_PRESENCE_CAUSE_CLEARED = 2,
+  /**
+   * A source, the preferred availability or a timed note expired.
+   */
+  UCWA_PRESENCE_CAUSE_EXPIRED = 3,
+  /**
+   * The availability was changed elsewhere (e.g. the person's desktop client) and adopted
+   * as the preferred choice (without enforce_presence; with it, the change is overwritten).
+   */
+  UCWA_PRESENCE_CAUSE_CHANGED_ELSEWHERE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ucwa_presence_cause ucwa_presence_cause;
+#else
+typedef uint32_t ucwa_presence_cause;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -434,7 +496,9 @@ ucwa_status ucwa_make_me_available(ucwa_client *client,
                                    ucwa_error **out_error);
 
 /**
- * Sets the availability (1..6); it becomes the state the keep-alive keeps true. One request.
+ * Sets the person's preferred availability (1..6) without expiry: it decides over every
+ * source until cleared (ucwa_reset_availability, ucwa_clear_preferred_availability), and the
+ * keep-alive keeps it true. The same as ucwa_set_preferred_availability with expires_s 0.
  *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT (0, 7..10 or out of range; nothing is sent),
  * INVALID_STATE (before ucwa_make_me_available; nothing is sent), NETWORK, TIMEOUT, TLS,
@@ -445,8 +509,10 @@ ucwa_status ucwa_set_availability(ucwa_client *client,
                                   ucwa_error **out_error);
 
 /**
- * Resets the availability (an empty POST): the server derives it again from activity and
- * calendar; the keep-alive then keeps no particular availability.
+ * Clears the preferred availability, handing the decision to the sources
+ * (ucwa_set_source_presence); when no source is live, an empty POST lets the server derive
+ * the availability again from activity and calendar, and the keep-alive keeps no particular
+ * availability.
  *
  * Errors: INVALID_HANDLE, INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER,
  * PROTOCOL, INSECURE.
@@ -470,8 +536,9 @@ ucwa_status ucwa_get_presence(ucwa_client *client,
                               ucwa_error **out_error);
 
 /**
- * Sets the personal note. NULL or "" clears it. It becomes part of the state re-applied after
- * recovery.
+ * Sets the host's note without expiry (it replaces a timed note too). NULL or "" clears it.
+ * A deciding source's own note shows over it (see ucwa_set_source_presence); the note that
+ * shows is part of the state re-applied after recovery.
  *
  * Errors: INVALID_HANDLE, INVALID_ARGUMENT (bad UTF-8), INVALID_STATE, NETWORK, TIMEOUT, TLS,
  * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
@@ -508,6 +575,93 @@ ucwa_status ucwa_set_location(ucwa_client *client, const char *location, ucwa_er
  * INVALID_STATE, NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
  */
 ucwa_status ucwa_get_location(ucwa_client *client, char **out_location, ucwa_error **out_error);
+
+/**
+ * Sets (or replaces) a presence source: one of the host's reasons for a presence, such as
+ * "phone" (in a call), "calendar" (in a meeting) or "lock" (screen locked).
+ *
+ * - source: 1..UCWA_MAX_SOURCE_NAME (32) characters of UTF-8, no control characters; at
+ *   most UCWA_MAX_SOURCES (16) live on a client.
+ * - availability: 1..6.
+ * - note: NULL or "": none; else at most 1024 characters, shown while this source decides.
+ * - expires_s: 0 = until cleared; else 1..UCWA_MAX_EXPIRY_S (7 days). When it expires, the
+ *   source is removed without any host call (to within about a second).
+ *
+ * The presence the library keeps is composed: the live preferred availability
+ * (ucwa_set_availability, ucwa_set_preferred_availability) decides; else the live source of
+ * highest precedence, DoNotDisturb > Busy > BeRightBack > Online > Away > OffWork (the latest
+ * set among equals); else nobody decides and the server's own state stands. The note is the
+ * deciding source's note when it has one, else the host's note (ucwa_set_note,
+ * ucwa_set_note_until). That state is what recovery re-applies, what enforce_presence
+ * enforces and what a recreated application gets. A presence change made elsewhere (the
+ * person's desktop client) is adopted as their preferred availability, unless the
+ * enforce_presence option is on: then it is overwritten.
+ *
+ * Only a change of the composed state goes to the server, paced: a burst of 5 changes, then
+ * one per 300 ms; the last state always lands (the keep-alive sends what the pace held
+ * back, so this call may return before it is on the server). Each change of the composed
+ * state is told as UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (a bad name, availability, note or expiry, or a
+ * 17th source; nothing changes), INVALID_STATE (before ucwa_make_me_available; nothing
+ * changes), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE (the source
+ * stays set; the keep-alive sends it again later).
+ */
+ucwa_status ucwa_set_source_presence(ucwa_client *client,
+                                     const char *source,
+                                     uint32_t availability,
+                                     const char *note,
+                                     uint32_t expires_s,
+                                     ucwa_error **out_error);
+
+/**
+ * Removes a presence source (one not live is no error); the decision goes to the next layer.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL or a bad name), INVALID_STATE (before
+ * ucwa_make_me_available), NETWORK, TIMEOUT, TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_clear_source_presence(ucwa_client *client,
+                                       const char *source,
+                                       ucwa_error **out_error);
+
+/**
+ * Sets the person's preferred availability (1..6), which decides over every source, for
+ * expires_s seconds (0 = until cleared; at most UCWA_MAX_EXPIRY_S, 7 days); when it expires
+ * the sources decide again, without any host call. See ucwa_set_source_presence.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (0, 7..10, out of range, or a bad expiry; nothing
+ * changes), INVALID_STATE (before ucwa_make_me_available), NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_set_preferred_availability(ucwa_client *client,
+                                            uint32_t availability,
+                                            uint32_t expires_s,
+                                            ucwa_error **out_error);
+
+/**
+ * Clears the preferred availability: the sources decide again (when none is live, the
+ * server's state stands as it is; ucwa_reset_availability also asks the server to derive it
+ * again).
+ *
+ * Errors: INVALID_HANDLE, INVALID_STATE (before ucwa_make_me_available), NETWORK, TIMEOUT,
+ * TLS, AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_clear_preferred_availability(ucwa_client *client, ucwa_error **out_error);
+
+/**
+ * Sets the host's note for expires_s seconds (0 = until cleared, as ucwa_set_note; at most
+ * UCWA_MAX_EXPIRY_S, 7 days; the note at most 1024 characters). When it expires, the note
+ * set before it comes back, without any host call. A deciding source's own note shows over
+ * it.
+ *
+ * Errors: INVALID_HANDLE, INVALID_ARGUMENT (NULL, bad UTF-8, too long, or a bad expiry;
+ * nothing changes), INVALID_STATE (before ucwa_make_me_available), NETWORK, TIMEOUT, TLS,
+ * AUTHENTICATION, SERVER, PROTOCOL, INSECURE.
+ */
+ucwa_status ucwa_set_note_until(ucwa_client *client,
+                                const char *message,
+                                uint32_t expires_s,
+                                ucwa_error **out_error);
 
 /**
  * Reads a contact's presence: another person's availability and activity. Works once signed
@@ -746,8 +900,9 @@ uint32_t ucwa_event_get_kind(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the new
- * availability (a ucwa_availability value); UCWA_AVAILABILITY_UNSPECIFIED (0) for any other
- * kind or an invalid handle.
+ * availability (a ucwa_availability value); for UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED
+ * the availability the library now keeps (UCWA_AVAILABILITY_UNSPECIFIED when nobody decides);
+ * UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
  */
 uint32_t ucwa_event_availability(const ucwa_event *event);
 
@@ -758,6 +913,20 @@ uint32_t ucwa_event_availability(const ucwa_event *event);
  * events, other kinds or an invalid handle.
  */
 const char *ucwa_event_contact(const ucwa_event *event);
+
+/**
+ * For UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED: the source that now decides (as given to
+ * ucwa_set_source_presence). Returns a borrowed string, valid until ucwa_event_free(event);
+ * NULL when the preferred availability or nobody decides, for other kinds or an invalid
+ * handle.
+ */
+const char *ucwa_event_source(const ucwa_event *event);
+
+/**
+ * For UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED: why it changed (a ucwa_presence_cause
+ * value); UCWA_PRESENCE_CAUSE_NONE (0) for other kinds or an invalid handle.
+ */
+uint32_t ucwa_event_cause(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_TOKEN_NEEDED: the resource (an origin such as
@@ -782,7 +951,8 @@ const char *ucwa_event_activity(const ucwa_event *event);
 
 /**
  * For UCWA_EVENT_KIND_NOTE_CHANGED and UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED: the new note, or
- * NULL when it was cleared. Returns a borrowed string, valid until ucwa_event_free(event);
+ * NULL when it was cleared; for UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED the note the library
+ * now keeps, or NULL for none. Returns a borrowed string, valid until ucwa_event_free(event);
  * NULL for other kinds or an invalid handle.
  */
 const char *ucwa_event_note(const ucwa_event *event);

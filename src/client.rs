@@ -10,8 +10,8 @@ use crate::engine;
 use crate::error::{Error, Result, Step};
 use crate::events::NoEvent;
 use crate::resources::TextField;
-use crate::session::{Session, MAX_CONTACTS_PER_CALL};
-use crate::types::{Availability, Event, Presence, Settable};
+use crate::session::{expiry, layer_note, source_name, Session, MAX_CONTACTS_PER_CALL};
+use crate::types::{Availability, EffectivePresence, Event, Presence, Settable};
 
 /// How long `close` (and so `ucwa_client_free`) may spend signing out.
 pub const CLOSE_SIGN_OUT_BOUND: Duration = Duration::from_secs(5);
@@ -200,24 +200,109 @@ impl Client {
         self.run(Step::MakeMeAvailable, self.inner.make_me_available(goal))
     }
 
-    /// Sets one of the six settable availabilities; it becomes the state kept true.
+    /// Sets the person's preferred availability (one of the six settable ones) without
+    /// expiry: it decides over every source until cleared ([`Client::reset_availability`],
+    /// [`Client::clear_preferred_availability`]). The same as
+    /// [`Client::set_preferred_availability`] with no expiry.
     pub fn set_availability(&self, availability: Availability) -> Result<()> {
         let a = Settable::new(availability)?;
         self.run(Step::SetPresence, self.inner.set_availability(a))
     }
 
-    /// An empty POST on presence: the server derives availability again.
+    /// Clears the preferred choice, handing the decision to the sources; when no source is
+    /// live, an empty POST lets the server derive the availability again.
     pub fn reset_availability(&self) -> Result<()> {
         self.run(Step::SetPresence, self.inner.reset_availability())
+    }
+
+    /// Sets presence source `source` (1 to `MAX_SOURCE_NAME` characters, no control
+    /// characters; at most `MAX_SOURCES` live a client): `availability` (1..6), an optional
+    /// `note` (at most `MAX_LAYER_NOTE` characters; `None` or `""`: none) and an optional
+    /// expiry (1 s to `MAX_EXPIRY`; `None`: until cleared). Setting a live source replaces it.
+    /// The effective presence is the live preferred choice, else the live source of highest
+    /// precedence (DoNotDisturb > Busy > BeRightBack > Online > Away > OffWork, the latest set
+    /// among equals), else nobody decides. Only a change of the effective state goes to the
+    /// server, paced (`pacing::PRESENCE_BURST` at once, then one per `PRESENCE_SPACING`; the
+    /// last state always lands, sent by the keep-alive when the pace held it back). Needs
+    /// makeMeAvailable (`InvalidState` before); bad input is `InvalidArgument` and changes
+    /// nothing.
+    pub fn set_source_presence(
+        &self,
+        source: &str,
+        availability: Availability,
+        note: Option<&str>,
+        expires: Option<Duration>,
+    ) -> Result<()> {
+        let name = source_name(source)?.to_string();
+        let a = Settable::new(availability)?;
+        let note = layer_note(note)?;
+        let expires = expiry(expires)?;
+        let inner = self.inner.clone();
+        self.run(Step::SetPresence, async move {
+            inner.set_source(&name, a, note, expires).await
+        })
+    }
+
+    /// Removes presence source `source` (a source not live is no error); the decision goes to
+    /// the next layer. Needs makeMeAvailable; a bad name is `InvalidArgument`.
+    pub fn clear_source_presence(&self, source: &str) -> Result<()> {
+        let name = source_name(source)?.to_string();
+        let inner = self.inner.clone();
+        self.run(
+            Step::SetPresence,
+            async move { inner.clear_source(&name).await },
+        )
+    }
+
+    /// Sets the person's preferred availability (1..6), which decides over every source,
+    /// for `expires` (1 s to `MAX_EXPIRY`; `None`: until cleared); when it expires the
+    /// sources decide again. Needs makeMeAvailable; bad input changes nothing.
+    pub fn set_preferred_availability(
+        &self,
+        availability: Availability,
+        expires: Option<Duration>,
+    ) -> Result<()> {
+        let a = Settable::new(availability)?;
+        let expires = expiry(expires)?;
+        self.run(
+            Step::SetPresence,
+            self.inner.set_preferred(Some((a, expires))),
+        )
+    }
+
+    /// Clears the preferred choice: the sources decide again (nobody, when none is live: the
+    /// server's state then stands as it is). Needs makeMeAvailable.
+    pub fn clear_preferred_availability(&self) -> Result<()> {
+        self.run(Step::SetPresence, self.inner.set_preferred(None))
+    }
+
+    /// Sets the host's note for `expires` (1 s to `MAX_EXPIRY`, at most `MAX_LAYER_NOTE`
+    /// characters); when it expires, the note set before it comes back. `None`: the same as
+    /// [`Client::set_note`]. A deciding source's own note shows over it.
+    pub fn set_note_until(&self, message: &str, expires: Option<Duration>) -> Result<()> {
+        let message = layer_note(Some(message))?.unwrap_or_default();
+        let expires = expiry(expires)?;
+        let inner = self.inner.clone();
+        self.run(Step::Note, async move {
+            inner.set_note(&message, expires).await
+        })
+    }
+
+    /// The presence the library keeps and who decides it, with the live preferred choice and
+    /// sources (and how long each has left). Read locally; nothing is sent.
+    pub fn effective_presence(&self) -> EffectivePresence {
+        self.inner.effective_presence()
     }
 
     pub fn presence(&self) -> Result<Presence> {
         self.run(Step::GetPresence, self.inner.get_presence())
     }
 
-    /// Sets the personal note; `""` clears it.
+    /// Sets the host's note, without expiry (it replaces a timed note too); `""` clears it.
+    /// A deciding source's own note shows over it; it goes to the server when it is what
+    /// shows.
     pub fn set_note(&self, message: &str) -> Result<()> {
-        self.run(Step::Note, self.inner.set_text(TextField::Note, message))
+        self.run(Step::Note, self.inner.set_note(message, None))
     }
 
     pub fn note(&self) -> Result<Option<String>> {
@@ -226,10 +311,7 @@ impl Client {
 
     /// Sets the location (at most 60 characters on real servers); `""` clears it.
     pub fn set_location(&self, location: &str) -> Result<()> {
-        self.run(
-            Step::Location,
-            self.inner.set_text(TextField::Location, location),
-        )
+        self.run(Step::Location, self.inner.set_location(location))
     }
 
     pub fn location(&self) -> Result<Option<String>> {

@@ -61,7 +61,11 @@ pub use session::{
     MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL, MAX_SUBSCRIBED_CONTACTS,
     SUBSCRIPTION_MINUTES,
 };
-pub use types::{Availability, ConnectionState, Event, EventKind, Presence};
+pub use session::{MAX_EXPIRY, MAX_LAYER_NOTE, MAX_SOURCES, MAX_SOURCE_NAME};
+pub use types::{
+    Availability, ConnectionState, Decider, EffectivePresence, Event, EventKind, Presence,
+    PresenceCause, SourcePresence,
+};
 
 /// The library version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

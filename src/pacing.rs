@@ -8,6 +8,9 @@
 //! - [`Budget`]: how many applications recovery may create in a window;
 //! - [`SHORT_TOKEN_RUN`]: how many tokens under the lifetime floor (`min_token_lifetime_s`) in
 //!   a row end renewal;
+//! - [`PresencePacer`]: the presence POSTs one client sends when the state it keeps changes
+//!   (a burst of [`PRESENCE_BURST`], then one per [`PRESENCE_SPACING`], the last state always
+//!   sent; after a failure, the backoff);
 //! - [`ListRequests`]: requests driven by a list the server sent (memberships to delete, the
 //!   resources of an event set to read) go to each distinct target once, within a bound
 //!   ([`MAX_LIST_REQUESTS`], [`MAX_FOLLOW_UPS`], [`MAX_CONTACT_FOLLOW_UPS`]).
@@ -48,6 +51,12 @@ pub const MAX_BATCH_PARTS: usize = 96;
 /// Follow-up reads (for contact events that carry only a link) one event set may cause, read
 /// in `batch` requests of at most [`MAX_BATCH_PARTS`]: four requests at most.
 pub(crate) const MAX_CONTACT_FOLLOW_UPS: usize = 4 * MAX_BATCH_PARTS;
+
+/// Presence changes (availability or note) a client sends at once before spacing them.
+pub(crate) const PRESENCE_BURST: u32 = 5;
+/// The spacing of presence changes past the burst: a source that flips a hundred times a
+/// second costs about three POSTs a second, and the state it ends in goes out within this.
+pub(crate) const PRESENCE_SPACING: Duration = Duration::from_millis(300);
 
 /// Instant empty P-GET answers tolerated before the pacer spaces P-GETs out.
 const FREE_PREMATURE: u32 = 2;
@@ -216,6 +225,74 @@ impl Budget {
     }
 }
 
+/// When the presence the library keeps may go on the wire: a token bucket of
+/// [`PRESENCE_BURST`] refilled one per [`PRESENCE_SPACING`], and after a failed POST the
+/// backoff of [`backoff`], so neither a flapping host nor a refusing server makes a loop.
+#[derive(Debug)]
+pub struct PresencePacer {
+    credit: u32,
+    refilled_at: Instant,
+    failures: u32,
+    not_before: Option<Instant>,
+}
+
+impl Default for PresencePacer {
+    fn default() -> Self {
+        PresencePacer {
+            credit: PRESENCE_BURST,
+            refilled_at: Instant::now(),
+            failures: 0,
+            not_before: None,
+        }
+    }
+}
+
+impl PresencePacer {
+    fn refill(&mut self, now: Instant) {
+        let gained = now.saturating_duration_since(self.refilled_at).as_millis()
+            / PRESENCE_SPACING.as_millis();
+        let gained = u32::try_from(gained).unwrap_or(u32::MAX);
+        if self.credit.saturating_add(gained) >= PRESENCE_BURST {
+            self.credit = PRESENCE_BURST;
+            self.refilled_at = now;
+        } else if gained > 0 {
+            self.credit += gained;
+            self.refilled_at += PRESENCE_SPACING * gained;
+        }
+    }
+
+    /// When the next change may be sent (`now` or later).
+    pub fn ready_at(&mut self, now: Instant) -> Instant {
+        self.refill(now);
+        let paced = if self.credit > 0 {
+            now
+        } else {
+            self.refilled_at + PRESENCE_SPACING
+        };
+        paced.max(self.not_before.unwrap_or(now))
+    }
+
+    /// Takes the right to send a change now, if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        if self.ready_at(now) > now {
+            return false;
+        }
+        self.credit -= 1;
+        true
+    }
+
+    /// A POST failed: the next waits a backoff longer than the last.
+    pub fn failed(&mut self, now: Instant) {
+        self.failures = self.failures.saturating_add(1);
+        self.not_before = Some(now + backoff(self.failures));
+    }
+
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+        self.not_before = None;
+    }
+}
+
 /// The requests one walk of a server list sends: each distinct target once, and at most
 /// `max` (never more than [`MAX_LIST_REQUESTS`]), however often the list repeats an entry or
 /// however long it is.
@@ -315,6 +392,25 @@ mod tests {
         let wait = b.take(t0 + Duration::from_secs(2)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(8));
         assert!(b.take(t0 + Duration::from_secs(10)).is_ok());
+    }
+
+    #[test]
+    fn presence_changes_burst_then_are_spaced_and_a_failure_backs_off() {
+        let t0 = Instant::now();
+        let mut p = PresencePacer::default();
+        let sent = (0..100)
+            .filter(|i| p.take(t0 + Duration::from_millis(10 * i)))
+            .count();
+        // 1 s of a change every 10 ms: the burst, then one per spacing.
+        assert!(sent <= PRESENCE_BURST as usize + 4, "{sent}");
+        assert!(sent >= PRESENCE_BURST as usize + 2, "{sent}");
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(p.ready_at(t1), t1, "rested: the burst is back");
+        p.failed(t1);
+        assert!(p.ready_at(t1) > t1);
+        assert!(!p.take(t1));
+        p.succeeded();
+        assert!(p.take(t1));
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //!   with an activity report) while the next P-GET is already parked, and runs the recovery
 //!   ladder when the channel fails;
 //! - the housekeeper reports activity on a timer, renews tokens ahead of expiry (or, for
-//!   host-supplied tokens, tells the host), and keeps the presence subscription in line with
-//!   the contacts the host watches.
+//!   host-supplied tokens, tells the host), removes presence layers that ran out and sends
+//!   the presence the pace held back (woken for it by the host's changes), and keeps the
+//!   presence subscription in line with the contacts the host watches.
 //!
 //! Both stop when the session's stop signal fires, sign-out begins, or a newer session replaces
 //! theirs. Their pace under failure is set by `pacing`, never here; what the host hears about
@@ -88,6 +89,7 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                 }
             }
         }
+        Box::pin(inner.keep_presence()).await;
         Box::pin(inner.keep_subscription()).await;
         inner.announce_expiring_tokens();
         // Wake for whichever is due first, at least once a second to notice a new phase.
@@ -104,8 +106,14 @@ async fn housekeeping(inner: Arc<Session>, session: u64, mut stop: watch::Receiv
                     .max(Instant::now() + Duration::from_millis(50)),
             );
         }
-        if !pause(&mut stop, wake.saturating_duration_since(Instant::now())).await {
-            break;
+        if let Some(at) = inner.presence_due() {
+            wake = wake.min(at.max(Instant::now() + Duration::from_millis(10)));
+        }
+        let sleep = wake.saturating_duration_since(Instant::now());
+        tokio::select! {
+            go_on = pause(&mut stop, sleep) => if !go_on { break },
+            // A host change held back by the pace, or a new expiry: plan again.
+            _ = inner.presence_changed() => {}
         }
     }
 }

@@ -122,6 +122,61 @@ pub struct Presence {
     pub activity: Option<String>,
 }
 
+/// Who decides the availability the library keeps (see `Client::effective_presence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decider {
+    /// The person's preferred choice (`set_availability`, `set_preferred_availability`, or a
+    /// change made elsewhere that was adopted).
+    Preferred,
+    /// The live source of highest precedence.
+    Source,
+    /// Nobody: the server's own state stands.
+    Nobody,
+}
+
+/// Why the effective presence changed. Numeric values are fixed by the C ABI
+/// (`ucwa_presence_cause`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PresenceCause {
+    /// The host set a source, the preferred choice or the note.
+    Set = 1,
+    /// The host cleared a source, the preferred choice or the note.
+    Cleared = 2,
+    /// A source, the preferred choice or a timed note expired.
+    Expired = 3,
+    /// The presence was changed elsewhere (another client of the person) and adopted as the
+    /// preferred choice.
+    ChangedElsewhere = 4,
+}
+
+/// One live source, as `Client::effective_presence` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePresence {
+    pub name: String,
+    pub availability: Availability,
+    pub note: Option<String>,
+    /// How long it has left; `None`: until cleared.
+    pub expires_in: Option<std::time::Duration>,
+}
+
+/// The presence the library keeps, composed from its layers: the live preferred choice; else
+/// the live source of highest precedence; else nobody decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectivePresence {
+    /// `None`: nobody decides; the server's own state stands.
+    pub availability: Option<Availability>,
+    /// The deciding source's note when it has one, else the host's note (`None`: none set).
+    pub note: Option<String>,
+    /// The deciding source, when a source decides.
+    pub source: Option<String>,
+    pub decider: Decider,
+    /// The live preferred choice and how long it has left (`None` inside: no expiry).
+    pub preferred: Option<(Availability, Option<std::time::Duration>)>,
+    /// Every live source, highest precedence first.
+    pub sources: Vec<SourcePresence>,
+}
+
 /// The keep-alive supervisor's view of the connection. Numeric values are fixed by the C ABI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
@@ -150,6 +205,7 @@ pub enum EventKind {
     ContactNoteChanged = 8,
     ContactLocationChanged = 9,
     TokenNeeded = 10,
+    EffectivePresenceChanged = 11,
 }
 
 /// News from the keep-alive supervisor, pulled by the host with `Client::next_event`. New
@@ -191,6 +247,17 @@ pub enum Event {
         resource: String,
         authorization_uri: Option<String>,
     },
+    /// The presence the library keeps (composed from the preferred choice, the sources and
+    /// the host's note) changed: `availability` `None` when nobody decides (the server's own
+    /// state stands), `source` the deciding source (`None` when the preferred choice or
+    /// nobody decides), and why it changed.
+    EffectivePresenceChanged {
+        availability: Option<Availability>,
+        note: Option<String>,
+        source: Option<String>,
+        decider: Decider,
+        cause: PresenceCause,
+    },
 }
 
 impl Event {
@@ -206,6 +273,7 @@ impl Event {
             Event::ContactNoteChanged { .. } => EventKind::ContactNoteChanged,
             Event::ContactLocationChanged { .. } => EventKind::ContactLocationChanged,
             Event::TokenNeeded { .. } => EventKind::TokenNeeded,
+            Event::EffectivePresenceChanged { .. } => EventKind::EffectivePresenceChanged,
         }
     }
 

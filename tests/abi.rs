@@ -143,6 +143,52 @@ fn garbage_freed_and_null_handles_are_invalid_handle_never_a_crash() {
         ucwa_set_note(std::ptr::null_mut(), std::ptr::null(), std::ptr::null_mut()),
         ucwa_status::UCWA_ERROR_INVALID_HANDLE
     );
+    // The presence layers: NULL, freed and garbage clients, with NULL and garbage-free
+    // arguments, are INVALID_HANDLE; outputs and state untouched.
+    for client in [std::ptr::null_mut(), c, garbage] {
+        let invalid = ucwa_status::UCWA_ERROR_INVALID_HANDLE;
+        let null = std::ptr::null();
+        for (source, note) in [(null, null), (c"phone".as_ptr(), c"On a call".as_ptr())] {
+            assert_eq!(
+                ucwa_set_source_presence(client, source, 2, note, 0, std::ptr::null_mut()),
+                invalid
+            );
+            assert_eq!(
+                ucwa_set_source_presence(client, source, 99, note, u32::MAX, &mut err),
+                invalid
+            );
+            ucwa_error_free(err);
+            assert_eq!(
+                ucwa_clear_source_presence(client, source, std::ptr::null_mut()),
+                invalid
+            );
+            assert_eq!(
+                ucwa_set_note_until(client, note, 60, std::ptr::null_mut()),
+                invalid
+            );
+        }
+        for (availability, expires) in [(0, 0), (3, 60), (u32::MAX, u32::MAX)] {
+            assert_eq!(
+                ucwa_set_preferred_availability(
+                    client,
+                    availability,
+                    expires,
+                    std::ptr::null_mut()
+                ),
+                invalid
+            );
+        }
+        assert_eq!(
+            ucwa_clear_preferred_availability(client, std::ptr::null_mut()),
+            invalid
+        );
+    }
+    for event in [std::ptr::null(), 0x1234_5678 as *const ucwa_event] {
+        assert!(ucwa_event_source(event).is_null());
+        assert_eq!(ucwa_event_cause(event), 0);
+        assert!(ucwa_event_note(event).is_null());
+        assert_eq!(ucwa_event_availability(event), 0);
+    }
     ucwa_client_free(std::ptr::null_mut());
     ucwa_string_free(0x1234_5678 as *mut _);
     ucwa_event_free(0x1234_5678 as *mut _);

@@ -8,7 +8,10 @@ use super::client::write_out;
 use super::error::new_error;
 use super::handles::Handled;
 use super::strings::{lendable, lent};
-use super::{ucwa_availability, ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_status};
+use super::{
+    ucwa_availability, ucwa_connection_state, ucwa_error, ucwa_event_kind, ucwa_presence_cause,
+    ucwa_status,
+};
 use crate::error::Error;
 use crate::types::Event;
 
@@ -61,12 +64,18 @@ pub extern "C" fn ucwa_client_next_event(
                     Event::NoteChanged(n)
                     | Event::LocationChanged(n)
                     | Event::ContactNoteChanged { note: n, .. }
-                    | Event::ContactLocationChanged { location: n, .. } => {
+                    | Event::ContactLocationChanged { location: n, .. }
+                    | Event::EffectivePresenceChanged { note: n, .. } => {
                         (None, n.as_deref().map(lendable))
                     }
                     _ => (None, None),
                 };
-                let contact = event.contact().map(lendable);
+                let contact = match &event {
+                    Event::EffectivePresenceChanged { source, .. } => {
+                        source.as_deref().map(lendable)
+                    }
+                    other => other.contact().map(lendable),
+                };
                 let (resource, authorization_uri) = match &event {
                     Event::TokenNeeded {
                         resource,
@@ -104,8 +113,9 @@ pub extern "C" fn ucwa_event_get_kind(event: *const ucwa_event) -> u32 {
 }
 
 /// For UCWA_EVENT_KIND_PRESENCE_CHANGED and UCWA_EVENT_KIND_CONTACT_PRESENCE_CHANGED: the new
-/// availability (a ucwa_availability value); UCWA_AVAILABILITY_UNSPECIFIED (0) for any other
-/// kind or an invalid handle.
+/// availability (a ucwa_availability value); for UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED
+/// the availability the library now keeps (UCWA_AVAILABILITY_UNSPECIFIED when nobody decides);
+/// UCWA_AVAILABILITY_UNSPECIFIED (0) for any other kind or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
     let none = ucwa_availability::UCWA_AVAILABILITY_UNSPECIFIED as u32;
@@ -113,6 +123,10 @@ pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
         Event::PresenceChanged(p) | Event::ContactPresenceChanged { presence: p, .. } => {
             ucwa_availability::from(p.availability) as u32
         }
+        Event::EffectivePresenceChanged {
+            availability: Some(a),
+            ..
+        } => ucwa_availability::from(*a) as u32,
         _ => none,
     })
 }
@@ -123,7 +137,33 @@ pub extern "C" fn ucwa_event_availability(event: *const ucwa_event) -> u32 {
 /// events, other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_contact(event: *const ucwa_event) -> *const c_char {
-    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| lent(&e.contact))
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| match e.event {
+        Event::EffectivePresenceChanged { .. } => std::ptr::null(),
+        _ => lent(&e.contact),
+    })
+}
+
+/// For UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED: the source that now decides (as given to
+/// ucwa_set_source_presence). Returns a borrowed string, valid until ucwa_event_free(event);
+/// NULL when the preferred availability or nobody decides, for other kinds or an invalid
+/// handle.
+#[no_mangle]
+pub extern "C" fn ucwa_event_source(event: *const ucwa_event) -> *const c_char {
+    ffi_read!(event => EventObj, std::ptr::null(), |e: &EventObj| match e.event {
+        Event::EffectivePresenceChanged { .. } => lent(&e.contact),
+        _ => std::ptr::null(),
+    })
+}
+
+/// For UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED: why it changed (a ucwa_presence_cause
+/// value); UCWA_PRESENCE_CAUSE_NONE (0) for other kinds or an invalid handle.
+#[no_mangle]
+pub extern "C" fn ucwa_event_cause(event: *const ucwa_event) -> u32 {
+    let none = ucwa_presence_cause::UCWA_PRESENCE_CAUSE_NONE as u32;
+    ffi_read!(event => EventObj, none, |e: &EventObj| match &e.event {
+        Event::EffectivePresenceChanged { cause, .. } => ucwa_presence_cause::from(*cause) as u32,
+        _ => none,
+    })
 }
 
 /// For UCWA_EVENT_KIND_TOKEN_NEEDED: the resource (an origin such as
@@ -153,7 +193,7 @@ pub extern "C" fn ucwa_event_activity(event: *const ucwa_event) -> *const c_char
 }
 
 /// The lent text of an event of one of `kinds` (NULL for any other kind).
-fn text_of(e: &EventObj, kinds: [ucwa_event_kind; 2]) -> *const c_char {
+fn text_of<const N: usize>(e: &EventObj, kinds: [ucwa_event_kind; N]) -> *const c_char {
     if kinds.contains(&ucwa_event_kind::from(e.event.kind())) {
         lent(&e.text)
     } else {
@@ -162,7 +202,8 @@ fn text_of(e: &EventObj, kinds: [ucwa_event_kind; 2]) -> *const c_char {
 }
 
 /// For UCWA_EVENT_KIND_NOTE_CHANGED and UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED: the new note, or
-/// NULL when it was cleared. Returns a borrowed string, valid until ucwa_event_free(event);
+/// NULL when it was cleared; for UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED the note the library
+/// now keeps, or NULL for none. Returns a borrowed string, valid until ucwa_event_free(event);
 /// NULL for other kinds or an invalid handle.
 #[no_mangle]
 pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
@@ -170,7 +211,8 @@ pub extern "C" fn ucwa_event_note(event: *const ucwa_event) -> *const c_char {
         e,
         [
             ucwa_event_kind::UCWA_EVENT_KIND_NOTE_CHANGED,
-            ucwa_event_kind::UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED
+            ucwa_event_kind::UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED,
+            ucwa_event_kind::UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED
         ]
     ))
 }

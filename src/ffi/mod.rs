@@ -29,7 +29,7 @@ pub use event::*;
 pub use strings::ucwa_string_free;
 pub use version::*;
 
-use crate::types::{Availability, ConnectionState, EventKind};
+use crate::types::{Availability, ConnectionState, EventKind, PresenceCause};
 use crate::Status;
 
 /// The one mapping between a Rust enum and its C twin: each pair of variants is listed once,
@@ -133,6 +133,30 @@ pub enum ucwa_event_kind {
     /// refused; read ucwa_event_resource and ucwa_event_authorization_uri, acquire a token and
     /// give it with ucwa_client_set_token.
     UCWA_EVENT_KIND_TOKEN_NEEDED = 10,
+    /// The presence the library keeps changed (composed from the preferred choice, the
+    /// sources and the host's note; see ucwa_set_source_presence): read
+    /// ucwa_event_availability (UCWA_AVAILABILITY_UNSPECIFIED when nobody decides and the
+    /// server's own state stands), ucwa_event_note (NULL: none), ucwa_event_source (the deciding
+    /// source; NULL when the preferred choice or nobody decides) and ucwa_event_cause.
+    UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED = 11,
+}
+
+/// Why the presence the library keeps changed (ucwa_event_cause).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ucwa_presence_cause {
+    /// Not an UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED event, or an invalid handle.
+    UCWA_PRESENCE_CAUSE_NONE = 0,
+    /// The host set a source, the preferred availability or the note (or makeMeAvailable
+    /// took an availability).
+    UCWA_PRESENCE_CAUSE_SET = 1,
+    /// The host cleared a source, the preferred availability or the note.
+    UCWA_PRESENCE_CAUSE_CLEARED = 2,
+    /// A source, the preferred availability or a timed note expired.
+    UCWA_PRESENCE_CAUSE_EXPIRED = 3,
+    /// The availability was changed elsewhere (e.g. the person's desktop client) and adopted
+    /// as the preferred choice (without enforce_presence; with it, the change is overwritten).
+    UCWA_PRESENCE_CAUSE_CHANGED_ELSEWHERE = 4,
 }
 
 /// The keep-alive supervisor's connection state.
@@ -191,6 +215,14 @@ abi_mirror!(EventKind => ucwa_event_kind {
     ContactNoteChanged => UCWA_EVENT_KIND_CONTACT_NOTE_CHANGED,
     ContactLocationChanged => UCWA_EVENT_KIND_CONTACT_LOCATION_CHANGED,
     TokenNeeded => UCWA_EVENT_KIND_TOKEN_NEEDED,
+    EffectivePresenceChanged => UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED,
+});
+
+abi_mirror!(PresenceCause => ucwa_presence_cause {
+    Set => UCWA_PRESENCE_CAUSE_SET,
+    Cleared => UCWA_PRESENCE_CAUSE_CLEARED,
+    Expired => UCWA_PRESENCE_CAUSE_EXPIRED,
+    ChangedElsewhere => UCWA_PRESENCE_CAUSE_CHANGED_ELSEWHERE,
 });
 
 abi_mirror!(ConnectionState => ucwa_connection_state {

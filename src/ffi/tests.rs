@@ -42,6 +42,14 @@ fn status_and_enum_values_are_fixed() {
     );
     assert_eq!(ucwa_availability::UCWA_AVAILABILITY_OFF_WORK as u32, 6);
     assert_eq!(ucwa_availability::UCWA_AVAILABILITY_UNKNOWN as u32, 10);
+    assert_eq!(
+        ucwa_event_kind::UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED as u32,
+        11
+    );
+    assert_eq!(
+        ucwa_presence_cause::UCWA_PRESENCE_CAUSE_CHANGED_ELSEWHERE as u32,
+        4
+    );
     for (i, a) in crate::Availability::ALL.iter().enumerate() {
         assert_eq!(*a as u32, i as u32);
     }
@@ -121,6 +129,64 @@ fn bad_arguments_are_invalid_argument_with_a_message() {
     assert_eq!(
         ucwa_set_availability(c, 1, std::ptr::null_mut()),
         ucwa_status::UCWA_ERROR_INVALID_STATE
+    );
+    // The presence layers check their arguments before the state: bad ones are
+    // INVALID_ARGUMENT, good ones before makeMeAvailable INVALID_STATE.
+    let bad_utf8 = bad_utf8.as_ptr().cast();
+    let arg = ucwa_status::UCWA_ERROR_INVALID_ARGUMENT;
+    let null = std::ptr::null();
+    for (source, availability, expires_s) in [
+        (null, 2, 0),
+        (bad_utf8, 2, 0),
+        (c"".as_ptr(), 2, 0),
+        (c"a\tb".as_ptr(), 2, 0),
+        (c"phone".as_ptr(), 0, 0),
+        (c"phone".as_ptr(), 7, 0),
+        (c"phone".as_ptr(), 2, UCWA_MAX_EXPIRY_S + 1),
+    ] {
+        assert_eq!(
+            ucwa_set_source_presence(c, source, availability, null, expires_s, &mut err),
+            arg
+        );
+        ucwa_error_free(err);
+    }
+    assert_eq!(
+        ucwa_set_source_presence(c, c"phone".as_ptr(), 2, bad_utf8, 0, std::ptr::null_mut()),
+        arg
+    );
+    assert_eq!(
+        ucwa_clear_source_presence(c, null, std::ptr::null_mut()),
+        arg
+    );
+    assert_eq!(
+        ucwa_set_preferred_availability(c, 9, 0, std::ptr::null_mut()),
+        arg
+    );
+    assert_eq!(
+        ucwa_set_preferred_availability(c, 2, u32::MAX, std::ptr::null_mut()),
+        arg
+    );
+    assert_eq!(ucwa_set_note_until(c, null, 5, std::ptr::null_mut()), arg);
+    let state = ucwa_status::UCWA_ERROR_INVALID_STATE;
+    assert_eq!(
+        ucwa_set_source_presence(c, c"phone".as_ptr(), 2, null, 60, std::ptr::null_mut()),
+        state
+    );
+    assert_eq!(
+        ucwa_clear_source_presence(c, c"phone".as_ptr(), std::ptr::null_mut()),
+        state
+    );
+    assert_eq!(
+        ucwa_set_preferred_availability(c, 2, 60, std::ptr::null_mut()),
+        state
+    );
+    assert_eq!(
+        ucwa_clear_preferred_availability(c, std::ptr::null_mut()),
+        state
+    );
+    assert_eq!(
+        ucwa_set_note_until(c, c"Lunch".as_ptr(), 60, std::ptr::null_mut()),
+        state
     );
     let mut ev: *mut ucwa_event = std::ptr::null_mut();
     assert_eq!(

@@ -69,9 +69,16 @@ impl Session {
             other => other,
         };
         let refreshed = result?;
-        let mut st = self.state();
-        if st.app.made_available(refreshed) && desired.is_some() {
-            st.desired.choose_availability(desired);
+        let event = {
+            let mut st = self.state();
+            let adopted = st.app.made_available(refreshed);
+            match desired {
+                Some(goal) if adopted => st.desired.made_available(goal),
+                _ => None,
+            }
+        };
+        if let Some(e) = event {
+            self.emit(e);
         }
         Ok(())
     }

@@ -4,7 +4,8 @@
 //!   their renewal and announcement schedule, and the scrubber kept in step with them;
 //! - `app_holder` (`AppHolder`): the application and its links, its generation,
 //!   how far the session got, recovery's budget;
-//! - `desired` (`Desired`): the presence the host asked for, kept true;
+//! - `desired` (`Desired`): the presence the library keeps true, composed from `layers`
+//!   (`Layers`: the preferred choice, the sources, the host's note);
 //! - `lifecycle` (`Run`): the session's number, its ending and its stop signal;
 //! - `watching` (`Watched`, `ServerSide`) and `contacts` (`ContactCache`): other people.
 //!
@@ -17,6 +18,8 @@
 //! - `application`: creating, refreshing and making available the application, and calls to
 //!   its links;
 //! - `presence`: setting and reading availability, note and location, reporting activity;
+//! - `composing`: the layers' changes carried to the server, paced, expired on time, and the
+//!   answer to a change made elsewhere;
 //! - `contacts`: reading other people's presence, note and location, one or many (batch);
 //! - `subscriptions`: watching other people's presence (the presence subscription, kept alive);
 //! - `recovery`: the one table of what an error calls for, and the steps that recover.
@@ -28,9 +31,11 @@
 
 mod app_holder;
 mod application;
+mod composing;
 mod contacts;
 mod desired;
 mod host_tokens;
+mod layers;
 mod lifecycle;
 mod presence;
 mod recovery;
@@ -40,6 +45,8 @@ mod tokens;
 mod watching;
 
 pub use contacts::{MAX_BATCH_PARTS, MAX_CACHED_CONTACTS, MAX_CONTACTS_PER_CALL};
+pub(crate) use layers::{expiry, layer_note, source_name};
+pub use layers::{MAX_EXPIRY, MAX_LAYER_NOTE, MAX_SOURCES, MAX_SOURCE_NAME};
 pub use lifecycle::TASKS_END_BOUND;
 pub use recovery::Recovery;
 pub use request::Payload;
@@ -119,6 +126,11 @@ pub struct Session {
     secrets: Secrets,
     /// Host presence POSTs in flight; enforcement waits for them.
     presence_posts: AtomicU32,
+    /// One round of presence POSTs at a time (see `composing`).
+    apply_lock: tokio::sync::Mutex<()>,
+    /// Wakes the housekeeper when a host change may need it sooner (held-back state, a new
+    /// expiry).
+    presence_wake: tokio::sync::Notify,
     pub events: EventQueue,
     /// The connection state the host was told (see `connection`).
     pub connection: Connection,
@@ -157,6 +169,8 @@ impl Session {
             closed: AtomicBool::new(false),
             secrets,
             presence_posts: AtomicU32::new(0),
+            apply_lock: Default::default(),
+            presence_wake: Default::default(),
             events,
             connection: Connection::default(),
             requests: AtomicU64::new(0),
@@ -259,11 +273,12 @@ impl Session {
         st.run.is(session) && st.app.is_signed_in() && !self.is_closed()
     }
 
-    /// Whether makeMeAvailable succeeded, and the availability the host wants kept.
+    /// Whether makeMeAvailable succeeded, and the availability this client put on the server
+    /// (`None`: nobody decides).
     pub fn availability_goal(&self) -> (bool, Option<Availability>) {
         let st = self.state();
-        let desired = st.desired.availability().map(Settable::get);
-        (st.app.is_available(), desired)
+        let applied = st.desired.applied_availability().map(Settable::get);
+        (st.app.is_available(), applied)
     }
 
     /// The application, shared (its links are read, never changed in place).

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use reqwest::Method;
 
-use super::desired::Desired;
 use super::{Payload, Session, State};
 use crate::error::{Error, Result};
 use crate::pacing;
@@ -100,7 +99,7 @@ impl Session {
             (
                 st.app.applications_url(),
                 st.app.is_available(),
-                st.desired.clone(),
+                st.desired.availability(),
             )
         };
         let applications =
@@ -111,10 +110,7 @@ impl Session {
         let origin = security::origin(&app.self_url);
         let authorization = self.state().tokens.grant(&origin).map(|(a, _)| a);
         if was_available {
-            app = match self
-                .make_available_on(&app, desired.availability(), &opts)
-                .await
-            {
+            app = match self.make_available_on(&app, desired, &opts).await {
                 Ok(a) => a,
                 Err(e) => {
                     // Keep it as the session's: the next recovery or sign-out deletes it.
@@ -127,7 +123,7 @@ impl Session {
             return Err(Error::InvalidState("signed out during recovery".into()));
         }
         if was_available {
-            self.reapply_desired(&app, &desired).await?;
+            self.reapply_desired(&app).await?;
         }
         self.emit(Event::ApplicationRecreated);
         self.connection.recovered(&self.events);
@@ -164,26 +160,28 @@ impl Session {
         let (app, desired) = {
             let st = self.state();
             match recovery_target(&st, seen_generation)? {
-                Some(app) => (app, st.desired.clone()),
+                Some(app) => (app, st.desired.availability()),
                 None => return Ok(()),
             }
         };
         self.connection.recovering(&self.events, cause);
         let opts = self.options();
-        let app = self
-            .make_available_on(&app, desired.availability(), &opts)
-            .await?;
+        let app = self.make_available_on(&app, desired, &opts).await?;
         self.state().app.replace(app.clone());
-        self.reapply_desired(&app, &desired).await?;
+        self.reapply_desired(&app).await?;
         self.connection.recovered(&self.events);
         Ok(())
     }
 
-    pub(super) async fn reapply_desired(&self, app: &App, desired: &Desired) -> Result<()> {
-        for (step, url, body) in desired.posts(app) {
+    /// Makes a new (or restored) application's presence the effective state and the
+    /// location, which then stand on the server.
+    pub(super) async fn reapply_desired(&self, app: &App) -> Result<()> {
+        let posts = self.state().desired.posts(app);
+        for (step, url, body) in posts {
             self.call(step, Method::POST, url, Payload::json(&body))
                 .await?;
         }
+        self.state().desired.reapplied();
         Ok(())
     }
 }

@@ -222,10 +222,11 @@ async fn fetch(inner: &Session, step: Step, url: &Url) -> Option<Snapshot> {
     reply.resource(step).ok().map(|r| Snapshot::of(&r))
 }
 
-/// Idle, which the host never asks for, is answered at once with an activity report;
-/// with `enforce_presence`, a change made elsewhere is overwritten by the host's choice.
+/// Idle, which the host never asks for, is answered at once with an activity report; a change
+/// made elsewhere is adopted as the person's preferred choice, or with `enforce_presence`
+/// overwritten by the state the library keeps (`Session::answer_change_elsewhere`).
 async fn keep_true(inner: &Arc<Session>, seen: Availability) {
-    let (available, desired) = inner.availability_goal();
+    let (available, applied) = inner.availability_goal();
     if !available {
         return;
     }
@@ -235,10 +236,7 @@ async fn keep_true(inner: &Arc<Session>, seen: Availability) {
     if decayed && inner.options().keepalive_interval.is_some() {
         let _ = inner.report_activity().await;
     }
-    if inner.options().enforce_presence
-        && desired.is_some_and(|d| d != seen)
-        && !matches!(seen, Availability::IdleOnline | Availability::IdleBusy)
-    {
-        let _ = inner.enforce_availability().await;
+    if !decayed && applied.is_some_and(|d| d != seen) {
+        let _ = inner.answer_change_elsewhere().await;
     }
 }
