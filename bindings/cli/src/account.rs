@@ -4,6 +4,7 @@
 //! 5 min). The library's keep-alive does the rest (lost connections, deleted applications).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ pub struct Desired {
     pub availability: Option<Availability>,
     pub note: Option<String>,
     pub location: Option<String>,
+    /// Live sources by name, with their deadlines: a new sign-in sets them again for the time
+    /// they have left.
+    pub sources: crate::sources::Kept,
 }
 
 pub struct Account {
@@ -46,7 +50,12 @@ pub struct Account {
     pub desired: Mutex<Desired>,
     stop: AtomicBool,
     wake: (Mutex<()>, Condvar),
+    /// `watch` streams of the control socket, each a bounded queue.
+    watchers: Mutex<Vec<SyncSender<Value>>>,
 }
+
+/// Lines a watcher may fall behind by before it is dropped (a client that stopped reading).
+pub const WATCH_QUEUE: usize = 1024;
 
 impl Account {
     pub fn new(cfg: AccountConfig) -> Account {
@@ -54,6 +63,7 @@ impl Account {
             availability: cfg.availability,
             note: cfg.note.clone(),
             location: cfg.location.clone(),
+            sources: crate::sources::Kept::from_config(&cfg.sources),
         };
         Account {
             cfg,
@@ -65,6 +75,7 @@ impl Account {
             desired: Mutex::new(desired),
             stop: AtomicBool::new(false),
             wake: (Mutex::new(()), Condvar::new()),
+            watchers: Mutex::new(Vec::new()),
         }
     }
 
@@ -157,7 +168,8 @@ impl Account {
                 .subscribe_presence(&c.contacts)
                 .map_err(|e| format!("contacts: {e}"))?;
         }
-        crate::sources::start(&client, &c.sources)?;
+        let kept = self.desired.lock().unwrap().sources.clone();
+        kept.apply(&client)?;
         if let Ok(p) = client.presence() {
             let mut s = self.status.lock().unwrap();
             s.availability = Some(p.availability);
@@ -188,6 +200,7 @@ impl Account {
             match client.next_event(EVENT_POLL) {
                 Ok(None) => {}
                 Ok(Some(e)) => {
+                    self.broadcast(&e);
                     if !self.note_event(&e) {
                         return;
                     }
@@ -197,6 +210,22 @@ impl Account {
                     return;
                 }
             }
+        }
+    }
+
+    /// Adds a `watch` stream's sender to this account (one stream may follow several).
+    pub fn watch_into(&self, tx: SyncSender<Value>) {
+        self.watchers.lock().unwrap().push(tx);
+    }
+
+    /// Hands an event to every watcher; one that is gone or lags a whole queue is dropped.
+    fn broadcast(&self, e: &Event) {
+        let mut w = self.watchers.lock().unwrap();
+        if w.is_empty() {
+            return;
+        }
+        if let Some(v) = crate::output::event_json(Some(&self.cfg.name), e) {
+            w.retain(|tx| tx.try_send(v.clone()).is_ok());
         }
     }
 
@@ -234,6 +263,7 @@ impl Account {
     pub fn shut_down(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.wake.1.notify_all();
+        self.watchers.lock().unwrap().clear();
         let client = self.client.lock().unwrap().take();
         if let Some(c) = client {
             c.close();

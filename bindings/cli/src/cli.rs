@@ -160,10 +160,13 @@ pub enum PresenceAction {
         /// Online, Busy, DoNotDisturb (dnd), BeRightBack (brb), Away, OffWork
         #[arg(value_parser = crate::output::parse_availability)]
         availability: ucwa::Availability,
+        /// Your choice expires after this (90s, 30m, 2h, 1d); then the sources decide again
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::output::parse_duration)]
+        duration: Option<std::time::Duration>,
         #[command(flatten)]
         account: Account,
     },
-    /// Let the server derive your availability again
+    /// Clear your choice: the sources (or the server) decide again
     Reset {
         #[command(flatten)]
         account: Account,
@@ -183,6 +186,9 @@ pub enum TextAction {
     /// Set it
     Set {
         text: String,
+        /// Expires after this (90s, 30m, 2h, 1d; note only): the note before it comes back
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::output::parse_duration)]
+        duration: Option<std::time::Duration>,
         #[command(flatten)]
         account: Account,
     },
@@ -288,7 +294,7 @@ pub struct LoginArgs {
 fn presence_help() -> String {
     format!(
         "EXAMPLES:\n  ucwa presence get\n  ucwa presence get --json\n  ucwa presence set Busy\n  \
-ucwa presence set dnd --account work\n  ucwa presence reset\n\n\
+ucwa presence set dnd --account work\n  ucwa presence set Away --for 1h\n  ucwa presence reset\n\n\
 `set` and `reset` go to the running service when there is one (the service keeps the state); \
 without one they sign in, set, and sign out, and say on stderr that the state lasts only as \
 long as that application did. Availability names are case-insensitive; dnd and brb work too.\n\n\
@@ -331,10 +337,12 @@ DURATION: 90s, 30m, 2h, 1d or plain seconds.\n\n{EXIT_CODES}\n\n{ENVIRONMENT}\n\
 
 fn watch_help() -> String {
     format!(
-        "Signs in, makes you available (the server keeps or chooses your availability), \
-subscribes the contacts, and prints one line per event on stdout, flushed at once, until \
-killed (or --count events). With --json (or stdout not a terminal) each line is one JSON object:\n\n\
+        "With a service running (and no --contacts or --direct), streams the service's events: \
+every account's, or --account's, each line with an `account` field. Otherwise signs in, makes \
+you available (the server keeps or chooses your availability), subscribes the contacts, and \
+prints one line per event. Lines go to stdout, flushed at once, until killed (or --count events). With --json (or stdout not a terminal) each line is one JSON object:\n\n\
   ts          seconds since 1970 (float)\n  \
+account     the service's account name (streams from the service only)\n  \
 event       presence | note | location | connection | application_recreated | signed_out |\n              \
 contact_presence | contact_note | contact_location | effective_presence\n  \
 contact     the contact's SIP URI (contact_* events only)\n  \
@@ -342,9 +350,11 @@ availability, activity   presence events\n  \
 note, location           note / location events (null: cleared)\n  \
 state       connection: connected | recovering | recovered | lost\n  \
 source      effective_presence: the deciding source (null: your choice or none)\n  \
+decider     effective_presence: source | preferred | nobody\n  \
+cause       effective_presence: set | cleared | expired | changed_elsewhere\n  \
 reason      connection / signed_out: why (null when none)\n\n\
-The first lines are the state at start: one presence event for you and one contact_presence \
-per watched contact.\n\n\
+Signing in itself, the first lines are the state at start: one presence event for you and one \
+contact_presence per watched contact.\n\n\
 EXAMPLES:\n  ucwa watch --json\n  ucwa watch --contacts sip:bob@contoso.com --json | mosquitto_pub -l -t ucwa/presence\n  \
 ucwa watch --json | jq -r 'select(.event==\"presence\") | .availability'\n\n\
 {EXIT_CODES}\n\n{ENVIRONMENT}"

@@ -29,7 +29,7 @@ pub fn socket_path(flag: Option<&Path>) -> PathBuf {
 }
 
 #[cfg(unix)]
-pub use unix::{ask, Handler, Listener};
+pub use unix::{ask, ask_stream, Handler, Listener, Reply};
 
 #[cfg(unix)]
 mod unix {
@@ -55,7 +55,14 @@ mod unix {
     /// at four times its 30 s exchange timeout).
     const ANSWER_WAIT: Duration = Duration::from_secs(150);
 
-    pub type Handler = Arc<dyn Fn(Request) -> Value + Send + Sync>;
+    /// What the service answers a request: one line, or a stream of lines (`watch`) that
+    /// lasts until the sender goes or the client stops reading.
+    pub enum Reply {
+        One(Value),
+        Stream(std::sync::mpsc::Receiver<Value>),
+    }
+
+    pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
 
     /// The bound socket; its file is removed when this is dropped.
     pub struct Listener {
@@ -196,12 +203,56 @@ mod unix {
             }
             let reply = match serde_json::from_slice::<Request>(&buf) {
                 Ok(req) => handler(req),
-                Err(e) => error(&format!("malformed request: {e}")),
+                Err(e) => Reply::One(error(&format!("malformed request: {e}"))),
             };
-            if answer(&mut stream, &reply).is_err() {
-                return;
+            match reply {
+                Reply::One(v) => {
+                    if answer(&mut stream, &v).is_err() {
+                        return;
+                    }
+                }
+                Reply::Stream(rx) => {
+                    for v in rx {
+                        if answer(&mut stream, &v).is_err() {
+                            return;
+                        }
+                    }
+                    return;
+                }
             }
         }
+    }
+
+    /// Sends `watch` to the service at `path` and hands each line to `each` until the service
+    /// ends the stream or `each` says stop. `Ok(false)`: no service answers there.
+    pub fn ask_stream(
+        path: &Path,
+        req: &Request,
+        mut each: impl FnMut(Value) -> Result<bool, String>,
+    ) -> Result<bool, String> {
+        let mut stream = match UnixStream::connect(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(false),
+            Err(e) => return Err(format!("control socket {}: {e}", path.display())),
+        };
+        let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
+        line.push('\n');
+        stream
+            .write_all(line.as_bytes())
+            .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+        for l in BufReader::new(&stream).lines() {
+            let l = l.map_err(|e| format!("control socket {}: {e}", path.display()))?;
+            let v: Value = serde_json::from_str(&l)
+                .map_err(|_| format!("the service on {} sent a bad line", path.display()))?;
+            if v.get("ok") == Some(&Value::Bool(false)) {
+                return Err(v["error"].as_str().unwrap_or("refused").to_string());
+            }
+            if each(v)? {
+                break;
+            }
+        }
+        Ok(true)
     }
 
     /// Sends one request to the service at `path`. `Ok(None)`: no service answers there (so
@@ -238,6 +289,15 @@ mod unix {
 
 /// Without Unix sockets no service answers: commands act directly.
 #[cfg(not(unix))]
+pub fn ask_stream(
+    _path: &Path,
+    _req: &crate::ops::Request,
+    _each: impl FnMut(serde_json::Value) -> Result<bool, String>,
+) -> Result<bool, String> {
+    Ok(false)
+}
+
+#[cfg(not(unix))]
 pub fn ask(_path: &Path, _req: &crate::ops::Request) -> Result<Option<serde_json::Value>, String> {
     Ok(None)
 }
@@ -267,7 +327,11 @@ mod tests {
             crate::sys::peer_uid(std::os::fd::AsRawFd::as_raw_fd(&a)).unwrap(),
             crate::sys::euid()
         );
-        std::thread::spawn(move || l.serve(Arc::new(|_| serde_json::json!({"ok": true}))));
+        std::thread::spawn(move || {
+            l.serve(Arc::new(|_| {
+                unix::Reply::One(serde_json::json!({"ok": true}))
+            }))
+        });
         let mut s = UnixStream::connect(&path).unwrap();
         s.write_all(b"{not json\n{\"op\":\"status\"}\n").unwrap();
         let mut r = BufReader::new(s.try_clone().unwrap());

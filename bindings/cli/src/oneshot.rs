@@ -80,6 +80,7 @@ pub fn presence(action: PresenceAction) -> Result<(), String> {
         }
         PresenceAction::Set {
             availability,
+            duration,
             account,
         } => {
             let name = crate::output::availability_name(availability).to_string();
@@ -88,6 +89,7 @@ pub fn presence(action: PresenceAction) -> Result<(), String> {
                 Request::PresenceSet {
                     account: account.account.clone(),
                     availability: name,
+                    expires_s: duration.map(|d| d.as_secs()),
                 },
             )?;
         }
@@ -123,9 +125,16 @@ pub fn text(action: TextAction, field: Field) -> Result<(), String> {
             account,
             json,
         ),
-        (TextAction::Set { text, account }, f) => (set_text(f, &account, text), account, false),
+        (
+            TextAction::Set {
+                text,
+                duration,
+                account,
+            },
+            f,
+        ) => (set_text(f, &account, text, duration)?, account, false),
         (TextAction::Clear { account }, f) => {
-            (set_text(f, &account, String::new()), account, false)
+            (set_text(f, &account, String::new(), None)?, account, false)
         }
     };
     let v = run(&account, req.clone())?;
@@ -139,12 +148,25 @@ pub fn text(action: TextAction, field: Field) -> Result<(), String> {
     Ok(())
 }
 
-fn set_text(field: Field, account: &Account, text: String) -> Request {
+fn set_text(
+    field: Field,
+    account: &Account,
+    text: String,
+    duration: Option<std::time::Duration>,
+) -> Result<Request, String> {
     let account = account.account.clone();
-    match field {
-        Field::Note => Request::NoteSet { account, text },
+    let expires_s = duration.map(|d| d.as_secs());
+    Ok(match field {
+        Field::Note => Request::NoteSet {
+            account,
+            text,
+            expires_s,
+        },
+        Field::Location if expires_s.is_some() => {
+            return Err("--for applies to the note only".into())
+        }
         Field::Location => Request::LocationSet { account, text },
-    }
+    })
 }
 
 pub fn contacts(action: ContactsAction) -> Result<(), String> {

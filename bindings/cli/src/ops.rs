@@ -3,6 +3,8 @@
 //! whether the service runs them or the command does directly.
 
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use ucwa::Client;
 
@@ -18,6 +20,8 @@ pub enum Request {
     PresenceSet {
         account: Option<String>,
         availability: String,
+        #[serde(default)]
+        expires_s: Option<u64>,
     },
     #[serde(rename = "presence.reset")]
     PresenceReset { account: Option<String> },
@@ -27,6 +31,8 @@ pub enum Request {
     NoteSet {
         account: Option<String>,
         text: String,
+        #[serde(default)]
+        expires_s: Option<u64>,
     },
     #[serde(rename = "location.get")]
     LocationGet { account: Option<String> },
@@ -55,6 +61,9 @@ pub enum Request {
     },
     #[serde(rename = "status")]
     Status {},
+    /// Streams the service's events (every account, or the one named), one JSON line each.
+    #[serde(rename = "watch")]
+    Watch { account: Option<String> },
 }
 
 impl Request {
@@ -70,7 +79,8 @@ impl Request {
             | Request::LocationSet { account, .. }
             | Request::ContactsGet { account, .. }
             | Request::SourceSet { account, .. }
-            | Request::SourceClear { account, .. } => account.as_deref(),
+            | Request::SourceClear { account, .. }
+            | Request::Watch { account } => account.as_deref(),
             Request::Status {} => None,
         }
     }
@@ -90,7 +100,10 @@ impl Request {
 
     /// Whether the request needs makeMeAvailable first (everything but contacts).
     pub fn needs_available(&self) -> bool {
-        !matches!(self, Request::ContactsGet { .. } | Request::Status {})
+        !matches!(
+            self,
+            Request::ContactsGet { .. } | Request::Status {} | Request::Watch { .. }
+        )
     }
 }
 
@@ -102,9 +115,17 @@ pub fn apply(client: &Client, req: &Request) -> Result<Value, String> {
             let p = client.presence().map_err(e)?;
             Ok(json!({"availability": availability_name(p.availability), "activity": p.activity}))
         }
-        Request::PresenceSet { availability, .. } => {
+        Request::PresenceSet {
+            availability,
+            expires_s,
+            ..
+        } => {
             let a = parse_availability(availability)?;
-            client.set_availability(a).map_err(e)?;
+            match expires_s {
+                Some(s) => client.set_preferred_availability(a, Some(Duration::from_secs(*s))),
+                None => client.set_availability(a),
+            }
+            .map_err(e)?;
             Ok(json!({"availability": availability_name(a)}))
         }
         Request::PresenceReset { .. } => {
@@ -112,8 +133,14 @@ pub fn apply(client: &Client, req: &Request) -> Result<Value, String> {
             Ok(json!({}))
         }
         Request::NoteGet { .. } => Ok(json!({"note": client.note().map_err(e)?})),
-        Request::NoteSet { text, .. } => {
-            client.set_note(text).map_err(e)?;
+        Request::NoteSet {
+            text, expires_s, ..
+        } => {
+            match expires_s {
+                Some(s) => client.set_note_until(text, Some(Duration::from_secs(*s))),
+                None => client.set_note(text),
+            }
+            .map_err(e)?;
             Ok(json!({"note": non_empty(text)}))
         }
         Request::LocationGet { .. } => Ok(json!({"location": client.location().map_err(e)?})),
@@ -125,7 +152,9 @@ pub fn apply(client: &Client, req: &Request) -> Result<Value, String> {
         Request::SourceSet { .. } | Request::SourceClear { .. } => {
             crate::sources::apply(client, req)
         }
-        Request::Status {} => Err("status is answered by the service only".into()),
+        Request::Status {} | Request::Watch { .. } => {
+            Err("status and watch are answered by the service only".into())
+        }
     }
 }
 

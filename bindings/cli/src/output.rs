@@ -124,7 +124,7 @@ pub fn event_json(account: Option<&str>, event: &Event) -> Option<Value> {
         Event::ContactLocationChanged { contact, location } => {
             json!({"event": "contact_location", "contact": contact, "location": location})
         }
-        _ => return None,
+        other => crate::sources::event_json(other)?,
     };
     stamp(&mut v, account);
     Some(v)

@@ -37,18 +37,46 @@ fn names(accounts: &[Arc<Account>]) -> String {
 fn remember(account: &Account, req: &Request) {
     let mut d = account.desired.lock().unwrap();
     match req {
-        Request::PresenceSet { availability, .. } => {
+        // A choice with an expiry is the library's to expire; a new sign-in does not renew it.
+        Request::PresenceSet {
+            availability,
+            expires_s: None,
+            ..
+        } => {
             d.availability = crate::output::parse_availability(availability).ok();
         }
         Request::PresenceReset { .. } => d.availability = None,
-        Request::NoteSet { text, .. } => d.note = Some(text.clone()),
+        Request::NoteSet {
+            text,
+            expires_s: None,
+            ..
+        } => d.note = Some(text.clone()),
         Request::LocationSet { text, .. } => d.location = Some(text.clone()),
+        Request::SourceSet { .. } | Request::SourceClear { .. } => d.sources.remember(req),
         _ => {}
     }
 }
 
+/// A control request's answer; `watch` is a stream of the accounts' events.
+#[cfg(unix)]
+pub fn handle(accounts: &[Arc<Account>], req: Request) -> crate::ipc::Reply {
+    use crate::ipc::Reply;
+    let Request::Watch { account } = &req else {
+        return Reply::One(answer(accounts, req));
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(crate::account::WATCH_QUEUE);
+    match account {
+        Some(name) => match pick(accounts, Some(name)) {
+            Ok(a) => a.watch_into(tx),
+            Err(e) => return Reply::One(json!({"ok": false, "error": e})),
+        },
+        None => accounts.iter().for_each(|a| a.watch_into(tx.clone())),
+    }
+    Reply::Stream(rx)
+}
+
 /// One control request's answer: `{"ok":true,"result":…}` or `{"ok":false,"error":…}`.
-pub fn handle(accounts: &[Arc<Account>], req: Request) -> Value {
+pub fn answer(accounts: &[Arc<Account>], req: Request) -> Value {
     if matches!(req, Request::Status {}) {
         let all: Vec<Value> = accounts.iter().map(|a| a.status_json_full()).collect();
         return json!({"ok": true, "result": all});

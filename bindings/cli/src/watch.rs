@@ -16,6 +16,9 @@ const POLL: Duration = Duration::from_secs(1);
 
 pub fn run(args: &WatchArgs) -> Result<(), String> {
     let json_out = args.json || !std::io::stdout().is_terminal();
+    if !args.account.direct && args.contacts.is_empty() && from_service(args, json_out)? {
+        return Ok(());
+    }
     let target = Target::from_flags(&args.account)?;
     let client = direct::sign_in(&target, true)?;
     if !args.contacts.is_empty() {
@@ -67,4 +70,27 @@ pub fn run(args: &WatchArgs) -> Result<(), String> {
     }
     direct::finish(client);
     Ok(())
+}
+
+/// Streams the running service's events (every account, or `--account`); false when no
+/// service answers.
+fn from_service(args: &WatchArgs, json_out: bool) -> Result<bool, String> {
+    let path = crate::ipc::socket_path(args.account.socket.as_deref());
+    let req = crate::ops::Request::Watch {
+        account: args.account.account.clone(),
+    };
+    let mut printed = 0u64;
+    crate::ipc::ask_stream(&path, &req, |v| {
+        let line = if json_out {
+            v.to_string()
+        } else {
+            event_text(&v)
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|e| format!("stdout: {e}"))?;
+        printed += 1;
+        Ok(args.count.is_some_and(|n| printed >= n))
+    })
 }

@@ -286,3 +286,112 @@ fn a_bad_configuration_is_refused_whole_with_each_problem_named() {
     );
     assert!(sim.log().is_empty(), "--check sends nothing");
 }
+
+#[test]
+fn source_set_and_clear_through_the_service_decide_presence_and_status_names_the_source() {
+    let sim = sim();
+    let dir = temp_dir("serve-sources");
+    let cfg = two_accounts_config(&dir, &sim, "");
+    let svc = Service::start(&dir, &sim, &cfg);
+    svc.wait_connected(&sim, 2);
+    let args = [
+        "source",
+        "set",
+        "phone",
+        "Busy",
+        "--note",
+        "On a call",
+        "--for",
+        "2h",
+        "--account",
+        "a",
+    ];
+    let r = run(&mut ucwa(&dir, &sim), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("lasts only"),
+        "went to the service: {}",
+        r.stderr
+    );
+    let busy = wait_for(Duration::from_secs(10), || {
+        sim.user(ALICE)
+            .is_some_and(|u| u.availability == "Busy" && u.note.as_deref() == Some("On a call"))
+    });
+    assert!(
+        busy,
+        "the simulator stores the source's presence: {:?}",
+        sim.user(ALICE)
+    );
+    let s = svc.status(&sim);
+    assert_eq!(s[0]["effective"]["availability"], "Busy");
+    assert_eq!(s[0]["effective"]["source"], "phone");
+    assert_eq!(s[0]["effective"]["decided_by"], "source phone");
+    let secs = s[0]["effective"]["sources"][0]["expires_in_s"]
+        .as_u64()
+        .unwrap();
+    assert!((7000..=7200).contains(&secs), "{secs}");
+    assert_eq!(
+        s[1]["effective"]["decided_by"], "nobody",
+        "bob has no source"
+    );
+    let text = run(&mut ucwa(&dir, &sim), &["status"]);
+    assert!(
+        text.stdout.contains("decided by:   source phone"),
+        "{}",
+        text.stdout
+    );
+    let r = run(
+        &mut ucwa(&dir, &sim),
+        &["source", "clear", "phone", "--account", "a"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let back = wait_for(Duration::from_secs(10), || {
+        sim.user(ALICE)
+            .is_some_and(|u| u.availability != "Busy" && u.note.as_deref() != Some("On a call"))
+    });
+    assert!(back, "the earlier state is restored: {:?}", sim.user(ALICE));
+    assert_eq!(svc.status(&sim)[0]["effective"]["decided_by"], "nobody");
+}
+
+#[test]
+fn the_persons_own_choice_decides_over_a_source_until_reset() {
+    let sim = sim();
+    let dir = temp_dir("serve-preferred");
+    let cfg = two_accounts_config(
+        &dir,
+        &sim,
+        "[account.sources.calendar]\navailability = \"Busy\"\nfor = \"1h\"",
+    );
+    let svc = Service::start(&dir, &sim, &cfg);
+    svc.wait_connected(&sim, 2);
+    assert!(wait_for(Duration::from_secs(10), || sim
+        .user(ALICE)
+        .unwrap()
+        .availability
+        == "Busy"));
+    let r = run(
+        &mut ucwa(&dir, &sim),
+        &["presence", "set", "Away", "--for", "30m", "--account", "a"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(wait_for(Duration::from_secs(10), || sim
+        .user(ALICE)
+        .unwrap()
+        .availability
+        == "Away"));
+    assert_eq!(svc.status(&sim)[0]["effective"]["decided_by"], "preferred");
+    let r = run(
+        &mut ucwa(&dir, &sim),
+        &["presence", "reset", "--account", "a"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(wait_for(Duration::from_secs(10), || sim
+        .user(ALICE)
+        .unwrap()
+        .availability
+        == "Busy"));
+    assert_eq!(
+        svc.status(&sim)[0]["effective"]["decided_by"],
+        "source calendar"
+    );
+}

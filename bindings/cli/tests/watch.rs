@@ -103,3 +103,37 @@ fn watch_without_json_on_a_pipe_still_prints_json() {
     let v = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(v["event"], "presence");
 }
+
+#[test]
+fn watch_streams_the_services_events_with_the_account_and_the_deciding_source() {
+    let sim = sim();
+    let dir = temp_dir("watch-service");
+    let cfg = two_accounts_config(&dir, &sim, "");
+    let svc = Service::start(&dir, &sim, &cfg);
+    svc.wait_connected(&sim, 2);
+    let apps = sim.user(ALICE).unwrap().applications.len();
+    let (mut child, rx) = watch(&dir, &sim, &["--json"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let args = ["source", "set", "phone", "DoNotDisturb", "--account", "a"];
+    assert_eq!(run(&mut ucwa(&dir, &sim), &args).code, 0);
+    let e = next(&rx, "effective_presence", |v| v["account"] == "a");
+    assert_eq!(
+        (&e["availability"], &e["source"]),
+        (&"DoNotDisturb".into(), &"phone".into())
+    );
+    assert_eq!(
+        (&e["decider"], &e["cause"]),
+        (&"source".into(), &"set".into())
+    );
+    sim.set_note_elsewhere(ALICE, Some("seen by b"));
+    let n = next(&rx, "contact_note", |v| v["account"] == "b");
+    assert_eq!(n["contact"], "sip:alice@contoso.com");
+    assert_eq!(
+        sim.user(ALICE).unwrap().applications.len(),
+        apps,
+        "no sign-in of its own"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(svc);
+}
