@@ -383,7 +383,12 @@ ucwa_status ucwa_client_new(const char *server, ucwa_client **out_client, ucwa_e
  * the password grant when the server offers it, else the Windows grant with the same
  * credentials), password, or windows (NTLM or Negotiate on the token request); a server that
  * offers no grant the call can use fails sign-in with AUTHENTICATION naming the offered
- * grants, and no password is sent) (see the README for meanings and defaults). Options that shape the application
+ * grants, and no password is sent), transcript (a file the client appends a redacted
+ * transcript to: one JSON line per HTTP exchange, credentials removed, bodies cut at 16 KiB,
+ * the file capped at 64 MiB; empty = none; without the option, the UCWA_TRANSCRIPT
+ * environment variable names it; a file that cannot be opened is INVALID_ARGUMENT here, and a
+ * later write error stops the transcript without failing a request) (see the README for
+ * meanings and defaults). Options that shape the application
  * (user_agent, culture, endpoint_id, modalities) apply from the next sign-in or
  * makeMeAvailable; the others at once. Text that becomes a header (user_agent, culture,
  * endpoint_id, modalities, allowed_hosts) must hold no control characters. ca_file must be a

@@ -17,6 +17,7 @@
 //! - `supervisor`: the keep-alive tasks (event channel, activity reports, token renewal);
 //! - `discovery`, `auth`, `transport`, `hal`, `security`: protocol building blocks;
 //! - `pacing` (every loop's pace and bounds) and `redact` (secrets out of server text);
+//! - `transcript` (every HTTP exchange as a redacted JSON line, option `transcript`);
 //! - `events` (the queue of events the host pulls) and `proxy` (which proxy carries a request);
 //! - `engine`: the process-wide runtime and HTTP clients;
 //! - [`error`], [`types`], [`options`]: the public value types;
@@ -53,6 +54,7 @@ mod supervisor;
 // Platform calls (on Windows, SSPI for the current user's sign-in) need `unsafe` too.
 #[allow(unsafe_code)]
 mod sys;
+mod transcript;
 mod transport;
 
 pub use client::Client;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::engine::CaBundle;
 use crate::error::Error;
 use crate::proxy::ProxyChoice;
+use crate::transcript::{Sink, Transcript};
 
 /// The default and the limits of `max_body_bytes`.
 pub(crate) const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -29,7 +30,7 @@ const MODALITIES: [&str; 7] = [
 ];
 
 /// Every key `set` accepts, with a one-line description (also used in docs and errors).
-pub const KEYS: [(&str, &str); 17] = [
+pub const KEYS: [(&str, &str); 18] = [
     (
         "user_agent",
         "application userAgent (1..100 chars); default \"ucwa/<version>\"",
@@ -98,6 +99,10 @@ pub const KEYS: [(&str, &str); 17] = [
         "grant",
         "OAuth grant for sign-in: auto (default: the password grant when the server offers it, else the Windows grant with the same credentials), password, or windows (NTLM or Negotiate on the token request)",
     ),
+    (
+        "transcript",
+        "file to append a redacted transcript to (one JSON line per HTTP exchange, secrets removed, bodies cut at 16 KiB, the file capped at 64 MiB); empty = none; default the UCWA_TRANSCRIPT environment variable",
+    ),
 ];
 
 /// Which OAuth grant a sign-in may use (option `grant`). The grant is chosen against the
@@ -147,6 +152,9 @@ pub struct Options {
     pub subscription_refresh: Duration,
     pub proxy: ProxyChoice,
     pub grant: Grant,
+    /// Where this client's exchanges are recorded (option `transcript`, else
+    /// `UCWA_TRANSCRIPT`), with the client's number in it.
+    pub(crate) transcript: Option<Sink>,
 }
 
 impl Default for Options {
@@ -169,6 +177,10 @@ impl Default for Options {
             subscription_refresh: Duration::from_secs(300),
             proxy: ProxyChoice::System,
             grant: Grant::Auto,
+            transcript: Transcript::from_env().map(|file| Sink {
+                file,
+                client: crate::transcript::next_client_id(),
+            }),
         }
     }
 }
@@ -277,6 +289,20 @@ fn seconds(key: &str, value: &str, min: f64, max: f64) -> Result<Duration, Error
 }
 
 impl Options {
+    /// The sink for option `transcript`: the file opened now (so a bad path is refused here),
+    /// with the client's number kept across changes; empty turns the transcript off.
+    fn transcript_sink(&self, key: &str, value: &str) -> Result<Option<Sink>, Error> {
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        let file = Transcript::open(value).map_err(|why| bad(key, value, &why))?;
+        let client = self
+            .transcript
+            .as_ref()
+            .map_or_else(crate::transcript::next_client_id, |s| s.client);
+        Ok(Some(Sink { file, client }))
+    }
+
     /// Sets one option by key; an unknown key or a bad value changes nothing.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), Error> {
         match key {
@@ -312,6 +338,7 @@ impl Options {
                 self.subscription_refresh = seconds(key, value, 1.0, 1200.0)?
             }
             "grant" => self.grant = grant(key, value)?,
+            "transcript" => self.transcript = self.transcript_sink(key, value)?,
             _ => {
                 let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                 return Err(Error::InvalidArgument(format!(
@@ -337,6 +364,7 @@ mod tests {
             ("endpoint_id", "e1"),
             ("timeout_ms", "1500"),
             ("ca_file", ""),
+            ("transcript", ""),
             ("modalities", "messaging,PhoneAudio"),
             ("keepalive_interval_s", "0.5"),
             ("event_timeout_s", "5"),
@@ -378,6 +406,8 @@ mod tests {
             ("ca_file", "/nonexistent/ca.pem"),
             ("ca_file", "/dev/zero"),
             ("ca_file", "/"),
+            ("transcript", "/nonexistent/dir/t.jsonl"),
+            ("transcript", "/"),
             ("user_agent", "demo\r\nX-Injected: 1"),
             ("culture", "en-US\n"),
             ("endpoint_id", "a\u{0}b"),

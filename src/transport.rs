@@ -8,7 +8,7 @@
 //! reaches an error only through [`Reply::server_text`], which scrubs the session's secrets.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::Method;
@@ -22,6 +22,7 @@ use crate::hal::Resource;
 use crate::options::Options;
 use crate::proxy::ProxyChoice;
 use crate::redact::Secrets;
+use crate::transcript::Sink;
 
 mod dedicated;
 pub use dedicated::{Dedicated, Kept};
@@ -58,6 +59,15 @@ impl Body {
         match self {
             Body::Batch(..) => "multipart/batching",
             _ => "application/json",
+        }
+    }
+
+    /// The bytes as they are held, for the transcript (which removes the secret fields).
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Json(b) | Body::Batch(_, b) => b,
+            Body::Form(f) => f.as_bytes(),
         }
     }
 
@@ -175,6 +185,8 @@ pub struct Exchange<'a> {
     /// A connection of the caller's own that this exchange's requests go on instead of the
     /// pool (the event channel's, see [`Kept`]).
     pub kept: Option<&'a Kept>,
+    /// Where finished exchanges are recorded, when the client keeps a transcript.
+    pub transcript: Option<&'a Sink>,
 }
 
 impl<'a> Exchange<'a> {
@@ -196,6 +208,7 @@ impl<'a> Exchange<'a> {
             ca: opts.ca.as_deref(),
             proxy: &opts.proxy,
             kept: None,
+            transcript: opts.transcript.as_ref(),
         })
     }
 
@@ -225,11 +238,62 @@ impl<'a> Exchange<'a> {
         authorization: Option<&str>,
         body: Body,
     ) -> Result<Reply, Error> {
-        if let Some(kept) = self.kept {
-            return kept
-                .send(self, step, method, url, authorization, &body)
-                .await;
-        }
+        let started = Instant::now();
+        let result = match self.kept {
+            Some(kept) => {
+                kept.send(self, step, method.clone(), url, authorization, &body)
+                    .await
+            }
+            None => {
+                self.send_pooled(step, method.clone(), url, authorization, &body)
+                    .await
+            }
+        };
+        self.record(step, &method, url, authorization, &body, &result, started);
+        result
+    }
+
+    /// Records a finished exchange (answered or not) in the transcript, when there is one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record(
+        &self,
+        step: Step,
+        method: &Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+        result: &Result<Reply, Error>,
+        started: Instant,
+    ) {
+        let Some(sink) = self.transcript else {
+            return;
+        };
+        let answer = match result {
+            Ok(r) => Ok((r.status, &r.headers, r.body.as_slice())),
+            Err(e) => Err(e.to_string()),
+        };
+        let sent = crate::transcript::Sent {
+            purpose: step.to_string(),
+            method: method.as_str(),
+            url,
+            accept: body.accept(),
+            user_agent: self.user_agent,
+            content_type: body.content_type(),
+            authorization,
+            body: body.as_slice(),
+        };
+        sink.record(self.secrets, &sent, answer, started.elapsed());
+    }
+
+    /// [`Exchange::send`] on the pooled client.
+    async fn send_pooled(
+        &self,
+        step: Step,
+        method: Method,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
         let content_type = body.content_type();
         let accept = body.accept();
         let is_post_like = method != Method::GET;

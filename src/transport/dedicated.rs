@@ -84,6 +84,28 @@ impl<'a> Dedicated<'a> {
         body: &Body,
     ) -> Result<Reply, Error> {
         let ex = self.ex;
+        let started = std::time::Instant::now();
+        let result = self.send_leg(step, url, authorization, body).await;
+        ex.record(
+            step,
+            &Method::POST,
+            url,
+            authorization,
+            body,
+            &result,
+            started,
+        );
+        result
+    }
+
+    async fn send_leg(
+        &mut self,
+        step: Step,
+        url: &Url,
+        authorization: Option<&str>,
+        body: &Body,
+    ) -> Result<Reply, Error> {
+        let ex = self.ex;
         let req = self
             .conn
             .request(ex, step, Method::POST, url, authorization, body)?;

@@ -58,8 +58,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ucwa doctor ARGS…`: the doctor's own exit status (0 passed, 1 a step failed, 2 usage).
 fn doctor(args: Vec<String>) -> ExitCode {
-    let _ = args;
-    eprintln!("ucwa: doctor is not part of this build");
-    ExitCode::from(FAILURE)
+    let code = ucwa_doctor::run(args);
+    ExitCode::from(u8::try_from(code).unwrap_or(FAILURE))
 }

@@ -285,3 +285,30 @@ fn status_without_a_service_fails_with_a_clear_reason() {
         r.stderr
     );
 }
+
+#[test]
+fn doctor_runs_the_diagnosis_with_its_own_exit_statuses() {
+    let sim = sim();
+    let dir = temp_dir("doctor");
+    let url = sim.root_url();
+    let args = [
+        "doctor",
+        "--server",
+        &url,
+        "--user",
+        ALICE,
+        "--password-env",
+        "PW",
+    ];
+    let r = run(&mut ucwa(&dir, &sim), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(ALICE_PW) && !r.stderr.contains(ALICE_PW));
+    assert!(
+        sim.log().iter().any(|e| e.route == "token"),
+        "the doctor signed in"
+    );
+    let r = run(ucwa(&dir, &sim).env("PW", "wrong"), &args);
+    assert_eq!(r.code, 1, "a failed step: {}", r.stdout);
+    let r = run(&mut ucwa(&dir, &sim), &["doctor", "--no-such-flag"]);
+    assert_eq!(r.code, 2);
+}

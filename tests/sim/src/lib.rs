@@ -10,7 +10,7 @@
 //! log, for testing clients behind a proxy. Tests control it through [`Sim`] (Rust) or the same
 //! operations over HTTP under `/_sim/`.
 //!
-//! Module map: [`config`] (options), `server` (listeners and request pipeline), `handlers`
+//! Module map: [`cli`] (the command line, parsed into a config), [`config`] (options), `server` (listeners and request pipeline), `handlers`
 //! (protocol), `people` (search, contacts, presence subscriptions), `events` (P-GET), `batch`, `state` (the world and its timers), `resources`
 //! (JSON shapes), `paths` (layouts and route names), `control` (`/_sim/`), `tokens` (token
 //! endpoint and bearer tokens), `windows` (the Windows grant) with `ntlm`, `spnego` and `der`,
@@ -22,6 +22,7 @@
 //! `note`, `location`, `reportMyActivity`, `events`, `batch`, `policies`, `people`,
 //! `communication`, `other`.
 
+pub mod cli;
 pub mod config;
 
 mod batch;
