@@ -1,6 +1,8 @@
 //! The one-shot commands without a service, driven as a user would: what they print, their
 //! exit codes (usage errors 2, failures 1 with one line on stderr), what the simulator saw,
 //! the credential sources, and help on every subcommand.
+// Unix only: the suite drives the control socket, file modes and signals.
+#![cfg(unix)]
 
 mod common;
 

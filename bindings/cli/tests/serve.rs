@@ -2,6 +2,8 @@
 //! socket change what the simulator stores, `status` reports both, an application deleted
 //! server-side is recovered, SIGTERM deletes both applications, the socket refuses another user
 //! and malformed requests, and no password reaches any output or log.
+// Unix only: the suite drives the control socket, file modes and signals.
+#![cfg(unix)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `ucwa watch --json`: one JSON object a line on stdout, flushed as events come, checked
 //! against changes made through the simulator's control API.
+// Unix only: the suite drives the control socket, file modes and signals.
+#![cfg(unix)]
 
 mod common;
 
