@@ -397,3 +397,44 @@ fn the_persons_own_choice_decides_over_a_source_until_reset() {
         "source calendar"
     );
 }
+
+/// Runs `ucwa ARGS` under a pseudo-terminal (util-linux `script`), so stdout and stderr are a
+/// terminal; everything it wrote, both streams together.
+fn on_a_terminal(dir: &std::path::Path, sim: &Sim, args: &str, no_color: bool) -> String {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_ucwa"));
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"])
+        .env_remove("UCWA_SOCKET")
+        .env_remove("NO_COLOR")
+        .env("XDG_RUNTIME_DIR", dir)
+        .env("UCWA_SERVER", sim.root_url())
+        .env("UCWA_USER", ALICE)
+        .env("PW", ALICE_PW);
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().expect("script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_and_the_progress_line_only_on_a_terminal_and_never_with_no_color() {
+    let sim = sim();
+    let dir = temp_dir("serve-tty");
+    let cfg = two_accounts_config(&dir, &sim, "");
+    let svc = Service::start(&dir, &sim, &cfg);
+    svc.wait_connected(&sim, 2);
+    let coloured = on_a_terminal(&dir, &sim, "status", false);
+    assert!(coloured.contains("\x1b[32mconnected"), "{coloured:?}");
+    let plain = on_a_terminal(&dir, &sim, "status", true);
+    assert!(
+        plain.contains("connected") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    // A direct sign-in shows its steps on a terminal (and, as other tests check, not on a pipe).
+    let direct = on_a_terminal(&dir, &sim, "presence get --direct --password-env PW", false);
+    assert!(
+        direct.contains("signing in as alice@contoso.com"),
+        "{direct:?}"
+    );
+}
