@@ -261,20 +261,30 @@ impl PresencePacer {
         }
     }
 
-    /// When the next change may be sent (`now` or later).
+    /// When the next change may be sent by the keep-alive (`now` or later): the bucket's
+    /// next slot, and after a failure not before the backoff.
     pub fn ready_at(&mut self, now: Instant) -> Instant {
+        self.paced_at(now).max(self.not_before.unwrap_or(now))
+    }
+
+    fn paced_at(&mut self, now: Instant) -> Instant {
         self.refill(now);
-        let paced = if self.credit > 0 {
+        if self.credit > 0 {
             now
         } else {
             self.refilled_at + PRESENCE_SPACING
-        };
-        paced.max(self.not_before.unwrap_or(now))
+        }
     }
 
-    /// Takes the right to send a change now, if there is one.
-    pub fn take(&mut self, now: Instant) -> bool {
-        if self.ready_at(now) > now {
+    /// Takes the right to send a change now, if there is one. A host's own call (`by_host`)
+    /// is held to the bucket only: it returns the server's answer, so it makes no loop.
+    pub fn take(&mut self, now: Instant, by_host: bool) -> bool {
+        let at = if by_host {
+            self.paced_at(now)
+        } else {
+            self.ready_at(now)
+        };
+        if at > now {
             return false;
         }
         self.credit -= 1;
@@ -399,7 +409,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = PresencePacer::default();
         let sent = (0..100)
-            .filter(|i| p.take(t0 + Duration::from_millis(10 * i)))
+            .filter(|i| p.take(t0 + Duration::from_millis(10 * i), true))
             .count();
         // 1 s of a change every 10 ms: the burst, then one per spacing.
         assert!(sent <= PRESENCE_BURST as usize + 4, "{sent}");
@@ -408,9 +418,13 @@ mod tests {
         assert_eq!(p.ready_at(t1), t1, "rested: the burst is back");
         p.failed(t1);
         assert!(p.ready_at(t1) > t1);
-        assert!(!p.take(t1));
+        assert!(
+            !p.take(t1, false),
+            "the keep-alive's retry waits for the backoff"
+        );
+        assert!(p.take(t1, true), "a host's call does not");
         p.succeeded();
-        assert!(p.take(t1));
+        assert!(p.take(t1, false));
     }
 
     #[test]

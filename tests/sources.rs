@@ -367,3 +367,38 @@ fn every_bad_input_is_refused_and_changes_nothing() {
         before
     );
 }
+
+#[test]
+fn a_refused_change_is_sent_again_by_the_next_call_and_by_the_keep_alive() {
+    let sim = sim_with_fast_timers();
+    let c = available(&sim);
+    sim.inject_fault(ucwa_sim::Fault {
+        method: Some("POST".into()),
+        ..respond("presence", 1, 409, &[], "")
+    });
+    assert_eq!(
+        c.set_availability(Availability::Busy)
+            .unwrap_err()
+            .http_status(),
+        Some(409)
+    );
+    c.set_availability(Availability::Busy).unwrap();
+    assert_eq!(stored(&sim).0, "Busy", "the next call sent it at once");
+    sim.inject_fault(ucwa_sim::Fault {
+        method: Some("POST".into()),
+        ..respond("presence", 1, 500, &[], "")
+    });
+    let r = c.set_availability(Availability::DoNotDisturb);
+    assert!(
+        r.is_err(),
+        "{:?}",
+        on_route(&sim.log(), "presence")
+            .iter()
+            .map(|e| (&e.method, e.status, &e.body))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        lands(&sim, "DoNotDisturb", None),
+        "the keep-alive sent it after its backoff"
+    );
+}

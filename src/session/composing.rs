@@ -37,9 +37,10 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
+        let sent = self.apply_presence(true).await;
+        // What the pace held back (or a failure) is the keep-alive's now: it plans again.
         self.presence_wake.notify_one();
-        self.apply_presence().await?;
-        Ok(r)
+        sent.map(|()| r)
     }
 
     pub async fn set_source(
@@ -102,7 +103,7 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
-        self.apply_presence().await
+        self.apply_presence(true).await
     }
 
     /// The presence the library keeps, with its live layers.
@@ -111,10 +112,11 @@ impl Session {
     }
 
     /// One round of presence POSTs, when the server is behind the effective state and the
-    /// pace allows. One round at a time, so a later one never overtakes an earlier one.
-    pub(super) async fn apply_presence(&self) -> Result<()> {
+    /// pace allows (`by_host`: for a host's call). One round at a time, so a later one never
+    /// overtakes an earlier one.
+    pub(super) async fn apply_presence(&self, by_host: bool) -> Result<()> {
         let _one = self.apply_lock.lock().await;
-        let Some(round) = self.state().desired.take_round(Instant::now()) else {
+        let Some(round) = self.state().desired.take_round(Instant::now(), by_host) else {
             return Ok(());
         };
         let in_flight = InFlight::enter(&self.presence_posts);
@@ -159,7 +161,7 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
-        let _ = self.apply_presence().await;
+        let _ = self.apply_presence(false).await;
     }
 
     /// When [`Session::keep_presence`] has work next: an expiry, or held-back state.
@@ -218,7 +220,7 @@ impl Session {
                 self.emit(e);
                 Ok(())
             }
-            None => self.apply_presence().await,
+            None => self.apply_presence(false).await,
         }
     }
 }

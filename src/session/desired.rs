@@ -35,6 +35,11 @@ pub struct Desired {
     rendering: Option<(Availability, Availability)>,
     /// The last availability this client POSTed, and when.
     last_post: Option<(Settable, Instant)>,
+    /// The server is behind and it is the keep-alive's to catch up: the pace held a host's
+    /// change back, a round failed, a layer expired, or enforcement found another state. A
+    /// host's change it sends itself (and gets the server's answer), so the keep-alive never
+    /// takes that round from under it.
+    backlog: bool,
 }
 
 /// The presence this client last put on the server.
@@ -96,6 +101,7 @@ impl Desired {
     /// Removes the layers that ran out by `now`.
     pub fn expire(&mut self, now: Instant) -> Option<Event> {
         if self.layers.expire(now) {
+            self.backlog = true;
             self.announce(PresenceCause::Expired)
         } else {
             None
@@ -152,7 +158,7 @@ impl Desired {
     pub fn due(&mut self, now: Instant) -> Option<Instant> {
         let e = self.layers.effective();
         let behind = self.availability_due(&e).is_some() || self.note_due(&e).is_some();
-        let paced = behind.then(|| self.pacer.ready_at(now));
+        let paced = (behind && self.backlog).then(|| self.pacer.ready_at(now));
         [self.layers.next_expiry(), paced]
             .into_iter()
             .flatten()
@@ -160,15 +166,21 @@ impl Desired {
     }
 
     /// The POSTs that bring the server to the effective state, when they differ and the pace
-    /// allows; what they send counts as applied from now (their echoes are no change
+    /// allows (a host's call is held to the bucket, the keep-alive also to the backoff); what
+    /// they send counts as applied from now (their echoes are no change
     /// elsewhere), until [`Desired::round_failed`].
-    pub fn take_round(&mut self, now: Instant) -> Option<Round> {
+    pub fn take_round(&mut self, now: Instant, by_host: bool) -> Option<Round> {
         let e = self.layers.effective();
         let availability = self.availability_due(&e);
         let note = self.note_due(&e);
-        if (availability.is_none() && note.is_none()) || !self.pacer.take(now) {
+        if (availability.is_none() && note.is_none()) || !(by_host || self.backlog) {
             return None;
         }
+        if !self.pacer.take(now, by_host) {
+            self.backlog = true;
+            return None;
+        }
+        self.backlog = false;
         let previous = self.applied.clone();
         if let Some(a) = availability {
             self.applied.availability = a;
@@ -194,6 +206,7 @@ impl Desired {
         if round.note.is_some() {
             self.applied.note = round.previous.note.clone();
         }
+        self.backlog = true;
         self.pacer.failed(now);
     }
 
@@ -219,6 +232,7 @@ impl Desired {
     /// there no longer stands, so the next round sends the effective one again.
     pub fn forget_applied_availability(&mut self) {
         self.applied.availability = None;
+        self.backlog = true;
     }
 
     /// Records the location the server took (`""`: cleared).

@@ -9,6 +9,12 @@
  *             [--note TEXT] [--location TEXT] [--ca-file FILE]
  *                                  talks to a real server (https); the password is read from
  *                                  the environment variable VAR and never printed
+ *   presence from several sources (either mode):
+ *   --source NAME,AVAILABILITY[,EXPIRES_S[,NOTE]]   a presence source (repeatable, up to 16)
+ *   --preferred-for SECONDS        the --availability is the preferred one for SECONDS only
+ *   --note-for SECONDS             the --note is a timed note for SECONDS only
+ *   --watch SECONDS                then prints each change of the effective presence for
+ *                                  SECONDS (expiries happen without any call)
  *   --sim PATH                     the simulator to start (else $UCWA_SIM, else found next to
  *                                  this program or in the workspace's target/debug)
  *
@@ -190,7 +196,20 @@ static int start_sim(const char *path, sim_process *sim)
 
 /* ----- the flow ------------------------------------------------------------------------- */
 
+/* One --source NAME,AVAILABILITY[,EXPIRES_S[,NOTE]]. */
+typedef struct source_arg {
+    char name[UCWA_MAX_SOURCE_NAME * 4 + 1];
+    uint32_t availability;
+    uint32_t expires_s;
+    const char *note;
+} source_arg;
+
 typedef struct settings {
+    source_arg sources[UCWA_MAX_SOURCES];
+    int n_sources;
+    uint32_t preferred_for;
+    uint32_t note_for;
+    uint32_t watch_s;
     const char *server;
     const char *user;
     const char *password;
@@ -200,12 +219,42 @@ typedef struct settings {
     const char *ca_file;
 } settings;
 
+static const char *const cause_names[] = { "none", "set", "cleared", "expired", "changed elsewhere" };
+
+/* Prints every change of the effective presence for `seconds`; 0 when the event stream fails. */
+static int watch_effective(ucwa_client *client, uint32_t seconds)
+{
+    int64_t end = portable_now_ms() + (int64_t)seconds * 1000;
+    while (portable_now_ms() < end) {
+        ucwa_event *ev = NULL;
+        ucwa_error *err = NULL;
+        uint32_t st = ucwa_client_next_event(client, 250, &ev, &err);
+        if (st != UCWA_OK) {
+            return step_end(st, err);
+        }
+        if (ev && ucwa_event_get_kind(ev) == UCWA_EVENT_KIND_EFFECTIVE_PRESENCE_CHANGED) {
+            uint32_t cause = ucwa_event_cause(ev);
+            const char *source = ucwa_event_source(ev);
+            const char *note = ucwa_event_note(ev);
+            uint32_t a = ucwa_event_availability(ev);
+            printf("      effective: %s by %s, note %s (%s)\n",
+                   a ? availability_name(a) : "(the server's own)",
+                   source ? source : (a ? "the preferred choice" : "nobody"),
+                   note ? note : "(none)", cause < 5 ? cause_names[cause] : "?");
+        }
+        ucwa_event_free(ev);
+    }
+    printf("      ok\n");
+    return 1;
+}
+
 static int run_flow(const settings *cfg)
 {
     ucwa_client *client = NULL;
     ucwa_error *err = NULL;
     int ok = 1;
-    step_total = 4 + (cfg->note ? 1 : 0) + (cfg->location ? 1 : 0) + 1;
+    step_total = 4 + (cfg->note ? 1 : 0) + (cfg->location ? 1 : 0) + 1 + cfg->n_sources +
+                 (cfg->watch_s ? 1 : 0);
 
     printf("ucwa %s (ABI %u), server %s\n", ucwa_version(), ucwa_abi_version(), cfg->server);
     uint32_t st = ucwa_client_new(cfg->server, &client, &err);
@@ -233,12 +282,24 @@ static int run_flow(const settings *cfg)
     }
     if (ok) {
         step_begin("set availability %s", availability_name(cfg->availability));
-        st = ucwa_set_availability(client, cfg->availability, &err);
+        /* The preferred availability decides over every source; with --preferred-for it
+         * hands the decision back to them when it expires. */
+        st = cfg->preferred_for
+                 ? ucwa_set_preferred_availability(client, cfg->availability, cfg->preferred_for, &err)
+                 : ucwa_set_availability(client, cfg->availability, &err);
+        ok = step_end(st, err);
+    }
+    for (int i = 0; ok && i < cfg->n_sources; i++) {
+        const source_arg *src = &cfg->sources[i];
+        step_begin("set source %s", src->name);
+        st = ucwa_set_source_presence(client, src->name, src->availability, src->note,
+                                      src->expires_s, &err);
         ok = step_end(st, err);
     }
     if (ok && cfg->note) {
         step_begin("set note \"%s\"", cfg->note);
-        st = ucwa_set_note(client, cfg->note, &err);
+        st = cfg->note_for ? ucwa_set_note_until(client, cfg->note, cfg->note_for, &err)
+                           : ucwa_set_note(client, cfg->note, &err);
         ok = step_end(st, err);
     }
     if (ok && cfg->location) {
@@ -274,6 +335,13 @@ static int run_flow(const settings *cfg)
         ucwa_string_free(note);
         ucwa_string_free(location);
     }
+    if (ok && cfg->watch_s) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", (unsigned)cfg->watch_s);
+        step_begin("watch the effective presence for %s s", secs);
+        printf("\n");
+        ok = watch_effective(client, cfg->watch_s);
+    }
     if (ok) {
         step_begin("sign out%s", "");
         st = ucwa_sign_out(client, &err);
@@ -288,6 +356,52 @@ static int run_flow(const settings *cfg)
     return ok;
 }
 
+/* Seconds 0..UCWA_MAX_EXPIRY_S, digits only. */
+static int parse_seconds(const char *text, uint32_t *out)
+{
+    char *end = NULL;
+    if (!*text || strspn(text, "0123456789") != strlen(text)) {
+        return 0;
+    }
+    unsigned long n = strtoul(text, &end, 10);
+    if (n > UCWA_MAX_EXPIRY_S) {
+        return 0;
+    }
+    *out = (uint32_t)n;
+    return 1;
+}
+
+/* NAME,AVAILABILITY[,EXPIRES_S[,NOTE]]: the note is last, so it may hold commas. The library
+ * checks the name itself (and refuses a bad one with a clear error). */
+static int parse_source(char *text, source_arg *out)
+{
+    memset(out, 0, sizeof *out);
+    char *comma = strchr(text, ',');
+    if (!comma || (size_t)(comma - text) >= sizeof out->name) {
+        return 0;
+    }
+    memcpy(out->name, text, (size_t)(comma - text));
+    char *avail = comma + 1;
+    char *rest = strchr(avail, ',');
+    if (rest) {
+        *rest++ = '\0';
+    }
+    if (!(out->availability = parse_availability(avail))) {
+        return 0;
+    }
+    if (rest) {
+        char *note = strchr(rest, ',');
+        if (note) {
+            *note++ = '\0';
+            out->note = note;
+        }
+        if (!parse_seconds(rest, &out->expires_s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -297,7 +411,18 @@ static void usage(FILE *to)
             "\n"
             "Without --server, starts the bundled ucwa-sim and signs in as " SIM_USER ".\n"
             "NAME for --availability: Online, Busy, DoNotDisturb, BeRightBack, Away, OffWork\n"
-            "(default Busy). The password is read from the environment variable VAR.\n");
+            "(default Busy). The password is read from the environment variable VAR.\n"
+            "\n"
+            "Presence from several sources (with either form):\n"
+            "  --source NAME,AVAILABILITY[,EXPIRES_S[,NOTE]]\n"
+            "                     a presence source, e.g. --source phone,Busy,0,\"On a call\"\n"
+            "                     (repeatable, at most 16; EXPIRES_S 0 = until cleared, at most\n"
+            "                     604800). The preferred availability decides over sources;\n"
+            "                     else the source of highest precedence: DoNotDisturb > Busy >\n"
+            "                     BeRightBack > Online > Away > OffWork.\n"
+            "  --preferred-for SECONDS  --availability is the preferred one for SECONDS only\n"
+            "  --note-for SECONDS       --note is a timed note for SECONDS only\n"
+            "  --watch SECONDS          then print each change of the effective presence\n");
 }
 
 int main(int argc, char **argv)
@@ -319,7 +444,7 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        const char *v = argv[++i];
+        char *v = argv[++i];
         if (strcmp(a, "--server") == 0) {
             cfg.server = v;
         } else if (strcmp(a, "--user") == 0) {
@@ -340,6 +465,23 @@ int main(int argc, char **argv)
             cfg.ca_file = v;
         } else if (strcmp(a, "--sim") == 0) {
             sim_path = v;
+        } else if (strcmp(a, "--source") == 0) {
+            if (cfg.n_sources >= UCWA_MAX_SOURCES || !parse_source(v, &cfg.sources[cfg.n_sources])) {
+                fprintf(stderr, "ucwa_demo: bad --source '%s' (NAME,AVAILABILITY[,EXPIRES_S[,NOTE]], at most %d)\n",
+                        v, UCWA_MAX_SOURCES);
+                usage(stderr);
+                return 2;
+            }
+            cfg.n_sources++;
+        } else if (strcmp(a, "--preferred-for") == 0 || strcmp(a, "--note-for") == 0 ||
+                   strcmp(a, "--watch") == 0) {
+            uint32_t n = 0;
+            if (!parse_seconds(v, &n) || n == 0) {
+                fprintf(stderr, "ucwa_demo: %s needs a number of seconds (1..%u), not '%s'\n", a,
+                        (unsigned)UCWA_MAX_EXPIRY_S, v);
+                return 2;
+            }
+            *(a[2] == 'p' ? &cfg.preferred_for : a[2] == 'n' ? &cfg.note_for : &cfg.watch_s) = n;
         } else {
             fprintf(stderr, "ucwa_demo: unknown option %s\n", a);
             usage(stderr);

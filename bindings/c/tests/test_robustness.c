@@ -35,7 +35,9 @@ static const char *const covered[] = {
     "ucwa_subscribe_presence", "ucwa_unsubscribe_presence", "ucwa_event_contact",
     "ucwa_client_set_token", "ucwa_sign_in_with_tokens", "ucwa_error_auth_resource",
     "ucwa_error_authorization_uri", "ucwa_event_resource", "ucwa_event_authorization_uri",
-    "ucwa_sign_in_current_user",
+    "ucwa_sign_in_current_user", "ucwa_set_source_presence", "ucwa_clear_source_presence",
+    "ucwa_set_preferred_availability", "ucwa_clear_preferred_availability",
+    "ucwa_set_note_until", "ucwa_event_source", "ucwa_event_cause",
 };
 #define N_COVERED (sizeof covered / sizeof covered[0])
 
@@ -151,6 +153,11 @@ static void expect_invalid_client(ucwa_client *c)
     EXPECT_BAD(ucwa_sign_in_with_tokens(c, ALICE, &err));
     EXPECT_BAD(ucwa_sign_in_current_user(c, &err));
     EXPECT_BAD(ucwa_unsubscribe_presence(c, names, 1, &err));
+    EXPECT_BAD(ucwa_set_source_presence(c, "phone", UCWA_AVAILABILITY_BUSY, "On a call", 60, &err));
+    EXPECT_BAD(ucwa_clear_source_presence(c, "phone", &err));
+    EXPECT_BAD(ucwa_set_preferred_availability(c, UCWA_AVAILABILITY_BUSY, 60, &err));
+    EXPECT_BAD(ucwa_clear_preferred_availability(c, &err));
+    EXPECT_BAD(ucwa_set_note_until(c, "Lunch", 60, &err));
     CHECK(cav == 0xA5A5A5A5u && ctext == (char *)0x6 && slots[0] == 0xA5A5A5A5u);
 #undef EXPECT_BAD
 
@@ -180,6 +187,12 @@ static void expect_invalid_client(ucwa_client *c)
     CHECK_STATUS(ucwa_sign_in_with_tokens(c, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_sign_in_current_user(c, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK_STATUS(ucwa_unsubscribe_presence(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_set_source_presence(c, NULL, 0, NULL, 0xFFFFFFFFu, NULL),
+                 UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_clear_source_presence(c, NULL, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_set_preferred_availability(c, 99, 0xFFFFFFFFu, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_clear_preferred_availability(c, NULL), UCWA_ERROR_INVALID_HANDLE);
+    CHECK_STATUS(ucwa_set_note_until(c, NULL, 0, NULL), UCWA_ERROR_INVALID_HANDLE);
     CHECK(av == 0xA5A5A5A5u && note == (char *)0x3 && location == (char *)0x4);
     CHECK(count == 0x5A5A5A5Au && ev == (ucwa_event *)0x5);
     /* Freeing a non-client is a no-op; twice too. */
@@ -345,6 +358,21 @@ static void null_and_bad_utf8_arguments_are_invalid_argument_and_send_nothing(vo
     CHECK_STATUS(ucwa_set_note(c, "caf\xc3", NULL), UCWA_ERROR_INVALID_ARGUMENT);
     CHECK_STATUS(ucwa_set_note(c, "\xed\xa0\x80 surrogate", NULL), UCWA_ERROR_INVALID_ARGUMENT);
     CHECK_STATUS(ucwa_set_location(c, "\xff\xfe", NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    /* Presence sources: NULL and bad UTF-8 names and notes, out-of-range values. */
+    CHECK_STATUS(ucwa_set_source_presence(c, NULL, 2, NULL, 0, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_source_presence(c, "ph\xc3", 2, NULL, 0, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_source_presence(c, "phone", 2, "\xff", 0, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_source_presence(c, "phone", 0xFFFFFFFFu, NULL, 0, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_source_presence(c, "phone", 2, NULL, 0xFFFFFFFFu, NULL),
+                 UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_clear_source_presence(c, NULL, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_clear_source_presence(c, "\xff", NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_preferred_availability(c, 0xFFFFFFFFu, 0, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_preferred_availability(c, 2, 0xFFFFFFFFu, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_note_until(c, NULL, 60, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_note_until(c, "caf\xc3", 60, NULL), UCWA_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(ucwa_set_note_until(c, "Lunch", 0xFFFFFFFFu, NULL), UCWA_ERROR_INVALID_ARGUMENT);
     /* Contacts: NULL, bad UTF-8 and non-SIP names, NULL outputs, NULL entries, too many. */
     uint32_t cav = 0xA5A5A5A5u;
     char *ctext = (char *)0x6;
@@ -489,6 +517,8 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
         CHECK(ucwa_event_authorization_uri(bad[i]) == NULL);
         CHECK(ucwa_event_connection_state(bad[i]) == UCWA_CONNECTION_STATE_NONE);
         CHECK(ucwa_event_reason(bad[i]) == NULL);
+        CHECK(ucwa_event_source(bad[i]) == NULL);
+        CHECK(ucwa_event_cause(bad[i]) == UCWA_PRESENCE_CAUSE_NONE);
         ucwa_event_free((ucwa_event *)(uintptr_t)bad[i]);
     }
 
@@ -519,6 +549,8 @@ static void event_accessors_give_neutral_values_for_bad_and_freed_handles(void)
     CHECK(ucwa_event_authorization_uri(ev) == NULL);
     CHECK(ucwa_event_connection_state(ev) == UCWA_CONNECTION_STATE_NONE);
     CHECK(ucwa_event_reason(ev) == NULL);
+    CHECK(ucwa_event_source(ev) == NULL);
+    CHECK(ucwa_event_cause(ev) == UCWA_PRESENCE_CAUSE_NONE);
     ucwa_event_free(ev); /* double free: no-op */
 }
 

@@ -155,6 +155,7 @@ namespace Ucwa.Tests
                 Tuple.Create("ucwa_availability", typeof(Availability), new[] { "UCWA_AVAILABILITY_" }),
                 Tuple.Create("ucwa_event_kind", typeof(UcwaEventKind), new[] { "UCWA_EVENT_KIND_" }),
                 Tuple.Create("ucwa_connection_state", typeof(ConnectionState), new[] { "UCWA_CONNECTION_STATE_" }),
+                Tuple.Create("ucwa_presence_cause", typeof(PresenceCause), new[] { "UCWA_PRESENCE_CAUSE_" }),
             };
             Assert.Equal(pairs.Length, header.Count, "enums in the header (a new one needs a C# twin here)");
             foreach (var pair in pairs)

@@ -1,5 +1,5 @@
 // Ucwa/Enums.cs: the C ABI's enumerations (ucwa_status, ucwa_availability, ucwa_event_kind,
-// ucwa_connection_state) as .NET enums. Values mirror include/ucwa.h and are fixed forever.
+// ucwa_connection_state, ucwa_presence_cause) as .NET enums. Values mirror include/ucwa.h and are fixed forever.
 // UcwaGrant is the binding's own: the values of the grant option, which the C ABI takes as text.
 
 namespace Ucwa
@@ -85,6 +85,13 @@ namespace Ucwa
         ContactLocationChanged = 9,
         /// <summary>Signed in with <see cref="UcwaClient.SignInWithTokens"/>: the token for <see cref="UcwaEvent.Resource"/> expires soon (five minutes ahead, or at half the lifetime of a shorter-lived token) or the server refused it; acquire one (from <see cref="UcwaEvent.AuthorizationUri"/>'s identity provider) and give it with <see cref="UcwaClient.SetToken"/>.</summary>
         TokenNeeded = 10,
+        /// <summary>
+        /// The presence the library keeps changed (composed from the preferred availability, the
+        /// presence sources and the host's note): read <see cref="UcwaEvent.Availability"/>
+        /// (<see cref="Availability.Unspecified"/> when nobody decides), <see cref="UcwaEvent.Note"/>,
+        /// <see cref="UcwaEvent.Source"/> and <see cref="UcwaEvent.Cause"/>.
+        /// </summary>
+        EffectivePresenceChanged = 11,
     }
 
     /// <summary>The keep-alive supervisor's connection state.</summary>
@@ -115,5 +122,23 @@ namespace Ucwa
         Password = 1,
         /// <summary>Only the Windows grant (NTLMv2 / Negotiate: the password proves itself, it is not sent).</summary>
         Windows = 2,
+    }
+
+    /// <summary>Why the presence the library keeps changed (ucwa_presence_cause).</summary>
+    public enum PresenceCause
+    {
+        /// <summary>Not an <see cref="UcwaEventKind.EffectivePresenceChanged"/> event.</summary>
+        None = 0,
+        /// <summary>The host set a source, the preferred availability or the note.</summary>
+        Set = 1,
+        /// <summary>The host cleared a source, the preferred availability or the note.</summary>
+        Cleared = 2,
+        /// <summary>A source, the preferred availability or a timed note expired.</summary>
+        Expired = 3,
+        /// <summary>
+        /// The availability was changed elsewhere (the person's desktop client) and adopted as the
+        /// preferred choice (with the enforce_presence option it is overwritten instead).
+        /// </summary>
+        ChangedElsewhere = 4,
     }
 }

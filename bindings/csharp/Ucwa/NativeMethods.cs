@@ -63,6 +63,21 @@ namespace Ucwa
         internal static extern uint ucwa_set_note(ClientHandle client, byte[] message, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_set_source_presence(ClientHandle client, byte[] source, uint availability, byte[] note, uint expiresS, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_clear_source_presence(ClientHandle client, byte[] source, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_set_preferred_availability(ClientHandle client, uint availability, uint expiresS, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_clear_preferred_availability(ClientHandle client, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_set_note_until(ClientHandle client, byte[] message, uint expiresS, out ErrorHandle outError);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint ucwa_get_note(ClientHandle client, out IntPtr outMessage, out ErrorHandle outError);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -142,6 +157,12 @@ namespace Ucwa
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr ucwa_event_resource(EventHandle ev);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr ucwa_event_source(EventHandle ev);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint ucwa_event_cause(EventHandle ev);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr ucwa_event_authorization_uri(EventHandle ev);

@@ -26,7 +26,7 @@ namespace Ucwa
     /// character or a lone surrogate throws <see cref="ArgumentException"/>; any call after
     /// <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>.</para>
     /// </remarks>
-    public sealed class UcwaClient : IDisposable
+    public sealed partial class UcwaClient : IDisposable
     {
         // How long one reader-thread wait lasts: it bounds how long Dispose waits for the reader
         // and how soon the reader notices a new sign-in after a sign-out.
@@ -386,7 +386,11 @@ namespace Ucwa
             Errors.Check(NativeMethods.ucwa_make_me_available(handle, (uint)signInAs, out error), error);
         }
 
-        /// <summary>Sets the availability; it becomes the state the keep-alive keeps true. One request.</summary>
+        /// <summary>
+        /// Sets the person's preferred availability without expiry: it decides over every presence
+        /// source (<see cref="SetSourcePresence"/>) until cleared, and the keep-alive keeps it true.
+        /// The same as <see cref="SetPreferredAvailability"/> with no expiry.
+        /// </summary>
         /// <param name="availability">Online..OffWork.</param>
         /// <exception cref="UcwaException">InvalidArgument (Unspecified, read-only or out of range; nothing is sent), InvalidState (before <see cref="MakeMeAvailable"/>; nothing is sent), Network, Timeout, Server.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
@@ -397,7 +401,11 @@ namespace Ucwa
             Errors.Check(NativeMethods.ucwa_set_availability(handle, (uint)availability, out error), error);
         }
 
-        /// <summary>Resets the availability (an empty POST): the server derives it again from activity and calendar.</summary>
+        /// <summary>
+        /// Clears the preferred availability, handing the decision to the presence sources; when
+        /// none is live, an empty POST lets the server derive the availability again from activity
+        /// and calendar.
+        /// </summary>
         /// <exception cref="UcwaException">InvalidState, Network, Timeout, Server.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
         public void ResetAvailability()
@@ -422,7 +430,11 @@ namespace Ucwa
             return new Presence((Availability)availability, Utf8.TakeOwned(activity));
         }
 
-        /// <summary>Sets the personal note; null or "" clears it. It is re-applied after recovery.</summary>
+        /// <summary>
+        /// Sets the host's note without expiry (it replaces a timed note too); null or "" clears it.
+        /// A deciding presence source's own note shows over it; the note that shows is re-applied
+        /// after recovery.
+        /// </summary>
         /// <param name="note">The note, or null.</param>
         /// <exception cref="UcwaException">InvalidState, Network, Server.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>

@@ -38,13 +38,22 @@ namespace Ucwa
         /// </summary>
         public string AuthorizationUri { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the new availability; otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
+        /// <summary>
+        /// For <see cref="UcwaEventKind.EffectivePresenceChanged"/>: the presence source that now
+        /// decides; null when the preferred availability or nobody decides, and for every other kind.
+        /// </summary>
+        public string Source { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.EffectivePresenceChanged"/>: why it changed; otherwise <see cref="PresenceCause.None"/>.</summary>
+        public PresenceCause Cause { get; private set; }
+
+        /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the new availability; for <see cref="UcwaEventKind.EffectivePresenceChanged"/> the availability the library now keeps (<see cref="Ucwa.Availability.Unspecified"/> when nobody decides); otherwise <see cref="Ucwa.Availability.Unspecified"/>.</summary>
         public Availability Availability { get; private set; }
 
         /// <summary>For <see cref="UcwaEventKind.PresenceChanged"/> and <see cref="UcwaEventKind.ContactPresenceChanged"/>: the activity the server sent, or null.</summary>
         public string Activity { get; private set; }
 
-        /// <summary>For <see cref="UcwaEventKind.NoteChanged"/> and <see cref="UcwaEventKind.ContactNoteChanged"/>: the new note, or null when it was cleared.</summary>
+        /// <summary>For <see cref="UcwaEventKind.NoteChanged"/> and <see cref="UcwaEventKind.ContactNoteChanged"/>: the new note, or null when it was cleared; for <see cref="UcwaEventKind.EffectivePresenceChanged"/> the note that now shows, or null.</summary>
         public string Note { get; private set; }
 
         /// <summary>For <see cref="UcwaEventKind.LocationChanged"/> and <see cref="UcwaEventKind.ContactLocationChanged"/>: the new location, or null when it was cleared.</summary>
@@ -78,6 +87,8 @@ namespace Ucwa
                     return Kind + " " + Contact + " " + (Note ?? "(cleared)");
                 case UcwaEventKind.ContactLocationChanged:
                     return Kind + " " + Contact + " " + (Location ?? "(cleared)");
+                case UcwaEventKind.EffectivePresenceChanged:
+                    return Kind + " " + Availability + " by " + (Source ?? "(preferred or nobody)") + " (" + Cause + ")";
                 case UcwaEventKind.TokenNeeded:
                     return Kind + " " + Resource + (AuthorizationUri == null ? "" : " (from " + AuthorizationUri + ")");
                 case UcwaEventKind.ConnectionStateChanged:
@@ -95,6 +106,8 @@ namespace Ucwa
                 Kind = (UcwaEventKind)NativeMethods.ucwa_event_get_kind(ev),
                 Contact = Utf8.Read(NativeMethods.ucwa_event_contact(ev)),
                 Resource = Utf8.Read(NativeMethods.ucwa_event_resource(ev)),
+                Source = Utf8.Read(NativeMethods.ucwa_event_source(ev)),
+                Cause = (PresenceCause)NativeMethods.ucwa_event_cause(ev),
                 AuthorizationUri = Utf8.Read(NativeMethods.ucwa_event_authorization_uri(ev)),
                 Availability = (Availability)NativeMethods.ucwa_event_availability(ev),
                 Activity = Utf8.Read(NativeMethods.ucwa_event_activity(ev)),

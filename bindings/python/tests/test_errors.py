@@ -267,6 +267,8 @@ def test_server_error_without_a_ucwa_body_has_no_code_or_subcode(available: ucwa
         available.set_note("x")
     assert info.value.http_status == 500
     assert info.value.code is None and info.value.subcode is None
-    # a plain 500 is not retried (only 503 with Retry-After is); the sim's note is unchanged
-    assert [e["status"] for e in sim.requests("note", "POST")] == [500]
+    # a plain 500 is not retried within the call (only 503 with Retry-After is); the note stays
+    # the host's choice, which the keep-alive sends again later at its backoff pace (bounded)
+    statuses = [e["status"] for e in sim.requests("note", "POST")]
+    assert statuses[0] == 500 and len(statuses) <= 2, statuses
     assert sim.user(ALICE)["note"] != "x"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import ucwa
-from conftest import ALICE, Sim
+from conftest import ALICE, Sim, drain
 
 SETTABLE = [a for a in ucwa.Availability if a.settable]
 
@@ -31,19 +31,26 @@ def test_many_threads_share_one_client(available: ucwa.Client, sim: Sim) -> None
     with ThreadPoolExecutor(threads) as pool:
         results = list(pool.map(work, range(threads)))
 
+    # Only changes of the state the library keeps go out, paced (a burst, then one per 300 ms),
+    # and the last state always lands: at most one POST per call, each one a state a thread
+    # sent, and once quiet the server holds what the library keeps.
+    time.sleep(1.0)
     posts = sim.requests("presence", "POST")
-    assert len(posts) == threads * rounds
+    assert 1 <= len(posts) <= threads * rounds
     assert all(p["status"] == 204 for p in posts)
-    # the server saw exactly the availabilities the threads sent (spelled the UCWA way)
     ucwa_name = {
         "ONLINE": "Online", "BUSY": "Busy", "DO_NOT_DISTURB": "DoNotDisturb",
         "BE_RIGHT_BACK": "BeRightBack", "AWAY": "Away", "OFF_WORK": "Offwork",
     }
-    sent = Counter(json.loads(p["body"])["availability"] for p in posts)
-    assert sent == Counter(ucwa_name[n] for r in results for n in r)
+    sent_names = {ucwa_name[n] for r in results for n in r}
+    assert {json.loads(p["body"])["availability"] for p in posts} <= sent_names
+    # the last state the library announced is the one the server holds
+    kept = [e for e in drain(available) if isinstance(e, ucwa.EffectivePresenceChanged)]
+    assert kept and kept[-1].availability is not None
+    assert sim.user(ALICE)["availability"] == ucwa_name[kept[-1].availability.name]
     notes = sim.requests("note", "POST")
-    assert len(notes) == threads * rounds
-    assert sim.user(ALICE)["note"] in {json.loads(n["body"])["message"] for n in notes}
+    assert 1 <= len(notes) <= threads * rounds
+    assert sim.user(ALICE)["note"] == json.loads(notes[-1]["body"])["message"]
 
 
 def test_event_reader_thread_runs_while_other_threads_write(

@@ -16,11 +16,13 @@ import math
 import os
 import time
 import weakref
+from contextlib import contextmanager
 from ctypes import byref, c_char_p, c_uint32, c_uint64, c_void_p
+from datetime import timedelta
 from typing import Iterable, Iterator, Optional, Union
 
 from . import _ffi
-from ._errors import InvalidArgumentError, InvalidHandleError, InvalidStateError, Status
+from ._errors import InvalidArgumentError, InvalidHandleError, InvalidStateError, Status, UcwaError
 from ._ffi import lib
 from ._types import (
     ApplicationRecreated,
@@ -30,12 +32,14 @@ from ._types import (
     ContactLocationChanged,
     ContactNoteChanged,
     ContactPresenceChanged,
+    EffectivePresenceChanged,
     Event,
     EventKind,
     Grant,
     LocationChanged,
     NoteChanged,
     Presence,
+    PresenceCause,
     PresenceChanged,
     SignedOut,
     TokenNeeded,
@@ -102,6 +106,20 @@ def _option_text(key: str, value: OptionValue) -> str:
     raise TypeError(f"option {key}: unsupported value type {type(value).__name__}")
 
 
+def _expires_s(expires: Optional[timedelta]) -> int:
+    """An expiry as the C ABI takes it: whole seconds, rounded up; 0 for none (until cleared)."""
+    if expires is None:
+        return 0
+    if not isinstance(expires, timedelta):
+        raise TypeError(f"expires must be a datetime.timedelta or None, not {type(expires).__name__}")
+    seconds = expires.total_seconds()
+    if seconds <= 0:
+        raise InvalidArgumentError(
+            f"expires must be positive, not {expires}", status=Status.INVALID_ARGUMENT
+        )
+    return min(math.ceil(seconds), _U32_MAX)
+
+
 def _timeout_ms(timeout: float) -> int:
     if timeout < 0 or math.isnan(timeout):
         raise ValueError(f"timeout must be >= 0 seconds, not {timeout}")
@@ -149,6 +167,18 @@ def _event_from_native(ev: _ffi.EventP) -> Event:  # type: ignore[valid-type]
             return TokenNeeded(
                 _ffi.borrowed_str(lib.ucwa_event_resource(ev)) or "",
                 _ffi.borrowed_str(lib.ucwa_event_authorization_uri(ev)),
+            )
+        if kind == EventKind.EFFECTIVE_PRESENCE_CHANGED:
+            raw = lib.ucwa_event_availability(ev)
+            try:
+                cause = PresenceCause(lib.ucwa_event_cause(ev))
+            except ValueError:
+                cause = PresenceCause.NONE
+            return EffectivePresenceChanged(
+                Availability._from_native(raw) if raw else None,
+                _ffi.borrowed_str(lib.ucwa_event_note(ev)),
+                _ffi.borrowed_str(lib.ucwa_event_source(ev)),
+                cause,
             )
         if kind == EventKind.APPLICATION_RECREATED:
             return ApplicationRecreated()
@@ -342,13 +372,109 @@ class Client:
     # -- presence ---------------------------------------------------------------------------
 
     def set_availability(self, availability: Union[Availability, int]) -> None:
-        """Sets the availability (``Availability.ONLINE`` .. ``OFF_WORK``); the keep-alive then
-        keeps it true. One request. Anything else raises ``InvalidArgumentError`` (nothing sent)."""
+        """Sets the person's preferred availability (``Availability.ONLINE`` .. ``OFF_WORK``)
+        without expiry: it decides over every presence source until cleared, and the
+        keep-alive keeps it true. Anything else raises ``InvalidArgumentError`` (nothing sent)."""
         _ffi.call(lib.ucwa_set_availability, self._h(), _u32(availability, "availability"))
 
     def reset_availability(self) -> None:
-        """Lets the server derive the availability again from activity and calendar."""
+        """Clears the preferred availability, handing the decision to the presence sources;
+        when none is live, the server derives the availability again from activity and
+        calendar."""
         _ffi.call(lib.ucwa_reset_availability, self._h())
+
+    def set_source_presence(
+        self,
+        source: str,
+        availability: Union[Availability, int],
+        note: Optional[str] = None,
+        expires: Optional[timedelta] = None,
+    ) -> None:
+        """Sets (or replaces) presence source ``source`` (1..32 characters, no control
+        characters; at most 16 live): one of the host's reasons for a presence, such as
+        ``"phone"``, ``"calendar"`` or ``"lock"``.
+
+        The presence the library keeps is the live preferred availability, else the live source
+        of highest precedence (DO_NOT_DISTURB > BUSY > BE_RIGHT_BACK > ONLINE > AWAY >
+        OFF_WORK, the latest set among equals), else nobody decides and the server's own state
+        stands. The note is the deciding source's ``note`` when it has one, else the host's
+        (``set_note``, ``set_note_until``). ``expires`` (a positive ``timedelta``, at most 7
+        days, rounded up to whole seconds; ``None``: until cleared) removes the source without
+        any call. Only changes of the composed state go to the server, paced (a burst, then
+        one per 300 ms; the last state always lands). A presence change made elsewhere is
+        adopted as the preferred availability unless the ``enforce_presence`` option is on.
+        Needs ``make_me_available`` (``InvalidStateError`` before); bad input raises
+        ``InvalidArgumentError`` and changes nothing.
+        """
+        _ffi.call(
+            lib.ucwa_set_source_presence,
+            self._h(),
+            _ffi.encode(source, "source"),
+            _u32(availability, "availability"),
+            _ffi.encode(note, "note"),
+            _expires_s(expires),
+        )
+
+    def clear_source_presence(self, source: str) -> None:
+        """Removes presence source ``source`` (one not live is no error)."""
+        _ffi.call(lib.ucwa_clear_source_presence, self._h(), _ffi.encode(source, "source"))
+
+    @contextmanager
+    def presence_source(
+        self,
+        source: str,
+        availability: Union[Availability, int],
+        note: Optional[str] = None,
+        expires: Optional[timedelta] = None,
+    ) -> Iterator[None]:
+        """Sets presence source ``source`` for the ``with`` block and clears it on the way out,
+        also when the block raises::
+
+            with client.presence_source("phone", Availability.BUSY, note="On a call"):
+                ...  # the call
+
+        Arguments as ``set_source_presence``. A failure to clear on the way out of a block that
+        raised is not raised over the block's own exception (the source then ends with its
+        ``expires``, or the session).
+        """
+        self.set_source_presence(source, availability, note, expires)
+        try:
+            yield
+        except BaseException:
+            try:
+                self.clear_source_presence(source)
+            except UcwaError:
+                pass
+            raise
+        self.clear_source_presence(source)
+
+    def set_preferred_availability(
+        self, availability: Union[Availability, int], expires: Optional[timedelta] = None
+    ) -> None:
+        """Sets the person's preferred availability, which decides over every source, for
+        ``expires`` (a positive ``timedelta`` up to 7 days; ``None``: until cleared); when it
+        expires the sources decide again, without any call."""
+        _ffi.call(
+            lib.ucwa_set_preferred_availability,
+            self._h(),
+            _u32(availability, "availability"),
+            _expires_s(expires),
+        )
+
+    def clear_preferred_availability(self) -> None:
+        """Clears the preferred availability: the sources decide again."""
+        _ffi.call(lib.ucwa_clear_preferred_availability, self._h())
+
+    def set_note_until(self, message: str, expires: Optional[timedelta] = None) -> None:
+        """Sets the host's note for ``expires`` (a positive ``timedelta`` up to 7 days;
+        ``None``: as ``set_note``); when it expires, the note set before it comes back without
+        any call. A deciding source's own note shows over it."""
+        _ffi.call(
+            lib.ucwa_set_note_until,
+            self._h(),
+            _ffi.encode(message, "message"),
+            _expires_s(expires),
+        )
 
     def get_presence(self) -> Presence:
         """Reads the user's presence from the server."""

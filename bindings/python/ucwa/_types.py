@@ -81,6 +81,23 @@ class EventKind(enum.IntEnum):
     CONTACT_LOCATION_CHANGED = 9
     #: Signed in with host tokens: a token expires soon or was refused (see ``TokenNeeded``).
     TOKEN_NEEDED = 10
+    #: The presence the library keeps changed (see ``EffectivePresenceChanged``).
+    EFFECTIVE_PRESENCE_CHANGED = 11
+
+
+class PresenceCause(enum.IntEnum):
+    """``ucwa_presence_cause``: why the presence the library keeps changed."""
+
+    NONE = 0
+    #: The host set a source, the preferred availability or the note.
+    SET = 1
+    #: The host cleared a source, the preferred availability or the note.
+    CLEARED = 2
+    #: A source, the preferred availability or a timed note expired.
+    EXPIRED = 3
+    #: The availability was changed elsewhere (the person's desktop client) and adopted as the
+    #: preferred choice (with the ``enforce_presence`` option it is overwritten instead).
+    CHANGED_ELSEWHERE = 4
 
 
 class ConnectionState(enum.IntEnum):
@@ -220,6 +237,24 @@ class TokenNeeded(Event):
     KIND: ClassVar[EventKind] = EventKind.TOKEN_NEEDED
     resource: str
     authorization_uri: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class EffectivePresenceChanged(Event):
+    """The presence the library keeps changed: composed from the preferred availability
+    (``Client.set_availability``, ``Client.set_preferred_availability``), the sources
+    (``Client.set_source_presence``, ``Client.presence_source``) and the host's note.
+
+    ``availability`` is ``None`` when nobody decides (the server's own state stands);
+    ``source`` names the deciding source, ``None`` when the preferred choice or nobody
+    decides; ``note`` is what shows (``None``: none); ``cause`` says why it changed.
+    """
+
+    KIND: ClassVar[EventKind] = EventKind.EFFECTIVE_PRESENCE_CHANGED
+    availability: Optional[Availability]
+    note: Optional[str]
+    source: Optional[str]
+    cause: PresenceCause
 
 
 @dataclass(frozen=True)
