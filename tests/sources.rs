@@ -306,6 +306,38 @@ fn a_flapping_source_is_paced_and_its_last_state_lands() {
 }
 
 #[test]
+fn the_hosts_own_choices_are_one_request_each_while_a_flapping_source_is_paced() {
+    let sim = sim_with_fast_timers();
+    let c = available(&sim);
+    sim.clear_log();
+    // The host's own choice is sent by its call (each change one POST, the server's answer
+    // returned), as `ucwa_set_availability` always was: 30 alternating choices, 30 POSTs.
+    for i in 0..30 {
+        let a = if i % 2 == 0 {
+            Availability::Away
+        } else {
+            Availability::Busy
+        };
+        c.set_availability(a).unwrap();
+    }
+    assert_eq!(presence_posts(&sim), 30, "{:?}", stored(&sim));
+    // While it decides, a source flapping underneath changes nothing on the wire.
+    for i in 0..40 {
+        let a = if i % 2 == 0 {
+            Availability::DoNotDisturb
+        } else {
+            Availability::Online
+        };
+        c.set_source_presence("lock", a, None, None).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(presence_posts(&sim), 30, "the preferred choice decides");
+    // Handed back to the source: its state lands.
+    c.clear_preferred_availability().unwrap();
+    assert!(lands(&sim, "Online", None), "{:?}", stored(&sim));
+}
+
+#[test]
 fn every_bad_input_is_refused_and_changes_nothing() {
     let sim = sim_with_fast_timers();
     let c = signed_in(&sim);

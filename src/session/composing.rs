@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use super::desired::Round;
+use super::desired::{Round, Sender};
 use super::layers::Layers;
 use super::{InFlight, Payload, Session};
 use crate::error::{Result, Step};
@@ -29,6 +29,7 @@ impl Session {
     /// housekeeper sends it otherwise, at the pace's next slot.
     async fn change_presence<R>(
         &self,
+        sender: Sender,
         cause: PresenceCause,
         change: impl FnOnce(&mut Layers) -> Result<R>,
     ) -> Result<R> {
@@ -37,7 +38,7 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
-        let sent = self.apply_presence(true).await;
+        let sent = self.apply_presence(sender).await;
         // What the pace held back (or a failure) is the keep-alive's now: it plans again.
         self.presence_wake.notify_one();
         sent.map(|()| r)
@@ -50,16 +51,18 @@ impl Session {
         note: Option<String>,
         expires: Option<Duration>,
     ) -> Result<()> {
-        self.change_presence(PresenceCause::Set, |l| {
+        self.change_presence(Sender::Source, PresenceCause::Set, |l| {
             l.set_source(name, availability, note, until(expires))
         })
         .await
     }
 
     pub async fn clear_source(&self, name: &str) -> Result<()> {
-        self.change_presence(PresenceCause::Cleared, |l| Ok(l.clear_source(name)))
-            .await
-            .map(|_| ())
+        self.change_presence(Sender::Source, PresenceCause::Cleared, |l| {
+            Ok(l.clear_source(name))
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Sets (`Some`) or clears the preferred choice.
@@ -71,7 +74,7 @@ impl Session {
             Some(_) => PresenceCause::Set,
             None => PresenceCause::Cleared,
         };
-        self.change_presence(cause, |l| {
+        self.change_presence(Sender::Choice, cause, |l| {
             l.set_preferred(preferred.map(|(a, e)| (a, until(e))));
             Ok(())
         })
@@ -85,7 +88,7 @@ impl Session {
             "" => PresenceCause::Cleared,
             _ => PresenceCause::Set,
         };
-        self.change_presence(cause, |l| {
+        self.change_presence(Sender::Choice, cause, |l| {
             match until(expires) {
                 Some(at) => l.set_timed_note(message, at),
                 None => l.set_note(message),
@@ -103,7 +106,7 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
-        self.apply_presence(true).await
+        self.apply_presence(Sender::Choice).await
     }
 
     /// The presence the library keeps, with its live layers.
@@ -112,11 +115,11 @@ impl Session {
     }
 
     /// One round of presence POSTs, when the server is behind the effective state and the
-    /// pace allows (`by_host`: for a host's call). One round at a time, so a later one never
-    /// overtakes an earlier one.
-    pub(super) async fn apply_presence(&self, by_host: bool) -> Result<()> {
+    /// pace allows it for `sender`. One round at a time, so a later one never overtakes an
+    /// earlier one.
+    pub(super) async fn apply_presence(&self, sender: Sender) -> Result<()> {
         let _one = self.apply_lock.lock().await;
-        let Some(round) = self.state().desired.take_round(Instant::now(), by_host) else {
+        let Some(round) = self.state().desired.take_round(Instant::now(), sender) else {
             return Ok(());
         };
         let in_flight = InFlight::enter(&self.presence_posts);
@@ -161,7 +164,7 @@ impl Session {
         if let Some(e) = event {
             self.emit(e);
         }
-        let _ = self.apply_presence(false).await;
+        let _ = self.apply_presence(Sender::KeepAlive).await;
     }
 
     /// When [`Session::keep_presence`] has work next: an expiry, or held-back state.
@@ -220,7 +223,7 @@ impl Session {
                 self.emit(e);
                 Ok(())
             }
-            None => self.apply_presence(false).await,
+            None => self.apply_presence(Sender::KeepAlive).await,
         }
     }
 }

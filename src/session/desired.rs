@@ -54,6 +54,21 @@ struct Applied {
 
 /// One round of presence POSTs: the availability (`Some(None)`: the empty POST that lets the
 /// server decide) and the note (`""` clears it), with what stood before, should they fail.
+/// Who asks for a round of presence POSTs, which decides how the pace holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// The keep-alive: what the pace held back or a failure left; held to the bucket and the
+    /// backoff.
+    KeepAlive,
+    /// A host's call that changes a source: held to the bucket, so a flapping signal costs a
+    /// few POSTs a second and its last state lands through the keep-alive.
+    Source,
+    /// A host's own choice (preferred availability, note, reset): sent by the call itself,
+    /// one request per change of the effective state, and the host gets the server's answer;
+    /// the call's round trip is its pace, so it makes no loop of the library's.
+    Choice,
+}
+
 #[derive(Debug)]
 pub struct Round {
     pub availability: Option<Option<Settable>>,
@@ -166,17 +181,19 @@ impl Desired {
     }
 
     /// The POSTs that bring the server to the effective state, when they differ and the pace
-    /// allows (a host's call is held to the bucket, the keep-alive also to the backoff); what
+    /// allows (see [`Sender`]: a source's change is held to the bucket, the keep-alive also to
+    /// the backoff, a host's own choice is not held); what
     /// they send counts as applied from now (their echoes are no change
     /// elsewhere), until [`Desired::round_failed`].
-    pub fn take_round(&mut self, now: Instant, by_host: bool) -> Option<Round> {
+    pub fn take_round(&mut self, now: Instant, sender: Sender) -> Option<Round> {
         let e = self.layers.effective();
         let availability = self.availability_due(&e);
         let note = self.note_due(&e);
+        let by_host = sender != Sender::KeepAlive;
         if (availability.is_none() && note.is_none()) || !(by_host || self.backlog) {
             return None;
         }
-        if !self.pacer.take(now, by_host) {
+        if sender != Sender::Choice && !self.pacer.take(now, by_host) {
             self.backlog = true;
             return None;
         }
