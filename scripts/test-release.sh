@@ -111,16 +111,15 @@ every_artifact_is_there_with_its_checksum() {
   [ "$(wc -l <"$dist/SHA256SUMS")" = "$(($(ls "$dist" | wc -l) - 1))" ] || fail "SHA256SUMS does not list every file"
 }
 
-# The commands the C archives carry: ucwa-sim, and the CLI crates once they are in the workspace.
-commands=(ucwa-sim)
-[ -f bindings/cli/Cargo.toml ] && commands+=(ucwa)
-[ -f bindings/cli/doctor/Cargo.toml ] && commands+=(ucwa-doctor)
+# The commands the C archives carry.
+commands=(ucwa-sim ucwa ucwa-doctor)
 
 linux_archive_has_the_sdk_layout_soname_and_one_version() {
   tar -xzf "$linux_tar"
   local d=ucwa-$version-linux-x64
   for f in include/ucwa.h lib/libucwa.so.$version lib/libucwa.so.$major lib/libucwa.so lib/libucwa.a \
-           lib/pkgconfig/ucwa.pc install.sh Makefile README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE; do
+           lib/pkgconfig/ucwa.pc install.sh Makefile README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
+           share/ucwa/ucwa.service share/ucwa/ucwa-command.md share/ucwa/examples/mqtt.sh; do
     [ -e "$d/$f" ] || fail "the archive lacks $f"
   done
   for c in "${commands[@]}"; do [ -x "$d/bin/$c" ] || fail "the archive lacks bin/$c"; done
@@ -373,8 +372,34 @@ demo_reports_its_version_and_signs_out_on_ctrl_c() {
   grep -q "simulator stopped; interrupted" sim.out || fail "the simulator was not stopped"
 }
 
+readme_shell_quick_start_runs_as_written() {
+  cp "$linux_tar" .
+  # The service's exchanges recorded (the library reads UCWA_TRANSCRIPT in any host): what the
+  # one-shot commands asked of it reached the server.
+  export UCWA_TRANSCRIPT=$PWD/serve.jsonl
+  run_snippet shell-quick-start
+  has "state: *connected" shell-quick-start.out || fail "status --wait did not see the account connected"
+  local posts
+  posts=$(grep '"method":"POST"' serve.jsonl | grep '/presence"' || true)
+  echo "$posts" | has '"status":20[04]' || fail "no presence POST answered"
+  echo "$posts" | has 'Busy' || fail "the source's Busy was not sent"
+  grep '"method":"POST"' serve.jsonl | grep '/note"' | has 'On a call' || fail "the source's note was not sent"
+  [ "$(echo "$posts" | grep -c .)" -ge 2 ] || fail "clearing the source sent no presence"
+  ! has alice-password serve.jsonl shell-quick-start.out || fail "the password is in the output"
+}
+
+readme_when_it_does_not_work_runs_as_written() {
+  cp "$linux_tar" .
+  run_snippet when-it-does-not-work
+  grep '^ucwa-sim' when-it-does-not-work.out | tail -n1 | has '^ucwa-sim' || fail "the doctor printed no profile"
+  [ -s doctor.jsonl ] && [ -s ucwa.log ] || fail "no transcript or no log"
+  has ' DEBUG ' ucwa.log || fail "UCWA_LOG=debug wrote no debug record"
+  ! has alice-password doctor.jsonl ucwa.log when-it-does-not-work.out || fail "the password leaked"
+  ! has 'alice@contoso.com' ucwa.log || fail "the user name is in the log without UCWA_LOG_IDENTITY"
+}
+
 # The README's snippets and the tests above that run them.
-snippets_run="build-from-source c-example c-quick-start csharp-example csharp-quick-start python-example python-quick-start"
+snippets_run="build-from-source c-example c-quick-start csharp-example csharp-quick-start python-example python-quick-start shell-quick-start when-it-does-not-work"
 
 readme_snippets_are_all_run_and_the_first_commands_keep_their_roles() {
   # The README's first block: the demo (run here) and the test command (what CI runs).
@@ -409,6 +434,8 @@ check crates_carry_the_sources_and_the_version
 check readme_c_quick_start_runs_as_written
 check readme_python_quick_start_runs_as_written
 check readme_csharp_quick_start_runs_as_written
+check readme_shell_quick_start_runs_as_written
+check readme_when_it_does_not_work_runs_as_written
 check readme_build_from_source_runs_as_written
 check readme_snippets_are_all_run_and_the_first_commands_keep_their_roles
 check demo_reports_its_version_and_signs_out_on_ctrl_c

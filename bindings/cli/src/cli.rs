@@ -270,6 +270,10 @@ pub struct StatusArgs {
     /// One JSON object per account, one a line
     #[arg(long)]
     pub json: bool,
+    /// Wait up to SECONDS for the service to answer and every account to be connected (for
+    /// scripts that start the service); exit 1 if they are not by then
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub wait: Option<u32>,
     /// The service's control socket [env: UCWA_SOCKET]
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,
@@ -391,7 +395,8 @@ fn status_help() -> String {
         "Asks the running service. One block per account: its connection state (signing-in, \
 connected, recovering, recovered, lost, failed, signed-out), the availability on the server, \
 the effective presence and which source decides it, and the last error.\n\n\
-EXAMPLES:\n  ucwa status\n  ucwa status --json | jq -r '.account + \" \" + .state'\n\n\
+EXAMPLES:\n  ucwa status\n  ucwa status --json | jq -r '.account + \" \" + .state'\n  \
+ucwa status --wait 30     # after starting the service: on once every account is connected\n\n\
 {EXIT_CODES}\n  (1 also when no service is running)\n\n{ENVIRONMENT}\n\n{FILES}"
     )
 }

@@ -240,19 +240,59 @@ pub fn source(action: SourceAction) -> Result<(), String> {
     run(&account, req).map(|_| ())
 }
 
+/// Whether an account's state is one a script may go on from: signed in, available and kept.
+fn is_ready(row: &Value) -> bool {
+    matches!(text_of(row, "state").as_str(), "connected" | "recovered")
+}
+
+/// The service's status rows; with `--wait`, asked again (twice a second) until the service
+/// answers and every account is ready, or the time is up.
+fn status_rows(args: &StatusArgs, path: &std::path::Path) -> Result<Vec<Value>, String> {
+    let deadline = args
+        .wait
+        .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s.into()));
+    loop {
+        let answer = match ipc::ask(path, &Request::Status {}) {
+            Ok(a) => a,
+            Err(e) if deadline.is_none() => return Err(e),
+            Err(_) => None,
+        };
+        let rows = answer.as_ref().map(|a| {
+            a.get("result")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        });
+        let Some(deadline) = deadline else {
+            return rows.ok_or_else(|| no_service(path));
+        };
+        let now = std::time::Instant::now();
+        match rows {
+            Some(rows) if rows.iter().all(is_ready) => return Ok(rows),
+            Some(rows) if now >= deadline => {
+                let waiting: Vec<String> = rows
+                    .iter()
+                    .filter(|r| !is_ready(r))
+                    .map(|r| format!("{} is {}", text_of(r, "account"), text_of(r, "state")))
+                    .collect();
+                return Err(format!("after --wait: {}", waiting.join(", ")));
+            }
+            None if now >= deadline => return Err(no_service(path)),
+            _ => std::thread::sleep(std::time::Duration::from_millis(500)),
+        }
+    }
+}
+
+fn no_service(path: &std::path::Path) -> String {
+    format!(
+        "no ucwa service is running (no answer on {})",
+        path.display()
+    )
+}
+
 pub fn status(args: &StatusArgs) -> Result<(), String> {
     let path = ipc::socket_path(args.socket.as_deref());
-    let Some(answer) = ipc::ask(&path, &Request::Status {})? else {
-        return Err(format!(
-            "no ucwa service is running (no answer on {})",
-            path.display()
-        ));
-    };
-    let rows = answer
-        .get("result")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let rows = status_rows(args, &path)?;
     let mut out = std::io::stdout().lock();
     for r in &rows {
         if args.json {
