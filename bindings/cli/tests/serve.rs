@@ -290,6 +290,44 @@ fn a_bad_configuration_is_refused_whole_with_each_problem_named() {
 }
 
 #[test]
+fn status_wait_returns_once_every_account_is_connected_and_made_available() {
+    let sim = sim();
+    let dir = temp_dir("serve-wait");
+    let cfg = two_accounts_config(&dir, &sim, "");
+    // Asked at once, before the service has even bound its socket: --wait rides that out.
+    let svc = Service::start(&dir, &sim, &cfg);
+    let r = run(&mut ucwa(&dir, &sim), &["status", "--wait", "30", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", r.stdout);
+    assert!(rows.iter().all(|a| a["state"] == "connected"), "{rows:?}");
+    // What it waited for is true on the server: both users made available.
+    assert!(made_available(&sim, ALICE) && made_available(&sim, BOB));
+    drop(svc);
+}
+
+#[test]
+fn status_wait_without_a_service_gives_up_after_its_time_with_exit_1() {
+    let sim = sim();
+    let dir = temp_dir("serve-nowait");
+    let started = std::time::Instant::now();
+    let r = run(&mut ucwa(&dir, &sim), &["status", "--wait", "1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no ucwa service is running"),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    let r = run(&mut ucwa(&dir, &sim), &["status", "--wait", "0"]);
+    assert_eq!(r.code, 2, "0 s is a usage error: {}", r.stderr);
+}
+
+#[test]
 fn source_set_and_clear_through_the_service_decide_presence_and_status_names_the_source() {
     let sim = sim();
     let dir = temp_dir("serve-sources");
