@@ -13,6 +13,8 @@
 
 mod buffer;
 mod writer;
+/// The one way the library writes a time (log records, transcript lines).
+pub(crate) use writer::timestamp;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Once;

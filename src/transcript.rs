@@ -349,30 +349,13 @@ fn redact_form(text: &str) -> String {
         .join("&")
 }
 
-/// The current UTC time as RFC 3339 with milliseconds (no calendar crate for one format).
+/// The current UTC time as RFC 3339 with milliseconds, written as the log writes its times.
 fn now_utc() -> String {
-    let d = SystemTime::now()
+    let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+        .unwrap_or_default()
+        .as_millis();
+    crate::log::timestamp(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -107,10 +107,10 @@ impl Account {
     }
 }
 
-/// Runs the service until SIGTERM/SIGINT; the exit code.
-#[cfg(unix)]
-pub fn run(args: &crate::cli::ServeArgs) -> Result<(), String> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+/// The configuration to serve; `None` when `--check` only validated it (and said so).
+fn load_unless_checking(
+    args: &crate::cli::ServeArgs,
+) -> Result<Option<crate::config::Config>, String> {
     let cfg = crate::config::load(&args.config)?;
     if args.check {
         println!(
@@ -118,8 +118,18 @@ pub fn run(args: &crate::cli::ServeArgs) -> Result<(), String> {
             args.config.display(),
             cfg.accounts.len()
         );
-        return Ok(());
+        return Ok(None);
     }
+    Ok(Some(cfg))
+}
+
+/// Runs the service until SIGTERM/SIGINT; the exit code.
+#[cfg(unix)]
+pub fn run(args: &crate::cli::ServeArgs) -> Result<(), String> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Some(cfg) = load_unless_checking(args)? else {
+        return Ok(());
+    };
     if let Some(level) = &cfg.log {
         if std::env::var_os("UCWA_LOG").is_none() {
             std::env::set_var("UCWA_LOG", level);
@@ -176,14 +186,8 @@ fn shut_down_all(accounts: &[Arc<Account>]) {
 
 #[cfg(not(unix))]
 pub fn run(args: &crate::cli::ServeArgs) -> Result<(), String> {
-    let cfg = crate::config::load(&args.config)?;
-    if args.check {
-        println!(
-            "{}: {} account(s), ok",
-            args.config.display(),
-            cfg.accounts.len()
-        );
+    if load_unless_checking(args)?.is_none() {
         return Ok(());
     }
-    Err("`ucwa serve` does not run on Windows: schedule `ucwa presence set …` with Task Scheduler at log-on instead (see the README, \"From the shell\")".into())
+    Err("`ucwa serve` does not run on Windows: schedule `ucwa watch --current-user` with Task Scheduler at log-on instead (the command's reference, bindings/cli/README.md, section Windows)".into())
 }

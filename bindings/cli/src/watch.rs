@@ -26,20 +26,10 @@ pub fn run(args: &WatchArgs) -> Result<(), String> {
             .subscribe_presence(&args.contacts)
             .map_err(|e| format!("contacts: {e}"))?;
     }
-    let mut printed = 0u64;
+    let mut printer = Printer::new(args, json_out);
     let mut emit = |mut v: serde_json::Value| -> Result<bool, String> {
         stamp(&mut v, None);
-        let line = if json_out {
-            v.to_string()
-        } else {
-            event_text(&v)
-        };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
-            .map_err(|e| format!("stdout: {e}"))?;
-        printed += 1;
-        Ok(args.count.is_some_and(|n| printed >= n))
+        printer.print(&v)
     };
     let me = client.presence().map_err(|e| e.to_string())?;
     let mut done = emit(
@@ -79,18 +69,38 @@ fn from_service(args: &WatchArgs, json_out: bool) -> Result<bool, String> {
     let req = crate::ops::Request::Watch {
         account: args.account.account.clone(),
     };
-    let mut printed = 0u64;
-    crate::ipc::ask_stream(&path, &req, |v| {
-        let line = if json_out {
+    let mut printer = Printer::new(args, json_out);
+    crate::ipc::ask_stream(&path, &req, |v| printer.print(&v))
+}
+
+/// One line per event on stdout, flushed at once, counted against `--count`.
+struct Printer {
+    json_out: bool,
+    count: Option<u64>,
+    printed: u64,
+}
+
+impl Printer {
+    fn new(args: &WatchArgs, json_out: bool) -> Printer {
+        Printer {
+            json_out,
+            count: args.count,
+            printed: 0,
+        }
+    }
+
+    /// Prints `v`; true once `--count` lines were printed.
+    fn print(&mut self, v: &serde_json::Value) -> Result<bool, String> {
+        let line = if self.json_out {
             v.to_string()
         } else {
-            event_text(&v)
+            event_text(v)
         };
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")
             .and_then(|_| out.flush())
             .map_err(|e| format!("stdout: {e}"))?;
-        printed += 1;
-        Ok(args.count.is_some_and(|n| printed >= n))
-    })
+        self.printed += 1;
+        Ok(self.count.is_some_and(|n| self.printed >= n))
+    }
 }
