@@ -11,15 +11,9 @@ use ucwa_sim::Sim;
 
 const ALICE: &str = "alice@contoso.com";
 const ALICE_PW: &str = "alice-password";
-/// Fast timers, which a run of the doctor cannot observe (listed as not observed).
-const FAST: [&str; 6] = [
-    "--event-hold-s",
-    "0",
-    "--event-timeout-s",
-    "1",
-    "--event-timeout-min-s",
-    "1",
-];
+/// Fast timers, which a run of the doctor cannot observe (listed as not observed). The P-GET
+/// hold without `timeout` (`--event-timeout-s`) is observed: combinations give it themselves.
+const FAST: [&str; 4] = ["--event-hold-s", "0", "--event-timeout-min-s", "1"];
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ucwa-doctor-{name}-{}", std::process::id()));
@@ -196,13 +190,24 @@ fn the_profile_names_exactly_the_options_the_simulator_ran_with_and_round_trips(
         Combo { sim: "--grants urn:microsoft.rtc:windows,password --windows-auth ntlm --no-gzip", doctor: &[], expect: None },
         Combo { sim: "--bearer-challenge empty-issuers --uniform-content-type --ucwa-version-header", doctor: &[], expect: None },
         Combo { sim: "--bearer-challenge authorization-uri --repost-status 201", doctor: &[], expect: None },
-        Combo { sim: "--pool2-user alice@contoso.com", doctor: &[], expect: None },
+        Combo { sim: "--pool2-user alice@contoso.com --event-timeout-s 1", doctor: &[], expect: None },
         Combo { sim: "--pool2-user alice@contoso.com --foreign-token-status 401 --no-gzip", doctor: &[], expect: None },
+        // The P-GET hold without timeout, the empty answer's shape, the NTLM challenge's domain.
+        Combo { sim: "--event-timeout-s 1 --empty-events sender-absent --domain FABRIKAM", doctor: &[], expect: None },
+        // DOMAIN\user refused in the pool's own domain (named by the NTLM challenge).
+        Combo { sim: "--upn-only --event-timeout-s 2", doctor: &[], expect: None },
+        // No Windows grant: the domain from --domain, proved by a DOMAIN\user grant.
+        Combo { sim: "--grants password --domain FABRIKAM --event-timeout-s 1", doctor: &["--domain", "FABRIKAM"], expect: None },
+        // DOMAIN\user refused in a domain only the user named: --upn-only cannot be told from a
+        // wrong domain, so it is listed as not observed.
+        Combo { sim: "--grants password --upn-only", doctor: &["--domain", "CONTOSO"], expect: Some("--grants password") },
         Combo { sim: "--absolute-hrefs --no-link-revisions --embed-self-events", doctor: &[], expect: None },
         Combo { sim: "--invalid-token-status 403 --fresh-tickets --token-lifetime 600", doctor: &[], expect: None },
         Combo { sim: "--token-lifetime 900 --discovery-redirects 2", doctor: &[], expect: None },
         Combo { sim: "--discovery-redirects 1 --bare-redirects --fold-challenges --uniform-content-type", doctor: &[], expect: None },
-        Combo { sim: "--tls --grants urn:microsoft.rtc:windows --windows-auth ntlm,negotiate --invalid-token-status 403", doctor: &["--grant", "windows"], expect: None },
+        Combo { sim: "--tls --grants urn:microsoft.rtc:windows --windows-auth ntlm,negotiate --invalid-token-status 403 --domain FABRIKAM", doctor: &["--grant", "windows"], expect: None },
+        // The Windows grant only: no token of the doctor's own, so the hold is not observed.
+        Combo { sim: "--grants urn:microsoft.rtc:windows --windows-auth negotiate --event-timeout-s 1", doctor: &["--grant", "windows"], expect: Some("--grants urn:microsoft.rtc:windows --windows-auth negotiate") },
     ];
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = combos
