@@ -448,10 +448,37 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
         "{text}"
     );
     assert_no_secret(&text, "the binary's output");
-    assert!(s
+    // Both applications deleted: the library's, and the one the hold probe made.
+    let deletes = s
         .log()
         .iter()
-        .any(|e| e.method == "DELETE" && e.route == "application" && e.status == 204));
+        .filter(|e| e.method == "DELETE" && e.route == "application" && e.status == 204)
+        .count();
+    assert_eq!(deletes, 2, "{text}");
+    assert!(s.user(ALICE).unwrap().applications.is_empty());
+    // The default pool holds a P-GET without timeout 180 s: past the bound, not observed.
+    assert!(
+        text.contains("a P-GET without timeout was held longer than 5 s"),
+        "{text}"
+    );
+    let not_seen = text
+        .lines()
+        .find(|l| l.starts_with("# not observed:"))
+        .unwrap();
+    assert!(not_seen.contains(" --event-timeout-s"), "{not_seen}");
+    assert!(!not_seen.contains("--upn-only") && !not_seen.contains("--domain"));
+    // One password grant per other form of the name (sip:, CONTOSO\alice from the NTLM
+    // challenge), beside the doctor's own and the library's.
+    let passwords = s
+        .token_log()
+        .iter()
+        .filter(|t| t.grant.as_deref() == Some("password"))
+        .count();
+    assert_eq!(passwords, 4, "{text}");
+    assert!(
+        text.contains("sip:alice@contoso.com accepted, CONTOSO\\alice accepted"),
+        "{text}"
+    );
     let help = std::process::Command::new(bin)
         .arg("--help")
         .output()
@@ -507,6 +534,16 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
             "V",
             "--transcript",
             "/nonexistent-dir/t",
+        ],
+        vec![
+            "--server",
+            "x",
+            "--user",
+            "u",
+            "--password-env",
+            "V",
+            "--domain",
+            "A\\B",
         ],
     ] {
         let o = std::process::Command::new(bin)
