@@ -185,7 +185,7 @@ fn check_combo(i: usize, c: &Combo) -> Result<(), String> {
 fn the_profile_names_exactly_the_options_the_simulator_ran_with_and_round_trips() {
     let combos = [
         Combo { sim: "", doctor: &[], expect: None },
-        Combo { sim: "--tls --fold-challenges", doctor: &[], expect: None },
+        Combo { sim: "--tls --fold-challenges --event-timeout-s 1", doctor: &[], expect: None },
         Combo { sim: "--grants urn:microsoft.rtc:windows", doctor: &["--grant", "windows"], expect: None },
         Combo { sim: "--grants urn:microsoft.rtc:windows,password --windows-auth ntlm --no-gzip", doctor: &[], expect: None },
         Combo { sim: "--bearer-challenge empty-issuers --uniform-content-type --ucwa-version-header", doctor: &[], expect: None },
@@ -207,7 +207,7 @@ fn the_profile_names_exactly_the_options_the_simulator_ran_with_and_round_trips(
         Combo { sim: "--discovery-redirects 1 --bare-redirects --fold-challenges --uniform-content-type", doctor: &[], expect: None },
         Combo { sim: "--tls --grants urn:microsoft.rtc:windows --windows-auth ntlm,negotiate --invalid-token-status 403 --domain FABRIKAM", doctor: &["--grant", "windows"], expect: None },
         // The Windows grant only: no token of the doctor's own, so the hold is not observed.
-        Combo { sim: "--grants urn:microsoft.rtc:windows --windows-auth negotiate --event-timeout-s 1", doctor: &["--grant", "windows"], expect: Some("--grants urn:microsoft.rtc:windows --windows-auth negotiate") },
+        Combo { sim: "--grants urn:microsoft.rtc:windows --windows-auth negotiate --domain FABRIKAM --event-timeout-s 1", doctor: &["--grant", "windows"], expect: Some("--grants urn:microsoft.rtc:windows --windows-auth negotiate --domain FABRIKAM") },
     ];
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = combos
