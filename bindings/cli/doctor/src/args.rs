@@ -25,7 +25,10 @@ OPTIONS:
   --contact URI         also read this second user's presence (sip:bob@contoso.com)
   --transcript FILE     write the redacted transcript of every exchange (JSON lines) to FILE,
                         and the server profile beside it (FILE.ucwa-sim)
-  --max-wait-s N        longest wait for the event channel, 1..600 (default 20)
+  --domain NAME         the NetBIOS domain, to try DOMAIN\\user at the token endpoint too
+                        (default: the domain the Windows grant's NTLM challenge names)
+  --max-wait-s N        longest wait for the event channel and for a P-GET to be released
+                        without events, 1..600 (default 20)
   --quick               the same as --max-wait-s 5
   --timeout-s N         longest single HTTP exchange, 1..600 (default 15)
   -h, --help            this text
@@ -58,6 +61,8 @@ pub struct Args {
     pub ca_file: Option<PathBuf>,
     pub contact: Option<String>,
     pub transcript: Option<PathBuf>,
+    /// `--domain`: the NetBIOS domain of `DOMAIN\user` names.
+    pub domain: Option<String>,
     pub max_wait: Duration,
     pub timeout: Duration,
 }
@@ -83,6 +88,7 @@ impl Args {
             ca_file: None,
             contact: None,
             transcript: None,
+            domain: None,
             max_wait: Duration::from_secs(20),
             timeout: Duration::from_secs(15),
         };
@@ -108,6 +114,7 @@ impl Args {
                 "--ca-file",
                 "--contact",
                 "--transcript",
+                "--domain",
                 "--max-wait-s",
                 "--timeout-s",
             ];
@@ -130,6 +137,12 @@ impl Args {
                 "--ca-file" => a.ca_file = Some(v.into()),
                 "--contact" => a.contact = Some(v),
                 "--transcript" => a.transcript = Some(v.into()),
+                "--domain" if v.contains('\\') => {
+                    return Err(format!(
+                        "--domain {v:?}: a NetBIOS domain without a backslash"
+                    ))
+                }
+                "--domain" => a.domain = Some(v),
                 "--max-wait-s" => a.max_wait = seconds(name, &v)?,
                 _ => a.timeout = seconds(name, &v)?,
             }

@@ -4,13 +4,14 @@
 //! `ucwa-sim` command line.
 //!
 //! Modules: `args` (the command line), `walk` (the steps: `steps` up to sign-in and after it, `session` between), `probe` (the raw requests),
-//! `observe` (what the transcript shows), `profile` (the `ucwa-sim` line), `advice` (cause and
+//! `habits` (user-name forms, the NTLM domain, the P-GET hold), `observe` (what the transcript shows), `profile` (the `ucwa-sim` line), `advice` (cause and
 //! fix of a failure), `report` (the checklist, scrubbed of secrets).
 
 use std::io::Write;
 
 mod advice;
 mod args;
+mod habits;
 mod observe;
 mod probe;
 mod profile;

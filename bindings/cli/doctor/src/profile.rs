@@ -29,6 +29,12 @@ pub struct Observed {
     pub foreign_token_status: Option<u16>,
     pub token_lifetime: Option<u64>,
     pub fresh_tickets: Option<bool>,
+    /// Whole seconds a P-GET without `timeout` was held before an empty answer.
+    pub event_timeout: Option<u64>,
+    /// `DOMAIN\user` refused while the UPN form works (`Some(true)`), or accepted.
+    pub upn_only: Option<bool>,
+    /// The NetBIOS domain: the NTLM challenge's target name, or one `DOMAIN\user` was accepted in.
+    pub domain: Option<String>,
 }
 
 /// ucwa-sim's defaults for what the profile compares with.
@@ -39,19 +45,19 @@ const DEFAULT_GRANTS: [&str; 3] = [
 ];
 const DEFAULT_WINDOWS_AUTH: [&str; 2] = ["negotiate", "ntlm"];
 const DEFAULT_TOKEN_LIFETIME: u64 = 28_800;
+const DEFAULT_EVENT_TIMEOUT: u64 = 180;
+const DEFAULT_DOMAIN: &str = "CONTOSO";
 
 /// Options a run of the doctor cannot observe (they take minutes, or another account, or
-/// would change the user's standing with the server).
-const NEVER_OBSERVED: [&str; 16] = [
+/// would change the user's standing with the server). `--expired-status` is only ever shown
+/// by an application that expired, never by one that was deleted (that one is 404 either way).
+const NEVER_OBSERVED: [&str; 13] = [
     "--layout",
     "--strict-paths",
-    "--upn-only",
-    "--domain",
     "--expired-status",
     "--app-expiry-s",
     "--inactive-s",
     "--away-s",
-    "--event-timeout-s",
     "--event-timeout-min-s",
     "--event-hold-s",
     "--max-apps",
@@ -121,6 +127,18 @@ impl Observed {
                 DEFAULT_TOKEN_LIFETIME,
             ),
             flag("--fresh-tickets", self.fresh_tickets),
+            value(
+                "--event-timeout-s",
+                self.event_timeout,
+                DEFAULT_EVENT_TIMEOUT,
+            ),
+            flag("--upn-only", self.upn_only),
+            (
+                "--domain",
+                self.domain
+                    .as_ref()
+                    .map(|d| (!d.eq_ignore_ascii_case(DEFAULT_DOMAIN)).then(|| vec![d.clone()])),
+            ),
         ]
     }
 

@@ -29,6 +29,10 @@ struct Doctor<'a> {
     transcript: PathBuf,
     /// A token of the doctor's own (password grant): its endpoint, value, when it came.
     raw: Option<(Url, String, u64, Instant)>,
+    /// The `--ca-file` bundle, for the hold probe's own HTTP client.
+    ca_pem: Option<Vec<u8>>,
+    /// The NetBIOS domain the Windows grant's NTLM challenge named.
+    ntlm_domain: Option<String>,
 }
 
 /// Runs every step; returns the exit status.
@@ -82,6 +86,8 @@ pub fn run(a: &Args, pw: &str, out: &mut dyn Write, err: &mut dyn Write) -> i32 
         domain: None,
         transcript,
         raw: None,
+        ca_pem,
+        ntlm_domain: None,
     };
     d.walk();
     d.profile(err);
@@ -280,5 +286,6 @@ impl<'a> Doctor<'a> {
     }
 }
 
+mod habits;
 mod session;
 mod steps;

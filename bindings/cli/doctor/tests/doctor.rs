@@ -11,15 +11,9 @@ use ucwa_sim::Sim;
 
 const ALICE: &str = "alice@contoso.com";
 const ALICE_PW: &str = "alice-password";
-/// Fast timers, which a run of the doctor cannot observe (listed as not observed).
-const FAST: [&str; 6] = [
-    "--event-hold-s",
-    "0",
-    "--event-timeout-s",
-    "1",
-    "--event-timeout-min-s",
-    "1",
-];
+/// Fast timers, which a run of the doctor cannot observe (listed as not observed). The P-GET
+/// hold without `timeout` (`--event-timeout-s`) is observed: combinations give it themselves.
+const FAST: [&str; 4] = ["--event-hold-s", "0", "--event-timeout-min-s", "1"];
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ucwa-doctor-{name}-{}", std::process::id()));
@@ -191,18 +185,29 @@ fn check_combo(i: usize, c: &Combo) -> Result<(), String> {
 fn the_profile_names_exactly_the_options_the_simulator_ran_with_and_round_trips() {
     let combos = [
         Combo { sim: "", doctor: &[], expect: None },
-        Combo { sim: "--tls --fold-challenges", doctor: &[], expect: None },
+        Combo { sim: "--tls --fold-challenges --event-timeout-s 1", doctor: &[], expect: None },
         Combo { sim: "--grants urn:microsoft.rtc:windows", doctor: &["--grant", "windows"], expect: None },
         Combo { sim: "--grants urn:microsoft.rtc:windows,password --windows-auth ntlm --no-gzip", doctor: &[], expect: None },
         Combo { sim: "--bearer-challenge empty-issuers --uniform-content-type --ucwa-version-header", doctor: &[], expect: None },
         Combo { sim: "--bearer-challenge authorization-uri --repost-status 201", doctor: &[], expect: None },
-        Combo { sim: "--pool2-user alice@contoso.com", doctor: &[], expect: None },
+        Combo { sim: "--pool2-user alice@contoso.com --event-timeout-s 1", doctor: &[], expect: None },
         Combo { sim: "--pool2-user alice@contoso.com --foreign-token-status 401 --no-gzip", doctor: &[], expect: None },
+        // The P-GET hold without timeout, the empty answer's shape, the NTLM challenge's domain.
+        Combo { sim: "--event-timeout-s 1 --empty-events sender-absent --domain FABRIKAM", doctor: &[], expect: None },
+        // DOMAIN\user refused in the pool's own domain (named by the NTLM challenge).
+        Combo { sim: "--upn-only --event-timeout-s 2", doctor: &[], expect: None },
+        // No Windows grant: the domain from --domain, proved by a DOMAIN\user grant.
+        Combo { sim: "--grants password --domain FABRIKAM --event-timeout-s 1", doctor: &["--domain", "FABRIKAM"], expect: None },
+        // DOMAIN\user refused in a domain only the user named: --upn-only cannot be told from a
+        // wrong domain, so it is listed as not observed.
+        Combo { sim: "--grants password --upn-only", doctor: &["--domain", "CONTOSO"], expect: Some("--grants password") },
         Combo { sim: "--absolute-hrefs --no-link-revisions --embed-self-events", doctor: &[], expect: None },
         Combo { sim: "--invalid-token-status 403 --fresh-tickets --token-lifetime 600", doctor: &[], expect: None },
         Combo { sim: "--token-lifetime 900 --discovery-redirects 2", doctor: &[], expect: None },
         Combo { sim: "--discovery-redirects 1 --bare-redirects --fold-challenges --uniform-content-type", doctor: &[], expect: None },
-        Combo { sim: "--tls --grants urn:microsoft.rtc:windows --windows-auth ntlm,negotiate --invalid-token-status 403", doctor: &["--grant", "windows"], expect: None },
+        Combo { sim: "--tls --grants urn:microsoft.rtc:windows --windows-auth ntlm,negotiate --invalid-token-status 403 --domain FABRIKAM", doctor: &["--grant", "windows"], expect: None },
+        // The Windows grant only: no token of the doctor's own, so the hold is not observed.
+        Combo { sim: "--grants urn:microsoft.rtc:windows --windows-auth negotiate --domain FABRIKAM --event-timeout-s 1", doctor: &["--grant", "windows"], expect: Some("--grants urn:microsoft.rtc:windows --windows-auth negotiate --domain FABRIKAM") },
     ];
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = combos
@@ -443,10 +448,37 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
         "{text}"
     );
     assert_no_secret(&text, "the binary's output");
-    assert!(s
+    // Both applications deleted: the library's, and the one the hold probe made.
+    let deletes = s
         .log()
         .iter()
-        .any(|e| e.method == "DELETE" && e.route == "application" && e.status == 204));
+        .filter(|e| e.method == "DELETE" && e.route == "application" && e.status == 204)
+        .count();
+    assert_eq!(deletes, 2, "{text}");
+    assert!(s.user(ALICE).unwrap().applications.is_empty());
+    // The default pool holds a P-GET without timeout 180 s: past the bound, not observed.
+    assert!(
+        text.contains("a P-GET without timeout was held longer than 5 s"),
+        "{text}"
+    );
+    let not_seen = text
+        .lines()
+        .find(|l| l.starts_with("# not observed:"))
+        .unwrap();
+    assert!(not_seen.contains(" --event-timeout-s"), "{not_seen}");
+    assert!(!not_seen.contains("--upn-only") && !not_seen.contains("--domain"));
+    // One password grant per other form of the name (sip:, CONTOSO\alice from the NTLM
+    // challenge), beside the doctor's own and the library's.
+    let passwords = s
+        .token_log()
+        .iter()
+        .filter(|t| t.grant.as_deref() == Some("password"))
+        .count();
+    assert_eq!(passwords, 4, "{text}");
+    assert!(
+        text.contains("sip:alice@contoso.com accepted, CONTOSO\\alice accepted"),
+        "{text}"
+    );
     let help = std::process::Command::new(bin)
         .arg("--help")
         .output()
@@ -502,6 +534,16 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
             "V",
             "--transcript",
             "/nonexistent-dir/t",
+        ],
+        vec![
+            "--server",
+            "x",
+            "--user",
+            "u",
+            "--password-env",
+            "V",
+            "--domain",
+            "A\\B",
         ],
     ] {
         let o = std::process::Command::new(bin)

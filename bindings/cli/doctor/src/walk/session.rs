@@ -96,6 +96,7 @@ impl Doctor<'_> {
     /// With the doctor's own token: the status of a re-POST of the application (same pool), or
     /// of this pool's token on the other pool (after a pool change).
     fn raw_probes(&mut self) {
+        self.name_forms();
         let Some((token_url, token, ..)) = self.raw.clone() else {
             return;
         };
@@ -139,6 +140,10 @@ impl Doctor<'_> {
     }
 
     fn events(&mut self, c: &Client) {
+        // The hold of a P-GET without `timeout`, on an application of its own, meanwhile.
+        let probe = self
+            .hold_job()
+            .map(|job| std::thread::spawn(move || job.run()));
         let deadline = Instant::now() + self.a.max_wait;
         let mut kinds: Vec<EventKind> = Vec::new();
         loop {
@@ -160,16 +165,22 @@ impl Doctor<'_> {
                 break;
             }
         }
+        let seen = probe.and_then(|p| p.join().ok());
+        let shape = self.hold_seen(seen);
         let trace = Trace::read(&self.transcript);
         let pgets = trace.pgets();
         let held = pgets.iter().map(|(_, ms)| *ms).max().unwrap_or(0);
-        self.obs.empty_events = trace.empty_events();
+        self.obs.empty_events = shape.or(trace.empty_events());
         self.obs.embed_self_events = trace.embed_self_events();
-        // The library's own news (a connection state) does not show the server answered.
+        // The library's own news (a connection state, the presence it composed from the
+        // doctor's own choice) does not show the server answered.
         let from_server = kinds.iter().any(|k| {
             !matches!(
                 k,
-                EventKind::ConnectionStateChanged | EventKind::SignedOut | EventKind::TokenNeeded
+                EventKind::ConnectionStateChanged
+                    | EventKind::SignedOut
+                    | EventKind::TokenNeeded
+                    | EventKind::EffectivePresenceChanged
             )
         });
         if !from_server && !pgets.iter().any(|(s, _)| *s == 200) {

@@ -121,6 +121,9 @@ impl Doctor<'_> {
                     "grant",
                     &format!("Windows grant schemes: {}", schemes.join(", ")),
                 );
+                if !schemes.is_empty() {
+                    self.ntlm_target(token_href, &schemes);
+                }
                 self.obs.windows_auth = (!schemes.is_empty()).then_some(schemes);
             }
         }
