@@ -127,6 +127,9 @@ impl Client {
             return Err(Error::InvalidState("the client was freed".into()));
         }
         let bound = self.inner.options().timeout * 4;
+        // Boxed where it is made: a session future is several KiB, and each move of it on the
+        // way into the runtime is a copy of that size on the warm path.
+        let fut = Box::pin(fut);
         engine::block_on(async move {
             match tokio::time::timeout(bound, fut).await {
                 Ok(r) => r,

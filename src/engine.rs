@@ -105,8 +105,8 @@ pub(crate) fn block_on<T>(fut: impl Future<Output = Result<T, Error>>) -> Result
     }
     let fg = foreground()?;
     let scope = ForegroundScope::enter(&fg);
-    // Boxed: the session futures are several KiB, and the runtime moves the future a few
-    // times on entry; moving a pointer instead keeps a warm call cheap.
+    // Boxed: the runtime moves the future a few times on entry; moving a pointer instead
+    // keeps a warm call cheap (`Client` boxes the session future itself where it is made).
     let result = fg.runtime.block_on(Box::pin(fut));
     drop(scope);
     let mut pool = FOREGROUNDS.lock().unwrap_or_else(|p| p.into_inner());

@@ -39,8 +39,11 @@ impl Session {
             self.emit(e);
         }
         let sent = self.apply_presence(sender).await;
-        // What the pace held back (or a failure) is the keep-alive's now: it plans again.
-        self.presence_wake.notify_one();
+        // What the pace held back, a failure or an expiry is the keep-alive's now: it plans
+        // again. With nothing due (the warm path: a choice sent by its call) it sleeps on.
+        if self.state().desired.due(Instant::now()).is_some() {
+            self.presence_wake.notify_one();
+        }
         sent.map(|()| r)
     }
 
