@@ -32,6 +32,7 @@ OPTIONS:
   --quick               the same as --max-wait-s 5
   --timeout-s N         longest single HTTP exchange, 1..600 (default 15)
   -h, --help            this text
+  -V, --version         the doctor's version and the library's
 
 WHAT IT DOES:
   discovery (each hop and its host), TLS trust (with and without --ca-file), the challenge and

@@ -30,6 +30,15 @@ pub fn run(args: Vec<String>) -> i32 {
 
 /// [`run`] writing to the given streams (for hosts and tests that capture them).
 pub fn run_with(args: Vec<String>, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        let _ = writeln!(
+            out,
+            "ucwa-doctor {} (library ucwa {})",
+            env!("CARGO_PKG_VERSION"),
+            ucwa::VERSION
+        );
+        return 0;
+    }
     let parsed = match Args::parse(&args) {
         Ok(Some(a)) => a,
         Ok(None) => {

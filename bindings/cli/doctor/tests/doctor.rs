@@ -485,6 +485,15 @@ fn the_binary_reads_the_password_from_the_environment_and_refuses_bad_usage_with
         .unwrap();
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("--password-env VAR"));
+    let version = std::process::Command::new(bin)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("ucwa-doctor {0} (library ucwa {0})", ucwa::VERSION)
+    );
     for bad in [
         vec![],
         vec!["--server", "x", "--user", "u"],
