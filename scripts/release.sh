@@ -65,13 +65,10 @@ commands=(ucwa-sim ucwa ucwa-doctor)
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 rel=$target_dir/release
-# The library and the simulator alone first, as the README's "Build from source" builds them (so
-# that command finds them built: a build that also names the commands could unify other
-# features into shared dependencies and rebuild them), then the commands.
-echo "release: cargo build --release -p ucwa -p ucwa-sim"
-cargo build --release -p ucwa -p ucwa-sim
-echo "release: cargo build --release ${packages[*]:4}"
-cargo build --release "${packages[@]:4}"
+# One build of the whole workspace, as the README's "Build from source" builds it, so that
+# command finds everything built, and the library is compiled once with one set of features.
+echo "release: cargo build --release --workspace"
+cargo build --release --workspace
 for f in libucwa.so libucwa.a "${commands[@]}"; do
   [ -f "$rel/$f" ] || { echo "release: $rel/$f was not built" >&2; exit 1; }
 done
